@@ -1,0 +1,35 @@
+/**
+ * The decided backoff schedules (DESIGN section 6), in milliseconds.
+ *
+ * Dispatch (publishing the directive failed): 30 s, 2 min, 10 min.
+ * Reply (ACK timeout, lease expiry, and worker-reported transient failures): 1 min, 5 min, 15 min.
+ * The n-th retry waits the n-th entry; retries beyond the schedule wait its last entry.
+ */
+import type { FailureClass } from './failure';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+export type BackoffSchedule = 'dispatch' | 'reply';
+
+export const BACKOFF_SCHEDULES: Readonly<Record<BackoffSchedule, readonly number[]>> = Object.freeze({
+  dispatch: Object.freeze([30 * SECOND, 2 * MINUTE, 10 * MINUTE]),
+  reply: Object.freeze([1 * MINUTE, 5 * MINUTE, 15 * MINUTE]),
+});
+
+export interface Backoff {
+  readonly schedule: BackoffSchedule;
+  readonly delayMs: number;
+}
+
+export function scheduleFor(failureClass: FailureClass): BackoffSchedule {
+  return failureClass === 'DISPATCH_FAILED' ? 'dispatch' : 'reply';
+}
+
+/** The wait before retry number `retryNo` (1 = the first retry) of a failure of this class. */
+export function backoffFor(failureClass: FailureClass, retryNo: number): Backoff {
+  const schedule = scheduleFor(failureClass);
+  const delays = BACKOFF_SCHEDULES[schedule];
+  const index = Math.min(Math.max(retryNo, 1), delays.length) - 1;
+  return { schedule, delayMs: delays[index] as number };
+}

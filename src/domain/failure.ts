@@ -1,0 +1,59 @@
+/**
+ * Failure classes and the retry-or-final decision (DESIGN section 6).
+ *
+ * Transient, timeout, ACK-timeout, lease-expired and dispatch failures retry while attempts remain;
+ * permanent, invalid-input, unsupported and cancellation are final at once. Exhausting attempts is
+ * final and keeps the last class.
+ */
+import { backoffFor, type Backoff } from './backoff';
+
+export const FAILURE_CLASSES = [
+  'TRANSIENT',
+  'TIMEOUT',
+  'ACK_TIMEOUT',
+  'LEASE_EXPIRED',
+  'DISPATCH_FAILED',
+  'PERMANENT',
+  'INVALID_INPUT',
+  'UNSUPPORTED',
+  'CANCELLED',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+const RETRYABLE: Readonly<Record<FailureClass, boolean>> = {
+  TRANSIENT: true,
+  TIMEOUT: true,
+  ACK_TIMEOUT: true,
+  LEASE_EXPIRED: true,
+  DISPATCH_FAILED: true,
+  PERMANENT: false,
+  INVALID_INPUT: false,
+  UNSUPPORTED: false,
+  CANCELLED: false,
+};
+
+export function isRetryableClass(failureClass: FailureClass): boolean {
+  return RETRYABLE[failureClass];
+}
+
+export function isFailureClass(value: unknown): value is FailureClass {
+  return typeof value === 'string' && (FAILURE_CLASSES as readonly string[]).includes(value);
+}
+
+export type RetryDecision =
+  | { readonly kind: 'retry'; readonly nextAttemptNo: number; readonly delay: Backoff }
+  | { readonly kind: 'final'; readonly failureClass: FailureClass; readonly exhausted: boolean };
+
+/**
+ * Decides what happens after attempt `attemptNo` (1-based) failed with `failureClass`.
+ * `maxAttempts` counts every attempt, the first included.
+ */
+export function decideRetry(
+  failureClass: FailureClass,
+  attemptNo: number,
+  maxAttempts: number,
+): RetryDecision {
+  if (!isRetryableClass(failureClass)) return { kind: 'final', failureClass, exhausted: false };
+  if (attemptNo >= maxAttempts) return { kind: 'final', failureClass, exhausted: true };
+  return { kind: 'retry', nextAttemptNo: attemptNo + 1, delay: backoffFor(failureClass, attemptNo) };
+}

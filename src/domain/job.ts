@@ -1,0 +1,110 @@
+/**
+ * The job lifecycle: ACCEPTED → RUNNING → SUCCEEDED | FAILED | CANCELLED, as a transition table.
+ *
+ * `transitionJob(job, event, now)` returns the next job and whether anything changed, or throws
+ * InvalidTransitionError. Repeating the event that produced the current state is a no-op
+ * (`changed: false`), so at-least-once writers can replay safely.
+ */
+import { InvalidTransitionError } from './errors';
+import type { FailureClass } from './failure';
+
+export const JOB_STATUSES = ['ACCEPTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+export function isTerminalJobStatus(status: JobStatus): boolean {
+  return TERMINAL_JOB_STATUSES.has(status);
+}
+
+export function isJobStatus(value: unknown): value is JobStatus {
+  return typeof value === 'string' && (JOB_STATUSES as readonly string[]).includes(value);
+}
+
+export interface JobFailure {
+  readonly stepId?: string;
+  readonly failureClass: FailureClass;
+  readonly message: string;
+}
+
+export interface Job {
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly requestType: string;
+  readonly status: JobStatus;
+  readonly inputRef: string;
+  readonly outputRef: string;
+  readonly routingKey: string;
+  readonly routingKeyUsed: 'routing_key' | 'tenant_id';
+  readonly lane: number;
+  readonly priority: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly correlationId?: string;
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+  readonly schemaVersion: string;
+  readonly stepIds: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly failure?: JobFailure;
+  readonly cancelReason?: string;
+}
+
+export type JobEvent =
+  | { readonly type: 'START' }
+  | { readonly type: 'SUCCEED' }
+  | { readonly type: 'FAIL'; readonly failure: JobFailure }
+  | { readonly type: 'CANCEL'; readonly reason?: string };
+
+export type JobEventType = JobEvent['type'];
+
+/** Allowed (state, event) → next state. A missing entry is an invalid transition. */
+const JOB_TRANSITIONS: Readonly<Record<JobStatus, Partial<Record<JobEventType, JobStatus>>>> = {
+  ACCEPTED: { START: 'RUNNING', FAIL: 'FAILED', CANCEL: 'CANCELLED' },
+  RUNNING: { START: 'RUNNING', SUCCEED: 'SUCCEEDED', FAIL: 'FAILED', CANCEL: 'CANCELLED' },
+  SUCCEEDED: { SUCCEED: 'SUCCEEDED' },
+  FAILED: { FAIL: 'FAILED' },
+  CANCELLED: { CANCEL: 'CANCELLED' },
+};
+
+export interface Transition<T> {
+  readonly next: T;
+  readonly changed: boolean;
+}
+
+export function canTransitionJob(status: JobStatus, event: JobEventType): boolean {
+  return JOB_TRANSITIONS[status][event] !== undefined;
+}
+
+export function transitionJob(job: Job, event: JobEvent, now: Date): Transition<Job> {
+  const target = JOB_TRANSITIONS[job.status][event.type];
+  if (target === undefined) throw new InvalidTransitionError('job', job.jobId, job.status, event.type);
+  if (target === job.status) return { next: job, changed: false };
+  const at = now.toISOString();
+  const base = { ...job, status: target, updatedAt: at };
+  switch (event.type) {
+    case 'START':
+      return { next: { ...base, startedAt: at }, changed: true };
+    case 'SUCCEED':
+      return { next: { ...base, finishedAt: at }, changed: true };
+    case 'FAIL':
+      return { next: { ...base, finishedAt: at, failure: event.failure }, changed: true };
+    case 'CANCEL':
+      return {
+        next: {
+          ...base,
+          finishedAt: at,
+          ...(event.reason === undefined ? {} : { cancelReason: event.reason }),
+        },
+        changed: true,
+      };
+    default:
+      return assertNever(event);
+  }
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,291 @@
+/**
+ * The step lifecycle (DESIGN section 6), as a transition table plus the lease rules.
+ *
+ *   PENDING → DISPATCHING → AWAITING_ACK → IN_PROGRESS → SUCCEEDED
+ *   any attempt may fail: FAILED_RETRY (re-dispatched as attempt n+1) or FAILED_FINAL; CANCELLED.
+ *
+ * Every attempt has a 1-based `attemptNo` and a fresh `leaseId`, written by DISPATCH before the
+ * directive is published. Replies (ACK, HEARTBEAT, SUCCEED, worker FAIL) must echo both: a mismatch
+ * throws StaleLeaseError and is never applied. A RESULT before the ACK implies the ACK. Repeating a
+ * reply that was already applied is a duplicate: `changed: false, duplicate: true`.
+ */
+import { assertNever, type Transition } from './job';
+import { InvalidTransitionError, StaleLeaseError } from './errors';
+import { decideRetry, type FailureClass } from './failure';
+
+export const STEP_STATUSES = [
+  'PENDING',
+  'DISPATCHING',
+  'AWAITING_ACK',
+  'IN_PROGRESS',
+  'SUCCEEDED',
+  'FAILED_RETRY',
+  'FAILED_FINAL',
+  'CANCELLED',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const STEP_TYPES = ['OCR', 'EMBEDDING', 'SIS'] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set([
+  'SUCCEEDED',
+  'FAILED_FINAL',
+  'CANCELLED',
+]);
+
+export function isTerminalStepStatus(status: StepStatus): boolean {
+  return TERMINAL_STEP_STATUSES.has(status);
+}
+
+export function isStepStatus(value: unknown): value is StepStatus {
+  return typeof value === 'string' && (STEP_STATUSES as readonly string[]).includes(value);
+}
+
+export interface StepFailure {
+  readonly failureClass: FailureClass;
+  readonly message: string;
+  readonly attemptNo: number;
+  /** True when the class would have retried but attempts ran out. */
+  readonly exhausted: boolean;
+  /** When FAILED_RETRY: the wait before the next attempt, from the decided backoff schedule. */
+  readonly retryDelayMs?: number;
+}
+
+export interface Step {
+  readonly jobId: string;
+  readonly stepId: string;
+  /** 0-based position in the protocol. */
+  readonly index: number;
+  readonly type: StepType;
+  readonly status: StepStatus;
+  readonly lane: number;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** The step's input: the job's input_ref for the first step, the previous step's output after. */
+  readonly inputRef?: string;
+  readonly outputRef?: string;
+  readonly result?: Readonly<Record<string, unknown>>;
+  /** 0 before the first dispatch. */
+  readonly attemptNo: number;
+  readonly leaseId?: string;
+  readonly ackDeadline?: string;
+  readonly leaseExpiresAt?: string;
+  readonly resultDeadline?: string;
+  readonly failure?: StepFailure;
+  readonly staleReplies: number;
+  readonly duplicateReplies: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+
+interface LeaseEcho {
+  readonly attemptNo: number;
+  readonly leaseId: string;
+}
+
+export type StepEvent =
+  | {
+      readonly type: 'DISPATCH';
+      readonly attemptNo: number;
+      readonly leaseId: string;
+      readonly inputRef?: string;
+      readonly ackDeadline: string;
+    }
+  | ({ readonly type: 'PUBLISHED' } & LeaseEcho)
+  | ({ readonly type: 'ACK'; readonly leaseExpiresAt: string; readonly resultDeadline: string } & LeaseEcho)
+  | ({ readonly type: 'HEARTBEAT'; readonly leaseExpiresAt: string } & LeaseEcho)
+  | ({
+      readonly type: 'SUCCEED';
+      readonly outputRef?: string;
+      readonly result?: Readonly<Record<string, unknown>>;
+      /** Used when the RESULT arrives before the ACK (it implies the ACK). */
+      readonly resultDeadline?: string;
+    } & LeaseEcho)
+  | ({
+      readonly type: 'FAIL';
+      readonly failureClass: FailureClass;
+      readonly message: string;
+      readonly maxAttempts: number;
+    } & LeaseEcho)
+  | { readonly type: 'CANCEL'; readonly reason?: string };
+
+export type StepEventType = StepEvent['type'];
+
+/**
+ * Allowed (state, event) → next state. `FAIL`'s target is decided by the failure class and the
+ * attempts left, so the table holds the marker 'DECIDE'.
+ */
+const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType, StepStatus | 'DECIDE'>>>> =
+  {
+    PENDING: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
+    DISPATCHING: {
+      PUBLISHED: 'AWAITING_ACK',
+      ACK: 'IN_PROGRESS',
+      SUCCEED: 'SUCCEEDED',
+      FAIL: 'DECIDE',
+      CANCEL: 'CANCELLED',
+    },
+    AWAITING_ACK: { ACK: 'IN_PROGRESS', SUCCEED: 'SUCCEEDED', FAIL: 'DECIDE', CANCEL: 'CANCELLED' },
+    IN_PROGRESS: { HEARTBEAT: 'IN_PROGRESS', SUCCEED: 'SUCCEEDED', FAIL: 'DECIDE', CANCEL: 'CANCELLED' },
+    FAILED_RETRY: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
+    SUCCEEDED: {},
+    FAILED_FINAL: {},
+    CANCELLED: { CANCEL: 'CANCELLED' },
+  };
+
+/** Events a worker's reply carries, which must echo the current attempt's lease. */
+const LEASED_EVENTS: ReadonlySet<StepEventType> = new Set([
+  'PUBLISHED',
+  'ACK',
+  'HEARTBEAT',
+  'SUCCEED',
+  'FAIL',
+]);
+
+export interface StepTransition extends Transition<Step> {
+  /** The event repeats one already applied for this attempt (a duplicate reply). */
+  readonly duplicate: boolean;
+}
+
+function subjectOf(step: Step): string {
+  return `${step.jobId}/${step.stepId}`;
+}
+
+function isDuplicate(step: Step, event: StepEvent): boolean {
+  switch (event.type) {
+    case 'PUBLISHED':
+      return step.status === 'AWAITING_ACK' || step.status === 'IN_PROGRESS' || step.status === 'SUCCEEDED';
+    case 'ACK':
+      return step.status === 'IN_PROGRESS' || step.status === 'SUCCEEDED';
+    case 'SUCCEED':
+      return step.status === 'SUCCEEDED';
+    case 'FAIL':
+      return step.status === 'FAILED_RETRY' || step.status === 'FAILED_FINAL';
+    case 'DISPATCH':
+    case 'HEARTBEAT':
+    case 'CANCEL':
+      return false;
+    default:
+      return assertNever(event);
+  }
+}
+
+export function transitionStep(step: Step, event: StepEvent, now: Date): StepTransition {
+  if (LEASED_EVENTS.has(event.type)) {
+    const echo = event as LeaseEcho;
+    if (echo.attemptNo !== step.attemptNo || echo.leaseId !== step.leaseId) {
+      throw new StaleLeaseError(
+        subjectOf(step),
+        { attemptNo: step.attemptNo, ...(step.leaseId === undefined ? {} : { leaseId: step.leaseId }) },
+        { attemptNo: echo.attemptNo, leaseId: echo.leaseId },
+      );
+    }
+    if (isDuplicate(step, event)) return { next: step, changed: false, duplicate: true };
+  }
+  const target = STEP_TRANSITIONS[step.status][event.type];
+  if (target === undefined)
+    throw new InvalidTransitionError('step', subjectOf(step), step.status, event.type);
+  if (target === step.status && event.type === 'CANCEL')
+    return { next: step, changed: false, duplicate: true };
+
+  const at = now.toISOString();
+  switch (event.type) {
+    case 'DISPATCH': {
+      if (event.attemptNo !== step.attemptNo + 1) {
+        throw new InvalidTransitionError(
+          'step',
+          subjectOf(step),
+          step.status,
+          `DISPATCH(attempt ${event.attemptNo} after ${step.attemptNo})`,
+        );
+      }
+      const { leaseExpiresAt: _l, resultDeadline: _r, ...rest } = step;
+      return applied({
+        ...rest,
+        status: 'DISPATCHING',
+        attemptNo: event.attemptNo,
+        leaseId: event.leaseId,
+        ackDeadline: event.ackDeadline,
+        ...(event.inputRef === undefined ? {} : { inputRef: event.inputRef }),
+        startedAt: step.startedAt ?? at,
+        updatedAt: at,
+      });
+    }
+    case 'PUBLISHED':
+      return applied({ ...step, status: 'AWAITING_ACK', updatedAt: at });
+    case 'ACK':
+      return applied({
+        ...step,
+        status: 'IN_PROGRESS',
+        leaseExpiresAt: event.leaseExpiresAt,
+        resultDeadline: event.resultDeadline,
+        updatedAt: at,
+      });
+    case 'HEARTBEAT':
+      return applied({
+        ...step,
+        leaseExpiresAt: laterOf(step.leaseExpiresAt, event.leaseExpiresAt),
+        updatedAt: at,
+      });
+    case 'SUCCEED':
+      return applied({
+        ...step,
+        status: 'SUCCEEDED',
+        ...(event.outputRef === undefined ? {} : { outputRef: event.outputRef }),
+        ...(event.result === undefined ? {} : { result: event.result }),
+        ...(step.resultDeadline === undefined && event.resultDeadline !== undefined
+          ? { resultDeadline: event.resultDeadline }
+          : {}),
+        updatedAt: at,
+        finishedAt: at,
+      });
+    case 'FAIL': {
+      const decision = decideRetry(event.failureClass, step.attemptNo, event.maxAttempts);
+      const failure: StepFailure =
+        decision.kind === 'retry'
+          ? {
+              failureClass: event.failureClass,
+              message: event.message,
+              attemptNo: step.attemptNo,
+              exhausted: false,
+              retryDelayMs: decision.delay.delayMs,
+            }
+          : {
+              failureClass: decision.failureClass,
+              message: event.message,
+              attemptNo: step.attemptNo,
+              exhausted: decision.exhausted,
+            };
+      return applied({
+        ...step,
+        status: decision.kind === 'retry' ? 'FAILED_RETRY' : 'FAILED_FINAL',
+        failure,
+        updatedAt: at,
+        ...(decision.kind === 'final' ? { finishedAt: at } : {}),
+      });
+    }
+    case 'CANCEL':
+      return applied({ ...step, status: 'CANCELLED', updatedAt: at, finishedAt: at });
+    default:
+      return assertNever(event);
+  }
+}
+
+function applied(next: Step): StepTransition {
+  return { next, changed: true, duplicate: false };
+}
+
+function laterOf(current: string | undefined, proposed: string): string {
+  if (current === undefined) return proposed;
+  return Date.parse(proposed) > Date.parse(current) ? proposed : current;
+}
+
+/** Counts a reply that was not applied (stale lease or duplicate), so it is visible on the step. */
+export function noteIgnoredReply(step: Step, kind: 'stale' | 'duplicate', now: Date): Step {
+  const at = now.toISOString();
+  return kind === 'stale'
+    ? { ...step, staleReplies: step.staleReplies + 1, updatedAt: at }
+    : { ...step, duplicateReplies: step.duplicateReplies + 1, updatedAt: at };
+}
