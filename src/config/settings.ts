@@ -1,0 +1,299 @@
+/**
+ * Settings: the only place that reads process.env. Parsed once with zod; every problem is reported
+ * at once, naming the variable (SettingsError). The result is frozen and handed to the composition root.
+ *
+ * Names keep the previous system's `LUCIUS_` variables where they still mean something, plus the
+ * Azure ones (`AzureWebJobsStorage`, `ServiceBusConnection`, identity-based `__` forms).
+ */
+import { z } from 'zod';
+import { SettingsError, type SettingProblem } from './errors';
+
+export type StorageBackend = 'memory' | 'table' | 'ledger';
+
+/** How to reach Table Storage: a connection string, or an endpoint reached with a managed identity. */
+export type TableConnection =
+  | { readonly kind: 'connection-string'; readonly connectionString: string; readonly source: string }
+  | {
+      readonly kind: 'identity';
+      readonly endpoint: string;
+      readonly clientId?: string;
+      readonly source: string;
+    };
+
+export type ServiceBusConnection =
+  | { readonly kind: 'connection-string'; readonly connectionString: string }
+  | { readonly kind: 'identity'; readonly fullyQualifiedNamespace: string; readonly clientId?: string };
+
+export interface TableNames {
+  readonly jobs: string;
+  readonly steps: string;
+  readonly idempotency: string;
+  readonly jobIndex: string;
+  readonly inflight: string;
+  /** The single table of the `ledger` backend. */
+  readonly ledger: string;
+}
+
+export interface Settings {
+  readonly storage: {
+    readonly backend: StorageBackend;
+    /** Absent only for the memory backend. */
+    readonly connection?: TableConnection;
+    readonly tables: TableNames;
+  };
+  readonly admission: {
+    readonly maxInflightPerTenant: number;
+    readonly idempotencyTtlHours: number;
+    readonly maxBodyBytes: number;
+    readonly backpressureRetryAfterSeconds: number;
+    readonly laneCount: number;
+  };
+  readonly steps: {
+    readonly maxAttempts: number;
+    readonly ackTimeoutSeconds: number;
+    readonly leaseMinutes: number;
+    readonly stepResultTimeoutSeconds: number;
+  };
+  readonly serviceBus: {
+    readonly connection?: ServiceBusConnection;
+    readonly topicPrefix: string;
+    readonly replyPrefix: string;
+    readonly replySubscription: string;
+  };
+  readonly taskHub: string;
+  /** Path of the protocol registry; the bundled `schemas/protocols.v1.json` when absent. */
+  readonly protocolRegistryPath?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? fallback : v),
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be an integer' })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` }),
+  );
+
+const text = (fallback: string, pattern?: RegExp, hint?: string) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? fallback : v),
+    pattern === undefined
+      ? z.string().min(1)
+      : z.string().regex(pattern, { error: hint ?? `must match ${pattern}` }),
+  );
+
+const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
+const TABLE_HINT = 'must be a valid table name: a letter, then letters or digits, 3-63 characters';
+const ENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/;
+const ENTITY_HINT =
+  'must be letters, digits, ".", "_" or "-", at most 41 characters (the lane number is appended)';
+
+const schema = z.object({
+  LUCIUS_STORAGE_BACKEND: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'table' : v),
+    z.enum(['memory', 'table', 'ledger'], { error: 'must be one of memory, table, ledger' }),
+  ),
+  LUCIUS_TABLE_CONNECTION: optional,
+  AzureWebJobsStorage: optional,
+  AzureWebJobsStorage__tableServiceUri: optional,
+  AzureWebJobsStorage__accountName: optional,
+  AzureWebJobsStorage__clientId: optional,
+  LUCIUS_TABLE_JOBS: text('LuciusJobs', TABLE_NAME, TABLE_HINT),
+  LUCIUS_TABLE_STEPS: text('LuciusSteps', TABLE_NAME, TABLE_HINT),
+  LUCIUS_TABLE_IDEMPOTENCY: text('LuciusIdempotency', TABLE_NAME, TABLE_HINT),
+  LUCIUS_TABLE_JOB_INDEX: text('LuciusJobIndex', TABLE_NAME, TABLE_HINT),
+  LUCIUS_TABLE_INFLIGHT: text('LuciusInflight', TABLE_NAME, TABLE_HINT),
+  LUCIUS_TABLE_LEDGER: text('LuciusLedger', TABLE_NAME, TABLE_HINT),
+  LUCIUS_MAX_INFLIGHT_PER_TENANT: int(1, 1_000_000, 100),
+  LUCIUS_IDEMPOTENCY_TTL_HOURS: int(1, 24 * 365, 24),
+  LUCIUS_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, 256 * 1024),
+  LUCIUS_BACKPRESSURE_RETRY_AFTER_SECONDS: int(1, 3600, 5),
+  LUCIUS_LANE_COUNT: int(1, 64, 16),
+  LUCIUS_MAX_ATTEMPTS: int(1, 100, 3),
+  LUCIUS_ACK_TIMEOUT_SECONDS: int(1, 86_400, 30),
+  LUCIUS_LEASE_MINUTES: int(1, 24 * 60, 15),
+  LUCIUS_STEP_RESULT_TIMEOUT_SECONDS: int(1, 7 * 86_400, 900),
+  ServiceBusConnection: optional,
+  ServiceBusConnection__fullyQualifiedNamespace: optional,
+  ServiceBusConnection__clientId: optional,
+  LUCIUS_SERVICEBUS_TOPIC_PREFIX: text('global-bus-p', ENTITY_NAME, ENTITY_HINT),
+  LUCIUS_SERVICEBUS_REPLY_PREFIX: text('global-bus-replies-p', ENTITY_NAME, ENTITY_HINT),
+  LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION: text('lucius-invoker', ENTITY_NAME, ENTITY_HINT),
+  LUCIUS_TASK_HUB: text(
+    'Lucius',
+    /^[A-Za-z][A-Za-z0-9]{2,44}$/,
+    'must be a letter then letters or digits, 3-45 characters',
+  ),
+  LUCIUS_PROTOCOL_REGISTRY_PATH: optional,
+});
+
+type Parsed = z.infer<typeof schema>;
+
+function isConnectionString(value: string): boolean {
+  return (
+    value === 'UseDevelopmentStorage=true' ||
+    /(^|;)\s*(AccountName|TableEndpoint|DefaultEndpointsProtocol)\s*=/i.test(value)
+  );
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function resolveTableConnection(p: Parsed, problems: SettingProblem[]): TableConnection | undefined {
+  const clientId = p.AzureWebJobsStorage__clientId;
+  const explicit = p.LUCIUS_TABLE_CONNECTION;
+  if (explicit !== undefined) {
+    if (isConnectionString(explicit))
+      return { kind: 'connection-string', connectionString: explicit, source: 'LUCIUS_TABLE_CONNECTION' };
+    if (isHttpsUrl(explicit))
+      return {
+        kind: 'identity',
+        endpoint: explicit,
+        ...(clientId ? { clientId } : {}),
+        source: 'LUCIUS_TABLE_CONNECTION',
+      };
+    problems.push({
+      variable: 'LUCIUS_TABLE_CONNECTION',
+      message: 'must be a storage connection string or the https URL of a table endpoint',
+    });
+    return undefined;
+  }
+  if (p.AzureWebJobsStorage !== undefined) {
+    if (isConnectionString(p.AzureWebJobsStorage)) {
+      return {
+        kind: 'connection-string',
+        connectionString: p.AzureWebJobsStorage,
+        source: 'AzureWebJobsStorage',
+      };
+    }
+    problems.push({ variable: 'AzureWebJobsStorage', message: 'is not a storage connection string' });
+    return undefined;
+  }
+  if (p.AzureWebJobsStorage__tableServiceUri !== undefined) {
+    if (isHttpsUrl(p.AzureWebJobsStorage__tableServiceUri)) {
+      return {
+        kind: 'identity',
+        endpoint: p.AzureWebJobsStorage__tableServiceUri,
+        ...(clientId ? { clientId } : {}),
+        source: 'AzureWebJobsStorage__tableServiceUri',
+      };
+    }
+    problems.push({ variable: 'AzureWebJobsStorage__tableServiceUri', message: 'must be an https URL' });
+    return undefined;
+  }
+  if (p.AzureWebJobsStorage__accountName !== undefined) {
+    if (/^[a-z0-9]{3,24}$/.test(p.AzureWebJobsStorage__accountName)) {
+      return {
+        kind: 'identity',
+        endpoint: `https://${p.AzureWebJobsStorage__accountName}.table.core.windows.net`,
+        ...(clientId ? { clientId } : {}),
+        source: 'AzureWebJobsStorage__accountName',
+      };
+    }
+    problems.push({
+      variable: 'AzureWebJobsStorage__accountName',
+      message: 'must be a storage account name (3-24 lowercase letters or digits)',
+    });
+    return undefined;
+  }
+  return undefined;
+}
+
+function resolveServiceBus(p: Parsed): ServiceBusConnection | undefined {
+  if (p.ServiceBusConnection !== undefined)
+    return { kind: 'connection-string', connectionString: p.ServiceBusConnection };
+  if (p.ServiceBusConnection__fullyQualifiedNamespace !== undefined) {
+    return {
+      kind: 'identity',
+      fullyQualifiedNamespace: p.ServiceBusConnection__fullyQualifiedNamespace,
+      ...(p.ServiceBusConnection__clientId ? { clientId: p.ServiceBusConnection__clientId } : {}),
+    };
+  }
+  return undefined;
+}
+
+/** Parses settings from an environment; throws SettingsError naming every offending variable. */
+export function parseSettings(env: Env): Settings {
+  const result = schema.safeParse(env);
+  const problems: SettingProblem[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const variable = String(issue.path[0] ?? '(settings)');
+      const got = env[variable];
+      problems.push({ variable, message: `${issue.message}${got === undefined ? '' : ` (got "${got}")`}` });
+    }
+    throw new SettingsError(problems);
+  }
+  const p = result.data;
+  const connection = resolveTableConnection(p, problems);
+  if (p.LUCIUS_STORAGE_BACKEND !== 'memory' && connection === undefined && problems.length === 0) {
+    problems.push({
+      variable: 'LUCIUS_TABLE_CONNECTION',
+      message: `is required for LUCIUS_STORAGE_BACKEND=${p.LUCIUS_STORAGE_BACKEND} (or set AzureWebJobsStorage / AzureWebJobsStorage__accountName)`,
+    });
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  const serviceBus = resolveServiceBus(p);
+
+  return deepFreeze({
+    storage: {
+      backend: p.LUCIUS_STORAGE_BACKEND,
+      ...(connection === undefined ? {} : { connection }),
+      tables: {
+        jobs: p.LUCIUS_TABLE_JOBS,
+        steps: p.LUCIUS_TABLE_STEPS,
+        idempotency: p.LUCIUS_TABLE_IDEMPOTENCY,
+        jobIndex: p.LUCIUS_TABLE_JOB_INDEX,
+        inflight: p.LUCIUS_TABLE_INFLIGHT,
+        ledger: p.LUCIUS_TABLE_LEDGER,
+      },
+    },
+    admission: {
+      maxInflightPerTenant: p.LUCIUS_MAX_INFLIGHT_PER_TENANT,
+      idempotencyTtlHours: p.LUCIUS_IDEMPOTENCY_TTL_HOURS,
+      maxBodyBytes: p.LUCIUS_MAX_BODY_BYTES,
+      backpressureRetryAfterSeconds: p.LUCIUS_BACKPRESSURE_RETRY_AFTER_SECONDS,
+      laneCount: p.LUCIUS_LANE_COUNT,
+    },
+    steps: {
+      maxAttempts: p.LUCIUS_MAX_ATTEMPTS,
+      ackTimeoutSeconds: p.LUCIUS_ACK_TIMEOUT_SECONDS,
+      leaseMinutes: p.LUCIUS_LEASE_MINUTES,
+      stepResultTimeoutSeconds: p.LUCIUS_STEP_RESULT_TIMEOUT_SECONDS,
+    },
+    serviceBus: {
+      ...(serviceBus === undefined ? {} : { connection: serviceBus }),
+      topicPrefix: p.LUCIUS_SERVICEBUS_TOPIC_PREFIX,
+      replyPrefix: p.LUCIUS_SERVICEBUS_REPLY_PREFIX,
+      replySubscription: p.LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION,
+    },
+    taskHub: p.LUCIUS_TASK_HUB,
+    ...(p.LUCIUS_PROTOCOL_REGISTRY_PATH === undefined
+      ? {}
+      : { protocolRegistryPath: p.LUCIUS_PROTOCOL_REGISTRY_PATH }),
+  });
+}
+
+/** Settings of this process (read once). */
+export function settingsFromProcessEnv(): Settings {
+  return parseSettings(process.env);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
