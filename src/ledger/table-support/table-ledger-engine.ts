@@ -1,0 +1,546 @@
+/**
+ * The JobLedger algorithms over Azure Table Storage, once, for both Table backends. Which table and
+ * partition each row lives in comes from a TableLedgerLayout; everything else is shared.
+ *
+ * Concurrency: every state change is read → decide through the domain state machine → write with
+ * If-Match on the ETag read; a lost precondition (409/412) yields the row as it now is, and the
+ * decision is made again (bounded, with jittered pauses, then WriteContentionError). Nothing relies
+ * on If-Match inside entity-group transactions (Azurite ignores it there).
+ *
+ * Admission (see `admit`):
+ *   1. point-read the idempotency record: live + same hash → duplicate; live + other hash → conflict;
+ *   2. take an in-flight slot (conditional counter increment; at the limit → TenantAtCapacityError,
+ *      nothing written);
+ *   3. claim the idempotency record (insert, or replace an expired one with If-Match); losing the
+ *      claim to a concurrent admission gives the slot back and decides again against the winner;
+ *   4. write the steps and the job row, the job row last as the commit point (one transaction when
+ *      the layout keeps them in one partition); readers that find no job row see no job;
+ *   5. add the tenant's index row.
+ *   A failure before the commit point gives the slot back and withdraws the claim (best effort).
+ *
+ * Known limits (no cross-partition transactions in Table Storage): a process that dies between
+ * two of these writes can leave a slot taken or an idempotency record without its job; those need
+ * a reconciling sweep, they are never resolved by guessing here.
+ */
+import { odata } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
+import { isWithinWindow } from '../../domain/idempotency';
+import {
+  isTerminalJobStatus,
+  transitionJob,
+  type Job,
+  type JobEvent,
+  type JobStatus,
+  type Transition,
+} from '../../domain/job';
+import {
+  noteIgnoredReply,
+  transitionStep,
+  type Step,
+  type StepEvent,
+  type StepTransition,
+} from '../../domain/step';
+import {
+  IdempotencyConflictError,
+  JobNotFoundError,
+  StepNotFoundError,
+  TenantAtCapacityError,
+  WriteContentionError,
+} from '../errors';
+import type {
+  AdmissionLimits,
+  AdmissionOutcome,
+  AdmissionRecord,
+  JobLedger,
+  JobListQuery,
+  JobPage,
+  JobSummary,
+  JobWithSteps,
+} from '../job-ledger';
+import { decodeContinuation, encodeContinuation, indexRowKey } from '../keys';
+import {
+  checkTransactionSize,
+  countOf,
+  counterToEntity,
+  idempotencyFromEntity,
+  idempotencyToEntity,
+  indexToEntity,
+  jobFromEntity,
+  jobToEntity,
+  revisionOf,
+  stepFromEntity,
+  stepToEntity,
+  summaryFromIndexEntity,
+} from './entity-mapping';
+import {
+  checkJobId,
+  isJobId,
+  STEP_ROW_KEY_FROM,
+  STEP_ROW_KEY_TO,
+  type LedgerTableNames,
+  type TableLedgerLayout,
+} from './layout';
+import { MAX_PAGE_SIZE, StorageTable, type Entity, type RowKeys, type StoredEntity } from './storage-table';
+import { createTableClient, tableCreator, type TableStorageOptions } from './table-clients';
+
+export interface TableLedgerTuning {
+  /** Conditional-write attempts on one row before WriteContentionError. Default 60. */
+  readonly maxWriteAttempts?: number;
+}
+
+const DEFAULT_MAX_WRITE_ATTEMPTS = 60;
+/** Upper bound of the random pause between two attempts on a contended row. */
+const MAX_CONTENTION_PAUSE_MS = 40;
+/** A transaction holds at most 100 rows: the job row and its steps. */
+export const MAX_STEPS_PER_JOB = 99;
+/** Step positions are immutable, so the step-id → index maps of recently used jobs are kept. */
+const STEP_INDEX_CACHE_SIZE = 10_000;
+
+interface AppliedJobTransition {
+  readonly transition: Transition<Job>;
+  /** The job row's revision after this call. */
+  readonly revision: number;
+  /** Present when this call's write changed the job. */
+  readonly applied: { readonly from: JobStatus } | undefined;
+}
+
+type Decision<T> = { readonly write: Entity; readonly result: T } | { readonly result: T };
+
+export abstract class TableLedgerEngine implements JobLedger {
+  private readonly jobs: StorageTable;
+  private readonly steps: StorageTable;
+  private readonly idempotency: StorageTable;
+  private readonly jobIndex: StorageTable;
+  private readonly inflight: StorageTable;
+  private readonly ready: () => Promise<void>;
+  /** Job row and step rows share a partition, so they are written in one transaction and read in one query. */
+  private readonly colocated: boolean;
+  private readonly maxWriteAttempts: number;
+  private readonly stepIndexes = new Map<string, ReadonlyMap<string, number>>();
+
+  protected constructor(
+    private readonly layout: TableLedgerLayout,
+    storage: TableStorageOptions,
+    tuning: TableLedgerTuning = {},
+  ) {
+    const clients = new Map<string, TableClient>();
+    const tableNamed = (name: string): StorageTable => {
+      let client = clients.get(name);
+      if (client === undefined) {
+        client = createTableClient(storage, checkTableName(name));
+        clients.set(name, client);
+      }
+      return new StorageTable(client);
+    };
+    const names: LedgerTableNames = layout.tables;
+    this.jobs = tableNamed(names.jobs);
+    this.steps = tableNamed(names.steps);
+    this.idempotency = tableNamed(names.idempotency);
+    this.jobIndex = tableNamed(names.jobIndex);
+    this.inflight = tableNamed(names.inflight);
+    this.ready = tableCreator([...clients.values()]);
+    const probe = '00000000-0000-0000-0000-000000000000';
+    this.colocated =
+      names.jobs === names.steps && layout.jobRow(probe).partitionKey === layout.stepsPartition(probe);
+    this.maxWriteAttempts = tuning.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Admission
+
+  async admit(record: AdmissionRecord, limits: AdmissionLimits, now: Date): Promise<AdmissionOutcome> {
+    const { job, steps, idempotency } = record;
+    checkAdmissionRecord(record);
+    // Map (and size-check) every row before the first write: a command too large for Table Storage
+    // is refused with nothing written and no slot taken.
+    const jobKeys = this.layout.jobRow(job.jobId);
+    const jobEntity = jobToEntity(job, jobKeys, 0);
+    const stepEntities = steps.map((step) =>
+      stepToEntity(step, this.layout.stepRow(job.jobId, step.index, step.stepId)),
+    );
+    checkTransactionSize(
+      this.colocated ? [jobEntity, ...stepEntities] : stepEntities,
+      `job ${job.jobId} with its steps`,
+    );
+    const idemKeys = this.layout.idempotencyRow(idempotency.scopeId);
+    const idemEntity = idempotencyToEntity(idemKeys, {
+      scopeId: idempotency.scopeId,
+      tenantId: job.tenantId,
+      key: idempotency.key,
+      requestHash: idempotency.requestHash,
+      jobId: job.jobId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + limits.idempotencyTtlHours * 3_600_000).toISOString(),
+    });
+    const live = (row: StoredEntity | undefined): StoredEntity | undefined =>
+      row !== undefined &&
+      isWithinWindow(idempotencyFromEntity(row).createdAt, now, limits.idempotencyTtlHours)
+        ? row
+        : undefined;
+
+    await this.ready();
+    let existing = await this.idempotency.read(idemKeys);
+    for (let attempt = 1; ; attempt += 1) {
+      const recorded = live(existing);
+      if (recorded !== undefined) return this.answerExisting(recorded, record);
+      if (attempt > this.maxWriteAttempts)
+        throw new WriteContentionError(`idempotency record ${idempotency.scopeId}`, this.maxWriteAttempts);
+
+      if (!(await this.takeSlot(job.tenantId, limits.maxInflightPerTenant))) {
+        // The slot may have gone to a concurrent identical admission: that is still a duplicate.
+        const again = live(await this.idempotency.read(idemKeys));
+        if (again !== undefined) return this.answerExisting(again, record);
+        throw new TenantAtCapacityError(job.tenantId, limits.maxInflightPerTenant);
+      }
+
+      let claim;
+      try {
+        claim =
+          existing === undefined
+            ? await this.idempotency.insert(idemEntity)
+            : await this.idempotency.replace(idemEntity, existing.etag);
+      } catch (error) {
+        await this.releaseSlotAfterFailure(job.tenantId);
+        throw error;
+      }
+      if (!claim.ok) {
+        // A concurrent admission with the same key claimed the record first.
+        await this.releaseSlot(job.tenantId);
+        existing = claim.current;
+        continue;
+      }
+
+      await this.commitJob(job, jobEntity, stepEntities, idemKeys, claim.etag);
+      // The index row carries revision 0; if a transition already wrote a newer one, keep it.
+      await this.jobIndex.insert(indexToEntity(job, this.indexKeys(job), 0));
+      return { kind: 'created', job, steps };
+    }
+  }
+
+  private async answerExisting(row: StoredEntity, record: AdmissionRecord): Promise<AdmissionOutcome> {
+    const stored = idempotencyFromEntity(row);
+    if (stored.requestHash !== record.idempotency.requestHash) {
+      throw new IdempotencyConflictError(record.job.tenantId, record.idempotency.key, stored.jobId);
+    }
+    const found = await this.getJob(stored.jobId);
+    return found === undefined
+      ? { kind: 'duplicate', jobId: stored.jobId, steps: [] }
+      : { kind: 'duplicate', jobId: stored.jobId, job: found.job, steps: found.steps };
+  }
+
+  /** Writes steps and the job row (the commit point); undoes the claim and the slot if it did not commit. */
+  private async commitJob(
+    job: Job,
+    jobEntity: Entity,
+    stepEntities: readonly Entity[],
+    idemKeys: RowKeys,
+    claimEtag: string,
+  ): Promise<void> {
+    let outcome;
+    try {
+      if (this.colocated) {
+        outcome = await this.jobs.insertWithCompanions(jobEntity, stepEntities);
+      } else if (await this.steps.insertAll(stepEntities)) {
+        outcome = await this.jobs.insert(jobEntity);
+      } else if ((await this.jobs.read(jobEntity)) === undefined) {
+        // Steps without a job row are leftovers of an admission of this job id that never
+        // committed (invisible to readers): overwrite them.
+        await this.steps.upsertAll(stepEntities);
+        outcome = await this.jobs.insert(jobEntity);
+      } else {
+        outcome = { ok: false } as const;
+      }
+    } catch (error) {
+      // The write may have landed although its answer was lost: the job row decides. Only when it is
+      // certainly absent are the claim and the slot given back; if storage cannot tell, both stay
+      // (a leaked slot is recoverable, a job without its slot breaks the tenant's limit).
+      const committed = await this.jobs.read(jobEntity).then(
+        (row) => row !== undefined,
+        () => undefined,
+      );
+      if (committed === true) return;
+      if (committed === false) await this.undoClaim(job.tenantId, idemKeys, claimEtag);
+      throw error;
+    }
+    if (!outcome.ok) {
+      await this.undoClaim(job.tenantId, idemKeys, claimEtag);
+      throw new Error(`job ${job.jobId} already exists: job ids must be unique per admission`);
+    }
+  }
+
+  /** Best effort: the original failure is what the caller needs to see. */
+  private async undoClaim(tenantId: string, idemKeys: RowKeys, claimEtag: string): Promise<void> {
+    await this.idempotency.delete(idemKeys, claimEtag).catch(() => false);
+    await this.releaseSlotAfterFailure(tenantId);
+  }
+
+  private async releaseSlotAfterFailure(tenantId: string): Promise<void> {
+    await this.releaseSlot(tenantId).catch(() => undefined);
+  }
+
+  private takeSlot(tenantId: string, limit: number): Promise<boolean> {
+    const keys = this.layout.inflightRow(tenantId);
+    return this.updateConditionally(
+      this.inflight,
+      keys,
+      `in-flight counter of tenant ${tenantId}`,
+      (current) => {
+        const count = countOf(current);
+        return count >= limit
+          ? { result: false }
+          : { write: counterToEntity(keys, tenantId, count + 1), result: true };
+      },
+    );
+  }
+
+  private releaseSlot(tenantId: string): Promise<void> {
+    const keys = this.layout.inflightRow(tenantId);
+    return this.updateConditionally(
+      this.inflight,
+      keys,
+      `in-flight counter of tenant ${tenantId}`,
+      (current) => {
+        const count = countOf(current);
+        // Never below zero: a count that is already 0 has nothing left to give back.
+        return count <= 0
+          ? { result: undefined }
+          : { write: counterToEntity(keys, tenantId, count - 1), result: undefined };
+      },
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  async getJob(jobId: string): Promise<JobWithSteps | undefined> {
+    if (!isJobId(jobId)) return undefined;
+    await this.ready();
+    const jobKeys = this.layout.jobRow(jobId);
+    let jobRow: StoredEntity | undefined;
+    let stepRows: StoredEntity[];
+    if (this.colocated) {
+      // One query returns the job row and its steps together.
+      const rows = await this.jobs.queryAll(odata`PartitionKey eq ${jobKeys.partitionKey}`);
+      jobRow = rows.find((row) => row.rowKey === jobKeys.rowKey);
+      stepRows = rows.filter((row) => isStepRowKey(row.rowKey ?? ''));
+    } else {
+      // Job row first: it is written last, so once it is seen the steps are all there.
+      jobRow = await this.jobs.read(jobKeys);
+      if (jobRow === undefined) return undefined;
+      stepRows = await this.steps.queryAll(
+        odata`PartitionKey eq ${this.layout.stepsPartition(jobId)} and RowKey ge ${STEP_ROW_KEY_FROM} and RowKey lt ${STEP_ROW_KEY_TO}`,
+      );
+    }
+    if (jobRow === undefined) return undefined;
+    const steps = stepRows.map(stepFromEntity).sort((a, b) => a.index - b.index);
+    return { job: jobFromEntity(jobRow), steps };
+  }
+
+  async listJobs(query: JobListQuery): Promise<JobPage> {
+    const { limit } = query;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+      throw new RangeError(`limit must be an integer in 1..${MAX_PAGE_SIZE}, got ${limit}`);
+    const after = query.continuation === undefined ? undefined : decodeContinuation(query.continuation);
+    await this.ready();
+
+    let filter = odata`PartitionKey eq ${this.layout.indexPartition(query.tenantId)}`;
+    if (after !== undefined) filter += odata` and RowKey gt ${after}`;
+    if (query.status !== undefined) filter += odata` and status eq ${query.status}`;
+    if (query.requestType !== undefined) filter += odata` and requestType eq ${query.requestType}`;
+
+    // One row beyond the page tells whether more follow, so the last page carries no token.
+    const rows: StoredEntity[] = [];
+    for await (const row of this.jobIndex.query(filter, limit + 1)) {
+      rows.push(row);
+      if (rows.length > limit) break;
+    }
+    const page = rows.slice(0, limit);
+    const items: JobSummary[] = page.map(summaryFromIndexEntity);
+    const last = page[page.length - 1];
+    return rows.length > limit && last?.rowKey !== undefined
+      ? { items, continuation: encodeContinuation(last.rowKey) }
+      : { items };
+  }
+
+  async inflightCount(tenantId: string): Promise<number> {
+    await this.ready();
+    return countOf(await this.inflight.read(this.layout.inflightRow(tenantId)));
+  }
+
+  async ping(): Promise<void> {
+    await this.ready();
+    await this.jobs.probe();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // State changes
+
+  async applyJobEvent(jobId: string, event: JobEvent, now: Date): Promise<Transition<Job>> {
+    if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
+    await this.ready();
+    const keys = this.layout.jobRow(jobId);
+    const { transition, revision, applied } = await this.updateConditionally<AppliedJobTransition>(
+      this.jobs,
+      keys,
+      `job ${jobId}`,
+      (current) => {
+        if (current === undefined) throw new JobNotFoundError(jobId);
+        const job = jobFromEntity(current);
+        const t = transitionJob(job, event, now);
+        if (!t.changed)
+          return { result: { transition: t, revision: revisionOf(current), applied: undefined } };
+        const next = revisionOf(current) + 1;
+        return {
+          write: jobToEntity(t.next, keys, next),
+          result: { transition: t, revision: next, applied: { from: job.status } },
+        };
+      },
+    );
+    const followUps = [this.syncIndex(transition.next, revision)];
+    // Only the writer whose conditional write moved the job into a terminal state gets here with
+    // `applied`, so the slot is released exactly once.
+    if (
+      applied !== undefined &&
+      !isTerminalJobStatus(applied.from) &&
+      isTerminalJobStatus(transition.next.status)
+    ) {
+      followUps.push(this.releaseSlot(transition.next.tenantId));
+    }
+    // Both are attempted even if one fails. A repeated event (no change) syncs the index again, so
+    // a caller retrying after a failure here repairs the listing.
+    const failed = (await Promise.allSettled(followUps)).find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
+    if (failed !== undefined) throw failed.reason;
+    return transition;
+  }
+
+  async applyStepEvent(jobId: string, stepId: string, event: StepEvent, now: Date): Promise<StepTransition> {
+    return this.updateStep(jobId, stepId, (step) => {
+      const t = transitionStep(step, event, now);
+      return { next: t.next, changed: t.changed, result: t };
+    });
+  }
+
+  async recordIgnoredReply(
+    jobId: string,
+    stepId: string,
+    kind: 'stale' | 'duplicate',
+    now: Date,
+  ): Promise<Step> {
+    return this.updateStep(jobId, stepId, (step) => {
+      const next = noteIgnoredReply(step, kind, now);
+      return { next, changed: true, result: next };
+    });
+  }
+
+  private async updateStep<T>(
+    jobId: string,
+    stepId: string,
+    decide: (step: Step) => { next: Step; changed: boolean; result: T },
+  ): Promise<T> {
+    await this.ready();
+    const index = await this.stepIndexOf(jobId, stepId);
+    const keys = this.layout.stepRow(jobId, index, stepId);
+    return this.updateConditionally(this.steps, keys, `step ${jobId}/${stepId}`, (current) => {
+      if (current === undefined) throw new StepNotFoundError(jobId, stepId);
+      const { next, changed, result } = decide(stepFromEntity(current));
+      return changed ? { write: stepToEntity(next, keys), result } : { result };
+    });
+  }
+
+  /** A step's position (part of its row key), from the job row: also tells a missing job from a missing step. */
+  private async stepIndexOf(jobId: string, stepId: string): Promise<number> {
+    let indexes = this.stepIndexes.get(jobId);
+    if (indexes === undefined) {
+      if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
+      const row = await this.jobs.read(this.layout.jobRow(jobId));
+      if (row === undefined) throw new JobNotFoundError(jobId);
+      // planAdmission gives step i of the protocol index i, and `stepIds` lists them in that order.
+      indexes = new Map(jobFromEntity(row).stepIds.map((id, i) => [id, i]));
+      if (this.stepIndexes.size >= STEP_INDEX_CACHE_SIZE) {
+        const oldest = this.stepIndexes.keys().next();
+        if (oldest.done !== true) this.stepIndexes.delete(oldest.value);
+      }
+      this.stepIndexes.set(jobId, indexes);
+    }
+    const index = indexes.get(stepId);
+    if (index === undefined) throw new StepNotFoundError(jobId, stepId);
+    return index;
+  }
+
+  /**
+   * Brings the index row up to the job's revision. Conditional too, and never backwards: a writer
+   * delayed after its job write must not put an older status back over a newer one.
+   */
+  private syncIndex(job: Job, revision: number): Promise<void> {
+    const keys = this.indexKeys(job);
+    return this.updateConditionally(this.jobIndex, keys, `index row of job ${job.jobId}`, (current) =>
+      current !== undefined && revisionOf(current) >= revision
+        ? { result: undefined }
+        : { write: indexToEntity(job, keys, revision), result: undefined },
+    );
+  }
+
+  private indexKeys(job: Job): RowKeys {
+    return {
+      partitionKey: this.layout.indexPartition(job.tenantId),
+      rowKey: indexRowKey(job.createdAt, job.jobId),
+    };
+  }
+
+  /**
+   * The read → decide → conditional write loop every state change goes through. `decide` sees the
+   * row as it is (undefined when absent; then the write is an insert) and may throw to refuse.
+   */
+  private async updateConditionally<T>(
+    table: StorageTable,
+    keys: RowKeys,
+    what: string,
+    decide: (current: StoredEntity | undefined) => Decision<T>,
+  ): Promise<T> {
+    let current = await table.read(keys);
+    for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
+      const decision = decide(current);
+      if (!('write' in decision)) return decision.result;
+      const outcome =
+        current === undefined
+          ? await table.insert(decision.write)
+          : await table.replace(decision.write, current.etag);
+      if (outcome.ok) return decision.result;
+      current = outcome.current;
+      await contentionPause(attempt);
+    }
+    throw new WriteContentionError(what, this.maxWriteAttempts);
+  }
+}
+
+function checkAdmissionRecord(record: AdmissionRecord): void {
+  const { job, steps } = record;
+  checkJobId(job.jobId);
+  if (steps.length > MAX_STEPS_PER_JOB)
+    throw new RangeError(
+      `job ${job.jobId} has ${steps.length} steps; at most ${MAX_STEPS_PER_JOB} fit one transaction`,
+    );
+  for (const step of steps) {
+    if (step.jobId !== job.jobId)
+      throw new RangeError(`step ${step.stepId} belongs to job ${step.jobId}, not ${job.jobId}`);
+  }
+}
+
+function isStepRowKey(rowKey: string): boolean {
+  return rowKey >= STEP_ROW_KEY_FROM && rowKey < STEP_ROW_KEY_TO;
+}
+
+/** Table names: 3-63 letters and digits, starting with a letter. */
+function checkTableName(name: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(name))
+    throw new RangeError(`table name "${name}" must be 3-63 letters or digits, starting with a letter`);
+  return name;
+}
+
+/** Random, growing pauses spread out writers that keep meeting on one row. */
+function contentionPause(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(MAX_CONTENTION_PAUSE_MS, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
