@@ -1,0 +1,72 @@
+/**
+ * POST /v1/commands and POST /v1/orchestrate: admit a command.
+ * 202 + Location for a new job; 200 with the same job for a resent command within the idempotency
+ * window; problem documents otherwise (400, 409, 413, 415, 422, 429 + Retry-After, 503).
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Services } from '../services';
+import { admitCommand, type AdmitCommandResult } from '../usecases/admit-command';
+import { jobLinks } from './job-view';
+import { readJsonBody } from './read-json-body';
+import { errorResponse, jsonResponse } from './respond';
+
+export async function handleAdmitCommand(
+  services: Services,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  try {
+    const body = await readJsonBody(request, services.settings.admission.maxBodyBytes);
+    const header = request.headers.get('idempotency-key');
+    const result = await admitCommand(
+      services,
+      { body, ...(header === null ? {} : { idempotencyKeyHeader: header }) },
+      services.starterFor(context),
+    );
+    context.log(
+      JSON.stringify({
+        event: result.created ? 'job.admitted' : 'job.duplicate',
+        job_id: result.job.jobId,
+        tenant_id: result.job.tenantId,
+        request_type: result.job.requestType,
+      }),
+    );
+    if (result.created) {
+      context.log(
+        JSON.stringify({
+          event: 'routing.resolved',
+          job_id: result.job.jobId,
+          lane: result.job.lane,
+          routing_key_used: result.job.routingKeyUsed,
+        }),
+      );
+    }
+    const view = toAdmissionView(new URL(request.url).origin, result);
+    return jsonResponse(result.created ? 202 : 200, view, { Location: view.links.self });
+  } catch (error) {
+    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+  }
+}
+
+export function toAdmissionView(origin: string, result: AdmitCommandResult) {
+  const { job, steps } = result;
+  return {
+    jobId: job.jobId,
+    status: job.status,
+    duplicate: !result.created,
+    tenantId: job.tenantId,
+    requestType: job.requestType,
+    lane: job.lane,
+    routingKeyUsed: job.routingKeyUsed,
+    idempotencyKey: job.idempotencyKey,
+    createdAt: job.createdAt,
+    steps: steps.map((s) => ({
+      stepId: s.stepId,
+      index: s.index,
+      type: s.type,
+      status: s.status,
+      lane: s.lane,
+    })),
+    links: jobLinks(origin, job),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * What the function handlers need, assembled once by the composition root (src/composition.ts)
+ * and replaced by tests with in-memory parts.
+ */
+import type { InvocationContext } from '@azure/functions';
+import type { Settings } from './config/settings';
+import type { CommandEnvelope } from './contracts/command-envelope';
+import type { Clock } from './domain/clock';
+import type { Violation } from './domain/errors';
+import type { ProtocolRegistry, StepPayloadValidator } from './domain/protocol';
+import type { JobLedger } from './ledger/job-ledger';
+import type { OrchestrationStarter } from './orchestration/orchestration-starter';
+
+export type EnvelopeValidator = (
+  value: unknown,
+) =>
+  | { readonly ok: true; readonly value: CommandEnvelope }
+  | { readonly ok: false; readonly violations: readonly Violation[] };
+
+export interface Services {
+  readonly settings: Settings;
+  readonly ledger: JobLedger;
+  readonly registry: ProtocolRegistry;
+  readonly validateEnvelope: EnvelopeValidator;
+  readonly validateStepPayload: StepPayloadValidator;
+  readonly clock: Clock;
+  readonly newJobId: () => string;
+  /** The orchestration starter bound to this invocation (the durable client comes from its input binding). */
+  readonly starterFor: (context: InvocationContext) => OrchestrationStarter;
+}

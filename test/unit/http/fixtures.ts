@@ -1,0 +1,117 @@
+/** Real HttpRequest/InvocationContext objects and in-memory services for handler tests. */
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { loadProtocolRegistry } from '../../../src/config/protocol-registry';
+import { parseSettings, type Settings } from '../../../src/config/settings';
+import { validateCommandEnvelope } from '../../../src/contracts/command-envelope';
+import { validateStepPayload } from '../../../src/contracts/step-payloads';
+import type { Clock } from '../../../src/domain/clock';
+import type { JobLedger } from '../../../src/ledger/job-ledger';
+import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
+import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
+import type {
+  JobOrchestrationInput,
+  OrchestrationStarter,
+} from '../../../src/orchestration/orchestration-starter';
+import type { Services } from '../../../src/services';
+
+export const ORIGIN = 'http://localhost:7071';
+
+export function envelope(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    tenant_id: 't1',
+    request_type: 'OCR->EMBEDDING',
+    input_ref: 'blob://in/doc.pdf',
+    output_ref: 'blob://out/doc',
+    payload: { steps: { ocr: { output_format: 'TEXT' }, embedding: { model: 'text-embedding-3-large' } } },
+    schema_version: 'v1',
+    ...overrides,
+  };
+}
+
+/** A durable backend stand-in that remembers started instances; `failNext` makes starts fail. */
+export class RecordingStarter implements OrchestrationStarter {
+  readonly started = new Map<string, JobOrchestrationInput>();
+  failing = false;
+
+  async start(input: JobOrchestrationInput): Promise<void> {
+    await Promise.resolve();
+    if (this.failing) throw new OrchestrationUnavailableError(input.jobId, new Error('durable backend down'));
+    this.started.set(input.jobId, input);
+  }
+}
+
+/** Advances one millisecond per reading, so jobs admitted in sequence sort deterministically. */
+export class SteppingClock implements Clock {
+  private t: number;
+  constructor(start = Date.parse('2026-05-01T12:00:00.000Z')) {
+    this.t = start;
+  }
+  now(): Date {
+    this.t += 1;
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestServices extends Services {
+  readonly starter: RecordingStarter;
+  readonly clock: SteppingClock;
+}
+
+export function testServices(
+  env: Record<string, string> = {},
+  ledger: JobLedger = new MemoryJobLedger(),
+): TestServices {
+  const settings: Settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', ...env });
+  const starter = new RecordingStarter();
+  let next = 0;
+  return {
+    settings,
+    ledger,
+    registry: loadProtocolRegistry(),
+    validateEnvelope: validateCommandEnvelope,
+    validateStepPayload,
+    clock: new SteppingClock(),
+    newJobId: () => `00000000-0000-4000-8000-${String(++next).padStart(12, '0')}`,
+    starterFor: () => starter,
+    starter,
+  };
+}
+
+export function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): HttpRequest {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return new HttpRequest({ method: 'POST', url: `${ORIGIN}${path}`, headers, body: { string: text } });
+}
+
+export function get(path: string, params: Record<string, string> = {}): HttpRequest {
+  const url = new URL(`${ORIGIN}${path}`);
+  return new HttpRequest({
+    method: 'GET',
+    url: url.toString(),
+    params,
+    query: Object.fromEntries(url.searchParams),
+  });
+}
+
+export function context(functionName = 'test'): InvocationContext {
+  return new InvocationContext({ invocationId: 'inv-1', functionName, logHandler: () => undefined });
+}
+
+/** The parsed JSON body of a handler's response (jsonBody or a string body). */
+export function bodyOf(response: HttpResponseInit): Record<string, unknown> {
+  if (response.jsonBody !== undefined)
+    return JSON.parse(JSON.stringify(response.jsonBody)) as Record<string, unknown>;
+  return JSON.parse(String(response.body)) as Record<string, unknown>;
+}
+
+export function headerOf(response: HttpResponseInit, name: string): string | undefined {
+  const headers = (response.headers ?? {}) as Record<string, string>;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : headers[key];
+}
