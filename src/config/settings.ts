@@ -134,6 +134,16 @@ const schema = z.object({
 
 type Parsed = z.infer<typeof schema>;
 
+/** The storage connection variables alone: plain optional strings, so reading them never fails. */
+const connectionSchema = schema.pick({
+  LUCIUS_TABLE_CONNECTION: true,
+  AzureWebJobsStorage: true,
+  AzureWebJobsStorage__tableServiceUri: true,
+  AzureWebJobsStorage__accountName: true,
+  AzureWebJobsStorage__clientId: true,
+});
+type ConnectionVariables = z.infer<typeof connectionSchema>;
+
 function isConnectionString(value: string): boolean {
   return (
     value === 'UseDevelopmentStorage=true' ||
@@ -150,7 +160,10 @@ function isHttpsUrl(value: string): boolean {
   }
 }
 
-function resolveTableConnection(p: Parsed, problems: SettingProblem[]): TableConnection | undefined {
+function resolveTableConnection(
+  p: ConnectionVariables,
+  problems: SettingProblem[],
+): TableConnection | undefined {
   const clientId = p.AzureWebJobsStorage__clientId;
   const explicit = p.LUCIUS_TABLE_CONNECTION;
   if (explicit !== undefined) {
@@ -233,17 +246,21 @@ export function parseSettings(env: Env): Settings {
       const got = env[variable];
       problems.push({ variable, message: `${issue.message}${got === undefined ? '' : ` (got "${got}")`}` });
     }
-    throw new SettingsError(problems);
   }
-  const p = result.data;
-  const connection = resolveTableConnection(p, problems);
-  if (p.LUCIUS_STORAGE_BACKEND !== 'memory' && connection === undefined && problems.length === 0) {
-    problems.push({
+  // The connection is checked even when other variables are bad, so one message names them all.
+  const connections = connectionSchema.parse(env);
+  const backend = result.success ? result.data.LUCIUS_STORAGE_BACKEND : env.LUCIUS_STORAGE_BACKEND || 'table';
+  const connectionProblems: SettingProblem[] = [];
+  const connection = resolveTableConnection(connections, connectionProblems);
+  if (backend !== 'memory' && connection === undefined && connectionProblems.length === 0) {
+    connectionProblems.push({
       variable: 'LUCIUS_TABLE_CONNECTION',
-      message: `is required for LUCIUS_STORAGE_BACKEND=${p.LUCIUS_STORAGE_BACKEND} (or set AzureWebJobsStorage / AzureWebJobsStorage__accountName)`,
+      message: `is required for LUCIUS_STORAGE_BACKEND=${backend} (or set AzureWebJobsStorage / AzureWebJobsStorage__accountName)`,
     });
   }
-  if (problems.length > 0) throw new SettingsError(problems);
+  problems.push(...connectionProblems);
+  if (!result.success || problems.length > 0) throw new SettingsError(problems);
+  const p = result.data;
   const serviceBus = resolveServiceBus(p);
 
   return deepFreeze({

@@ -69,6 +69,7 @@ describe('parseSettings', () => {
       'LUCIUS_LANE_COUNT',
       'LUCIUS_MAX_ATTEMPTS',
       'LUCIUS_STORAGE_BACKEND',
+      'LUCIUS_TABLE_CONNECTION',
       'LUCIUS_TABLE_JOBS',
     ]);
     expect(() => parseSettings(env)).toThrow(/LUCIUS_MAX_ATTEMPTS: .*\(got "three"\)/);

@@ -1,0 +1,79 @@
+/**
+ * The app entry (package.json `main`) as a Functions host loads it: the host supplies the module
+ * `@azure/functions-core`, and every `app.http` registration reaches its `registerFunction` with the
+ * binding metadata. Bad settings stop the load with the offending variables named.
+ */
+interface Registration {
+  readonly name: string;
+  readonly bindings: Record<
+    string,
+    { type: string; direction: string; route?: string; methods?: string[]; authLevel?: string }
+  >;
+}
+
+function loadEntry(env: Record<string, string>): Registration[] {
+  const registrations: Registration[] = [];
+  const saved = { ...process.env };
+  for (const key of Object.keys(process.env))
+    if (key.startsWith('LUCIUS_') || key.startsWith('AzureWebJobs')) delete process.env[key];
+  Object.assign(process.env, env);
+  try {
+    jest.isolateModules(() => {
+      jest.doMock(
+        '@azure/functions-core',
+        () => ({
+          setProgrammingModel: () => undefined,
+          registerHook: () => ({ dispose: () => undefined }),
+          registerFunction: (metadata: Registration) => {
+            registrations.push(metadata);
+            return { dispose: () => undefined };
+          },
+        }),
+        { virtual: true },
+      );
+      require('../../src/index');
+    });
+  } finally {
+    process.env = saved;
+  }
+  return registrations;
+}
+
+function httpTrigger(registration: Registration) {
+  return Object.values(registration.bindings).find((b) => b.type === 'httpTrigger');
+}
+
+describe('app entry', () => {
+  it('registers the admission, read and health functions with their routes, methods and auth levels', () => {
+    const registrations = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' });
+    const table = registrations.map((r) => [
+      r.name,
+      httpTrigger(r)?.route,
+      httpTrigger(r)?.methods?.join(','),
+      httpTrigger(r)?.authLevel,
+    ]);
+    expect(table).toEqual([
+      ['submitCommand', 'v1/commands', 'POST', 'function'],
+      ['orchestrate', 'v1/orchestrate', 'POST', 'function'],
+      ['getJob', 'v1/jobs/{jobId}', 'GET', 'function'],
+      ['getJobSteps', 'v1/jobs/{jobId}/steps', 'GET', 'function'],
+      ['listJobs', 'v1/jobs', 'GET', 'function'],
+      ['health', 'health', 'GET', 'anonymous'],
+      ['healthz', 'healthz', 'GET', 'anonymous'],
+    ]);
+  });
+
+  it('gives the admission functions the durable client input binding', () => {
+    const submit = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' }).find((r) => r.name === 'submitCommand');
+    expect(Object.values(submit?.bindings ?? {}).map((b) => [b.type, b.direction])).toContainEqual([
+      'durableClient',
+      'in',
+    ]);
+  });
+
+  it('stops loading with every bad setting named', () => {
+    expect(() => loadEntry({ LUCIUS_STORAGE_BACKEND: 'ledger', LUCIUS_MAX_ATTEMPTS: '0' })).toThrow(
+      /Invalid settings \(2\): LUCIUS_MAX_ATTEMPTS: must be at least 1 \(got "0"\); LUCIUS_TABLE_CONNECTION: is required/,
+    );
+  });
+});
