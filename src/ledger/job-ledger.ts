@@ -76,6 +76,19 @@ export interface JobSummary {
   readonly updatedAt: string;
 }
 
+/** The summary a listing shows of a job. */
+export function toJobSummary(job: Job): JobSummary {
+  return {
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    requestType: job.requestType,
+    status: job.status,
+    lane: job.lane,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
 export interface JobPage {
   /** Newest first. */
   readonly items: readonly JobSummary[];

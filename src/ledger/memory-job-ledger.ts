@@ -19,15 +19,16 @@ import {
   StepNotFoundError,
   TenantAtCapacityError,
 } from './errors';
-import type {
-  AdmissionLimits,
-  AdmissionOutcome,
-  AdmissionRecord,
-  JobLedger,
-  JobListQuery,
-  JobPage,
-  JobSummary,
-  JobWithSteps,
+import {
+  toJobSummary,
+  type AdmissionLimits,
+  type AdmissionOutcome,
+  type AdmissionRecord,
+  type JobLedger,
+  type JobListQuery,
+  type JobPage,
+  type JobSummary,
+  type JobWithSteps,
 } from './job-ledger';
 import { decodeContinuation, encodeContinuation, indexRowKey } from './keys';
 
@@ -106,7 +107,7 @@ export class MemoryJobLedger implements JobLedger {
         more = true;
         break;
       }
-      items.push(summarize(job));
+      items.push(toJobSummary(job));
       lastRowKey = rowKey;
     }
     return more && lastRowKey !== undefined
@@ -177,16 +178,4 @@ export class MemoryJobLedger implements JobLedger {
     }
     return rows;
   }
-}
-
-export function summarize(job: Job): JobSummary {
-  return {
-    jobId: job.jobId,
-    tenantId: job.tenantId,
-    requestType: job.requestType,
-    status: job.status,
-    lane: job.lane,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
 }

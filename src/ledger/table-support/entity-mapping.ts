@@ -13,7 +13,7 @@
  * - `revision` counts the writes of a job row; the index row copies it so a slow writer can never
  *   put an older status back into the index.
  */
-import type { JobSummary } from '../job-ledger';
+import { toJobSummary, type JobSummary } from '../job-ledger';
 import { isJobStatus, type Job, type JobFailure } from '../../domain/job';
 import { isStepStatus, STEP_TYPES, type Step, type StepFailure, type StepType } from '../../domain/step';
 import { LedgerEntityTooLargeError } from '../errors';
@@ -182,18 +182,7 @@ export function stepFromEntity(entity: EntityProps): Step {
 // Job index (one row per job in the tenant's partition: everything a listing shows, no job reads)
 
 export function indexToEntity(job: Job, keys: RowKeys, revision: number): Entity {
-  return {
-    partitionKey: keys.partitionKey,
-    rowKey: keys.rowKey,
-    revision,
-    jobId: job.jobId,
-    tenantId: job.tenantId,
-    requestType: job.requestType,
-    status: job.status,
-    lane: job.lane,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
+  return { partitionKey: keys.partitionKey, rowKey: keys.rowKey, revision, ...toJobSummary(job) };
 }
 
 export function summaryFromIndexEntity(entity: EntityProps): JobSummary {
