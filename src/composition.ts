@@ -26,7 +26,7 @@ export function createServices(settings: Settings): Services {
     validateStepPayload,
     clock: systemClock,
     newJobId: randomUUID,
-    starterFor: (context: InvocationContext) => new DurableOrchestrationStarter(df.getClient(context)),
+    starterFor: (context: InvocationContext) => new DurableOrchestrationStarter(() => df.getClient(context)),
   };
 }
 
