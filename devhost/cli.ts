@@ -1,0 +1,235 @@
+/**
+ * The devhost command line (compiled: `node dist/devhost/cli.js`; `npm run devhost -- <command>`).
+ *
+ *   start [--app DIR] [--port N] [--key K] [--master-key K]
+ *       Hosts a function app directory (default: this project; its package.json `main` must exist,
+ *       so build first). Keys: `--key` sets the function key (and the master key unless
+ *       `--master-key`); DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY work too; otherwise generated.
+ *   run-timer <name> [--port N] [--key MASTER_KEY]
+ *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
+ *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
+ *   up
+ *       What `npm start` runs after the build: Azurite with data kept in ./.azurite, then devhost on
+ *       this project with the ledger backend on that Azurite, on port 7071 (or --port).
+ *
+ * Ctrl-C (SIGINT) or SIGTERM stops the host (and Azurite) cleanly. Exit code 1 with a one-line message
+ * for a DevhostError (bad app, port in use, ...).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { startAzurite } from './azurite';
+import { DevhostError } from './host/errors';
+import { readHostConfig, type HostConfig } from './host/host-config';
+import { DEFAULT_PORT, startHost, type DevHost, type DurableSupport } from './host/host';
+
+interface Flags {
+  readonly positional: string[];
+  readonly values: Map<string, string>;
+}
+
+function parseFlags(args: readonly string[]): Flags {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (eq > 0) values.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) throw usage(`${arg} needs a value`);
+      values.set(arg.slice(2), value);
+      i += 1;
+    }
+  }
+  return { positional, values };
+}
+
+function usage(problem: string): Error {
+  return new DevhostError(
+    'invalid_function',
+    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N]`,
+  );
+}
+
+function portFlag(flags: Flags): number {
+  const raw = flags.values.get('port');
+  if (raw === undefined) return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw usage(`--port must be a port number (got "${raw}")`);
+  return port;
+}
+
+/** The project this CLI belongs to (the directory with package.json and host.json above it). */
+function projectDir(): string {
+  let dir = __dirname;
+  while (!(existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'host.json')))) {
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+/**
+ * THE place where devhost's durable support is constructed: the durable engine
+ * (devhost/durable/engine) over Table Storage in `config.durableTask.hubName`, with
+ * `maxConcurrent*Functions`, and the Durable HTTP API (devhost/durable/http-api) serving it. Wired
+ * when those land; until then devhost hosts without durable support (orchestrations do not run and
+ * durableClient inputs get no client data; the host logs which functions that affects).
+ */
+function createDurableSupport(_config: HostConfig): DurableSupport | undefined {
+  return undefined;
+}
+
+function keyFile(port: number): string {
+  return join(tmpdir(), 'lucius-devhost', `${port}.json`);
+}
+
+async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
+  const config = readHostConfig(appDir);
+  const durable = createDurableSupport(config);
+  const functionKey = flags.values.get('key') ?? process.env.DEVHOST_FUNCTION_KEY;
+  const masterKey = flags.values.get('master-key') ?? process.env.DEVHOST_MASTER_KEY;
+  const host = await startHost({
+    appDir,
+    port: portFlag(flags),
+    keys: {
+      ...(functionKey === undefined ? {} : { functionKey }),
+      ...(masterKey === undefined ? {} : { masterKey }),
+    },
+    ...(durable === undefined ? {} : { durable }),
+  });
+  const file = keyFile(host.port);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, JSON.stringify({ pid: process.pid, masterKey: host.keys.masterKey }), {
+    mode: 0o600,
+  });
+  return {
+    ...host,
+    stop: async () => {
+      await rm(file, { force: true });
+      await host.stop();
+    },
+  };
+}
+
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping devhost...\n`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+async function start(flags: Flags): Promise<void> {
+  const appDir = resolve(flags.values.get('app') ?? projectDir());
+  const host = await runHost(appDir, flags);
+  process.stdout.write(`\ndevhost is hosting ${appDir} at ${host.apiUrl} (Ctrl-C to stop)\n`);
+  onShutdown(() => host.stop());
+}
+
+async function up(flags: Flags): Promise<void> {
+  const appDir = projectDir();
+  process.stdout.write('Starting Azurite (data in .azurite/)...\n');
+  const azurite = await startAzurite({ location: join(appDir, '.azurite') });
+  process.env.LUCIUS_STORAGE_BACKEND = 'ledger';
+  process.env.LUCIUS_TABLE_CONNECTION = azurite.connectionString;
+  process.env.AzureWebJobsStorage = azurite.connectionString;
+  process.env.LUCIUS_TASK_HUB ??= 'LuciusLocal';
+  let host: DevHost;
+  try {
+    host = await runHost(appDir, flags);
+  } catch (error) {
+    await azurite.stop();
+    throw error;
+  }
+  process.stdout.write(`\nAzurite Table service: ${azurite.tableEndpoint}\n`);
+  process.stdout.write(
+    `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
+  );
+  onShutdown(async () => {
+    await host.stop();
+    await azurite.stop();
+  });
+}
+
+async function runTimer(flags: Flags): Promise<void> {
+  const name = flags.positional[1];
+  if (name === undefined) throw usage('run-timer needs a function name');
+  const port = portFlag(flags);
+  let key = flags.values.get('key') ?? process.env.DEVHOST_MASTER_KEY;
+  if (key === undefined) {
+    try {
+      key = (JSON.parse(await readFile(keyFile(port), 'utf8')) as { masterKey: string }).masterKey;
+    } catch {
+      throw usage(
+        `no devhost key file for port ${port}: is devhost running there? (or pass --key MASTER_KEY)`,
+      );
+    }
+  }
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${port}/admin/functions/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': key },
+      body: JSON.stringify({ input: '' }),
+    });
+  } catch (error) {
+    throw new DevhostError('app_not_found', `no devhost answers on port ${port}`, { cause: error });
+  }
+  if (response.status === 202) {
+    process.stdout.write(`${name}: triggered (see the host's log for the run)\n`);
+    return;
+  }
+  const detail = await response.text();
+  const why =
+    response.status === 404
+      ? `no function named "${name}"`
+      : response.status === 401
+        ? 'the key was refused'
+        : detail;
+  process.stderr.write(`${name}: ${response.status} ${why}\n`);
+  process.exitCode = 1;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  switch (flags.positional[0]) {
+    case 'start':
+      return start(flags);
+    case 'up':
+      return up(flags);
+    case 'run-timer':
+      return runTimer(flags);
+    default:
+      throw usage(
+        flags.positional[0] === undefined ? 'no command given' : `unknown command "${flags.positional[0]}"`,
+      );
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(
+      `devhost: ${error instanceof DevhostError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * Turns captured registrations into the hosted function table, refusing what the Functions host
+ * would refuse (two functions with one name) and what devhost does not host (any trigger kind other
+ * than HTTP, timer, orchestration and activity), with errors naming the function and the kind.
+ * `formatFunctionTable` prints it the way `func start` lists functions.
+ */
+import { compileRoute, RouteTemplateError, type CompiledRoute } from '../http/route-template';
+import { parseSchedule, type Schedule } from '../timers/schedule';
+import { DevhostError } from './errors';
+import type { CapturedRegistration, CoreBinding, UserHandler } from './functions-core';
+
+export const SUPPORTED_TRIGGERS = [
+  'httpTrigger',
+  'timerTrigger',
+  'orchestrationTrigger',
+  'activityTrigger',
+] as const;
+
+/** Kinds with an issue that adds them; the message says so instead of "unsupported". */
+const PLANNED_TRIGGERS: Record<string, string> = {
+  serviceBusTrigger: 'Service Bus triggers arrive with the Service Bus emulator (the next issue)',
+};
+
+export type AuthLevel = 'anonymous' | 'function' | 'admin';
+
+/** A binding with its name, as InvocationContext.options lists it. */
+export type NamedBinding = { readonly name: string; readonly type: string } & Record<string, unknown>;
+
+interface FunctionBase {
+  readonly name: string;
+  readonly handler: UserHandler;
+  readonly trigger: NamedBinding;
+  readonly extraInputs: readonly NamedBinding[];
+  readonly extraOutputs: readonly NamedBinding[];
+  readonly returnBinding?: NamedBinding;
+}
+
+export interface HttpFunction extends FunctionBase {
+  readonly kind: 'http';
+  readonly route: CompiledRoute;
+  /** Upper-case; undefined = every method. */
+  readonly methods?: readonly string[];
+  readonly authLevel: AuthLevel;
+}
+
+export interface TimerFunction extends FunctionBase {
+  readonly kind: 'timer';
+  readonly schedule: Schedule;
+  readonly runOnStartup: boolean;
+}
+
+export interface DurableFunction extends FunctionBase {
+  readonly kind: 'orchestration' | 'activity';
+}
+
+export type HostedFunction = HttpFunction | TimerFunction | DurableFunction;
+
+export function buildFunctionTable(
+  registrations: readonly CapturedRegistration[],
+  env: NodeJS.ProcessEnv = process.env,
+): HostedFunction[] {
+  const seen = new Set<string>();
+  const table: HostedFunction[] = [];
+  for (const { metadata, handler } of registrations) {
+    const key = metadata.name.toLowerCase();
+    if (seen.has(key)) {
+      throw new DevhostError(
+        'duplicate_function',
+        `two functions are named "${metadata.name}" (function names are case-insensitive and must be unique)`,
+      );
+    }
+    seen.add(key);
+    table.push(toHostedFunction(metadata.name, metadata.bindings, handler, env));
+  }
+  return table;
+}
+
+function toHostedFunction(
+  name: string,
+  bindings: Record<string, CoreBinding>,
+  handler: UserHandler,
+  env: NodeJS.ProcessEnv,
+): HostedFunction {
+  const named = Object.entries(bindings).map(([bindingName, binding]) => toNamed(bindingName, binding));
+  const triggers = named.filter((binding) => binding.type.endsWith('Trigger'));
+  if (triggers.length !== 1) {
+    throw new DevhostError('invalid_function', `function "${name}" must have exactly one trigger binding`);
+  }
+  const trigger = triggers[0] as NamedBinding;
+  const inputs = named.filter((binding) => binding !== trigger && bindings[binding.name]?.direction === 'in');
+  const outputs = named.filter((binding) => bindings[binding.name]?.direction === 'out');
+  const returnBinding = outputs.find((binding) => binding.name === '$return');
+  const base: FunctionBase = {
+    name,
+    handler,
+    trigger,
+    extraInputs: inputs,
+    extraOutputs: outputs.filter((binding) => binding.name !== '$return'),
+    ...(returnBinding === undefined ? {} : { returnBinding }),
+  };
+  switch (trigger.type) {
+    case 'httpTrigger':
+      return toHttpFunction(base, trigger);
+    case 'timerTrigger': {
+      if (typeof trigger.schedule !== 'string') {
+        throw new DevhostError('invalid_schedule', `timer function "${name}" has no schedule`);
+      }
+      return {
+        ...base,
+        kind: 'timer',
+        schedule: parseSchedule(name, trigger.schedule, env),
+        runOnStartup: trigger.runOnStartup === true,
+      };
+    }
+    case 'orchestrationTrigger':
+      return { ...base, kind: 'orchestration' };
+    case 'activityTrigger':
+      return { ...base, kind: 'activity' };
+    default: {
+      const planned = PLANNED_TRIGGERS[trigger.type];
+      throw new DevhostError(
+        'unsupported_trigger',
+        `function "${name}" uses a ${trigger.type}, which devhost does not host yet` +
+          (planned === undefined ? '' : `: ${planned}`) +
+          ` (supported: ${SUPPORTED_TRIGGERS.join(', ')})`,
+      );
+    }
+  }
+}
+
+function toHttpFunction(base: FunctionBase, trigger: NamedBinding): HttpFunction {
+  const template = typeof trigger.route === 'string' && trigger.route !== '' ? trigger.route : base.name;
+  let route: CompiledRoute;
+  try {
+    route = compileRoute(template);
+  } catch (error) {
+    if (error instanceof RouteTemplateError) {
+      throw new DevhostError('invalid_function', `function "${base.name}": ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const methods = Array.isArray(trigger.methods)
+    ? (trigger.methods as unknown[]).map((method) => String(method).toUpperCase())
+    : undefined;
+  const level = String(trigger.authLevel ?? 'function').toLowerCase();
+  if (level !== 'anonymous' && level !== 'function' && level !== 'admin') {
+    throw new DevhostError('invalid_function', `function "${base.name}": unknown authLevel "${level}"`);
+  }
+  return {
+    ...base,
+    kind: 'http',
+    route,
+    ...(methods === undefined || methods.length === 0 ? {} : { methods }),
+    authLevel: level,
+  };
+}
+
+function toNamed(name: string, binding: CoreBinding): NamedBinding {
+  const { direction: _direction, properties: _properties, ...rest } = binding;
+  return { ...rest, name, type: binding.type };
+}
+
+/** One line per function, as `func start` prints them. */
+export function formatFunctionTable(
+  functions: readonly HostedFunction[],
+  baseUrl: string,
+  routePrefix: string,
+): string {
+  const lines = ['Functions:', ''];
+  for (const fn of functions) {
+    switch (fn.kind) {
+      case 'http': {
+        const methods = fn.methods === undefined ? 'ALL' : fn.methods.join(',');
+        const path = [routePrefix, fn.route.template].filter((part) => part !== '').join('/');
+        lines.push(`\t${fn.name}: [${methods}] ${baseUrl}/${path}  (authLevel ${fn.authLevel})`);
+        break;
+      }
+      case 'timer':
+        lines.push(
+          `\t${fn.name}: timerTrigger (${fn.schedule.describe()}${fn.runOnStartup ? ', runOnStartup' : ''})`,
+        );
+        break;
+      case 'orchestration':
+        lines.push(`\t${fn.name}: orchestrationTrigger`);
+        break;
+      case 'activity':
+        lines.push(`\t${fn.name}: activityTrigger`);
+        break;
+    }
+  }
+  return lines.join('\n');
+}
