@@ -21,7 +21,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { startAzurite } from './azurite';
 import { DevhostError } from './host/errors';
-import { readHostConfig, type HostConfig } from './host/host-config';
+import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './host/host-config';
+import { createDurableSupport } from './durable/durable-support';
+import { MemoryDurableStore, TableDurableStore } from './durable/engine';
+import { appProcessEnv } from './host/functions-core';
 import { DEFAULT_PORT, startHost, type DevHost, type DurableSupport } from './host/host';
 
 interface Flags {
@@ -77,24 +80,35 @@ function projectDir(): string {
   return dir;
 }
 
-/**
- * THE place where devhost's durable support is constructed: the durable engine
- * (devhost/durable/engine) over Table Storage in `config.durableTask.hubName`, with
- * `maxConcurrent*Functions`, and the Durable HTTP API (devhost/durable/http-api) serving it. Wired
- * when those land; until then devhost hosts without durable support (orchestrations do not run and
- * durableClient inputs get no client data; the host logs which functions that affects).
- */
-function createDurableSupport(_config: HostConfig): DurableSupport | undefined {
-  return undefined;
-}
-
 function keyFile(port: number): string {
   return join(tmpdir(), 'lucius-devhost', `${port}.json`);
 }
 
+/**
+ * Durable support for a hosted app: the engine keeps instances and histories in Table Storage
+ * (`<hub>Instances`, `<hub>History`, `<hub>Work`) on the app's AzureWebJobsStorage, so a restarted
+ * devhost resumes every in-flight orchestration; without a storage connection they live in memory.
+ */
+function durableSupportFor(config: HostConfig): DurableSupport {
+  const connectionString = appProcessEnv().AzureWebJobsStorage;
+  const store =
+    connectionString !== undefined && connectionString !== ''
+      ? new TableDurableStore({ connection: { connectionString }, tablePrefix: config.durableTask.hubName })
+      : new MemoryDurableStore();
+  return createDurableSupport({
+    config,
+    store,
+    hostUrl: () => `http://${appProcessEnv().WEBSITE_HOSTNAME ?? `127.0.0.1:${DEFAULT_PORT}`}`,
+    log: (level, message) => (level === 'error' ? console.error : console.log)(`[durable] ${message}`),
+  });
+}
+
 async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
-  const config = readHostConfig(appDir);
-  const durable = createDurableSupport(config);
+  // As the host will: local settings first, so host.json's %SETTING% names resolve.
+  applyLocalSettings(appDir, appProcessEnv());
+  const config = readHostConfig(appDir, appProcessEnv());
+  requireHubName(config);
+  const durable = durableSupportFor(config);
   const functionKey = flags.values.get('key') ?? process.env.DEVHOST_FUNCTION_KEY;
   const masterKey = flags.values.get('master-key') ?? process.env.DEVHOST_MASTER_KEY;
   const host = await startHost({
@@ -104,7 +118,7 @@ async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
       ...(functionKey === undefined ? {} : { functionKey }),
       ...(masterKey === undefined ? {} : { masterKey }),
     },
-    ...(durable === undefined ? {} : { durable }),
+    durable,
   });
   const file = keyFile(host.port);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });

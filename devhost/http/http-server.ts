@@ -1,8 +1,8 @@
 /**
  * devhost's HTTP front door, a plain `node:http` server on loopback. Requests go, in order, to:
  *
- * - `/runtime/webhooks/durabletask/*` → the Durable HTTP API handler (404 when durable support is
- *   not wired);
+ * - `/runtime/webhooks/durabletask/*` and `/durabletask/*` (the SDK's `rpcBaseUrl`) → the Durable
+ *   HTTP API handler (404 when durable support is not wired);
  * - `POST /admin/functions/{name}` → run a non-HTTP function now (body `{"input": ...}`; master key;
  *   202 Accepted, 404 for an unknown function), as the Functions host's admin API;
  * - `/{routePrefix}/...` → the HTTP function whose route template matches (templates tried in
@@ -18,8 +18,11 @@ import { compareRoutes } from './route-template';
 import { isAuthorized, presentedKey, type HostKeys } from './auth';
 import { fromNodeRequest } from './request-converter';
 import { toHttpResponse, writeNodeResponse } from './response-converter';
+import { RPC_PATH, WEBHOOK_PATH } from '../durable/http-api/management-urls';
 
-export const DURABLE_WEBHOOK_PREFIX = '/runtime/webhooks/durabletask/';
+export const DURABLE_WEBHOOK_PREFIX = `${WEBHOOK_PATH}/`;
+/** Where durable-functions' client sends its calls when the binding data has an `rpcBaseUrl`. */
+export const DURABLE_RPC_PREFIX = `${RPC_PATH}/`;
 
 export type AdminRunResult = 'accepted' | 'not_found' | 'not_supported';
 
@@ -55,7 +58,7 @@ async function handle(
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const path = url.pathname;
 
-  if (path.startsWith(DURABLE_WEBHOOK_PREFIX)) {
+  if (path.startsWith(DURABLE_WEBHOOK_PREFIX) || path.startsWith(DURABLE_RPC_PREFIX)) {
     if (dispatch.durableHandler !== undefined && (await dispatch.durableHandler(req, res))) return;
     sendJson(res, 404, { error: 'durable support is not wired into this devhost' });
     return;
