@@ -188,6 +188,11 @@ class Engine implements DevhostDurableEngine {
     const now = this.clock.now().toISOString();
     const executionId = randomUUID().replace(/-/g, '');
     const input = options.input === undefined ? undefined : JSON.stringify(options.input);
+    // The start message is written before the Pending record: a crash between the two leaves a
+    // message for an instance that does not exist yet (discarded), never a Pending instance with no
+    // start message (stuck, and refusing a retried start with 409).
+    const start = this.startMessage(instanceId, executionId, name, input);
+    await this.store.putWork(start);
     await this.store.putInstance({
       instanceId,
       name,
@@ -197,7 +202,8 @@ class Engine implements DevhostDurableEngine {
       createdTime: now,
       lastUpdatedTime: now,
     });
-    await this.deliver(this.startMessage(instanceId, executionId, name, input));
+    this.accept(start);
+    this.pump();
     return { instanceId };
   }
 
@@ -553,6 +559,24 @@ class Episode {
         ...(create.retry ? { parentRetry: create.retry } : {}),
       };
     }
+    // A crash after a continue-as-new episode saved its new work but before it saved the instance
+    // record: the record is still on the old execution. Move it to the new one.
+    const continuation = this.batch.find(
+      (m) =>
+        m.continuedFrom !== undefined &&
+        m.continuedFrom === loaded?.executionId &&
+        m.executionId !== undefined,
+    );
+    if (loaded !== undefined && continuation?.executionId !== undefined) {
+      const startedInput = continuation.event?.Input;
+      const { output: _o, input: _i, ...rest } = loaded;
+      loaded = {
+        ...rest,
+        ...(typeof startedInput === 'string' ? { input: startedInput } : {}),
+        executionId: continuation.executionId,
+        runtimeStatus: 'Running',
+      };
+    }
     if (loaded === undefined) {
       // Messages for an instance that does not exist (purged, or never started) are discarded.
       for (const m of this.batch) await this.discard(m);
@@ -564,6 +588,14 @@ class Episode {
     const applied = new Set(this.history.map((h) => h.messageKey).filter((k) => k !== undefined));
 
     let status = loaded.runtimeStatus;
+    // A crash after the first episode saved its history but before it saved the instance record
+    // leaves the record Pending although the execution has started.
+    if (
+      status === 'Pending' &&
+      this.history.some((h) => h.event.EventType === HistoryEventType.ExecutionStarted)
+    ) {
+      status = 'Running';
+    }
     let holding = false;
     let runOrchestrator = false;
     let terminatedReason: string | undefined;
@@ -858,7 +890,10 @@ class Episode {
       const executionId = randomUUID().replace(/-/g, '');
       // The new execution's start goes before any message that arrives meanwhile.
       this.newWork.push(
-        this.x.startMessage(this.instanceId, executionId, record.name, inputText, { seq: 0 }),
+        this.x.startMessage(this.instanceId, executionId, record.name, inputText, {
+          seq: 0,
+          continuedFrom: record.executionId,
+        }),
       );
       const { output: _o, input: _i, ...rest } = next;
       return {

@@ -76,6 +76,12 @@ export interface InboxMessage {
   readonly control?: ControlOperation;
   readonly reason?: string;
   readonly retry?: RetryState;
+  /**
+   * On the start of an execution begun by continue-as-new: the execution it continues. If a crash
+   * left the instance record on that execution, the record moves to the new one instead of the start
+   * being discarded as another execution's message.
+   */
+  readonly continuedFrom?: string;
   /** On a sub-orchestration's ExecutionStarted: the instance to create. */
   readonly create?: {
     readonly name: string;
