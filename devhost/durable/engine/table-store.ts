@@ -7,7 +7,7 @@
  * as JSON in one string property, so one event or record must stay under Table Storage's 64 KiB
  * property limit.
  */
-import type { TableClient, TableServiceClientOptions } from '@azure/data-tables';
+import type { TableClient, TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
 import {
   createTableClient,
   type TableStorageConnection,
@@ -24,6 +24,9 @@ export interface TableDurableStoreOptions {
 
 const WORK_PARTITION = 'work';
 const INDEX_DIGITS = 8;
+/** An entity-group transaction holds at most 100 rows and 4 MiB; strings count two bytes a character. */
+const MAX_BATCH_ROWS = 100;
+const MAX_BATCH_CHARS = 1_500_000;
 
 interface DocEntity {
   readonly partitionKey: string;
@@ -137,17 +140,24 @@ export class TableDurableStore implements DurableStore {
   ): Promise<void> {
     const pk = encodeTableKey(instanceId);
     const prefix = `${encodeTableKey(executionId)}|`;
-    // One partition: a batch would do, but Azurite's batches differ from Azure's; plain upserts are exact.
+    // One partition, so an episode's events go in entity-group transactions (atomic on Azure; on
+    // Azurite, which may commit a failed batch partially, no worse than the writes one by one: the
+    // rows are idempotent upserts and the instance record, written after them, is the commit point).
+    let batch: TransactionAction[] = [];
+    let batchChars = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length > 0) await this.history.submitTransaction(batch);
+      batch = [];
+      batchChars = 0;
+    };
     for (const [i, event] of events.entries()) {
-      await this.history.upsertEntity(
-        {
-          partitionKey: pk,
-          rowKey: `${prefix}${String(fromIndex + i).padStart(INDEX_DIGITS, '0')}`,
-          Doc: JSON.stringify(event),
-        },
-        'Replace',
-      );
+      const doc = JSON.stringify(event);
+      if (batch.length === MAX_BATCH_ROWS || batchChars + doc.length > MAX_BATCH_CHARS) await flush();
+      const rowKey = `${prefix}${String(fromIndex + i).padStart(INDEX_DIGITS, '0')}`;
+      batch.push(['upsert', { partitionKey: pk, rowKey, Doc: doc }, 'Replace']);
+      batchChars += doc.length;
     }
+    await flush();
   }
 
   async putWork(item: WorkItem): Promise<void> {
