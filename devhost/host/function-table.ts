@@ -7,6 +7,7 @@
 import { compileRoute, RouteTemplateError, type CompiledRoute } from '../http/route-template';
 import { parseSchedule, type Schedule } from '../timers/schedule';
 import { DevhostError } from './errors';
+import { expandSettings } from './host-config';
 import type { CapturedRegistration, CoreBinding, UserHandler } from './functions-core';
 
 export const SUPPORTED_TRIGGERS = [
@@ -14,12 +15,11 @@ export const SUPPORTED_TRIGGERS = [
   'timerTrigger',
   'orchestrationTrigger',
   'activityTrigger',
+  'serviceBusTrigger',
 ] as const;
 
 /** Kinds with an issue that adds them; the message says so instead of "unsupported". */
-const PLANNED_TRIGGERS: Record<string, string> = {
-  serviceBusTrigger: 'Service Bus triggers arrive with the Service Bus emulator (the next issue)',
-};
+const PLANNED_TRIGGERS: Record<string, string> = {};
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin';
 
@@ -53,7 +53,18 @@ export interface DurableFunction extends FunctionBase {
   readonly kind: 'orchestration' | 'activity';
 }
 
-export type HostedFunction = HttpFunction | TimerFunction | DurableFunction;
+export interface ServiceBusFunction extends FunctionBase {
+  readonly kind: 'serviceBus';
+  /** `%SETTING%` expressions expanded. */
+  readonly queueName?: string;
+  readonly topicName?: string;
+  readonly subscriptionName?: string;
+  /** The app setting naming the namespace connection (the extension's default: AzureWebJobsServiceBus). */
+  readonly connection: string;
+  readonly cardinality: 'one' | 'many';
+}
+
+export type HostedFunction = HttpFunction | TimerFunction | DurableFunction | ServiceBusFunction;
 
 export function buildFunctionTable(
   registrations: readonly CapturedRegistration[],
@@ -116,6 +127,8 @@ function toHostedFunction(
       return { ...base, kind: 'orchestration' };
     case 'activityTrigger':
       return { ...base, kind: 'activity' };
+    case 'serviceBusTrigger':
+      return toServiceBusFunction(base, trigger, env);
     default: {
       const planned = PLANNED_TRIGGERS[trigger.type];
       throw new DevhostError(
@@ -126,6 +139,52 @@ function toHostedFunction(
       );
     }
   }
+}
+
+function toServiceBusFunction(
+  base: FunctionBase,
+  trigger: NamedBinding,
+  env: NodeJS.ProcessEnv,
+): ServiceBusFunction {
+  const setting = (property: 'queueName' | 'topicName' | 'subscriptionName'): string | undefined => {
+    const raw = trigger[property];
+    if (typeof raw !== 'string' || raw === '') return undefined;
+    const expanded = expandSettings(raw, env);
+    if (/%[^%]+%/.test(expanded)) {
+      throw new DevhostError(
+        'invalid_function',
+        `function "${base.name}": ${property} "${raw}" names a setting that is not set`,
+      );
+    }
+    return expanded;
+  };
+  const queueName = setting('queueName');
+  const topicName = setting('topicName');
+  const subscriptionName = setting('subscriptionName');
+  if (queueName === undefined && (topicName === undefined || subscriptionName === undefined)) {
+    throw new DevhostError(
+      'invalid_function',
+      `function "${base.name}": a Service Bus trigger needs queueName, or topicName and subscriptionName`,
+    );
+  }
+  if (trigger.isSessionsEnabled === true) {
+    throw new DevhostError(
+      'unsupported_trigger',
+      `function "${base.name}": session-enabled Service Bus triggers are not supported by devhost`,
+    );
+  }
+  return {
+    ...base,
+    kind: 'serviceBus',
+    ...(queueName === undefined ? {} : { queueName }),
+    ...(topicName === undefined ? {} : { topicName }),
+    ...(subscriptionName === undefined ? {} : { subscriptionName }),
+    connection:
+      typeof trigger.connection === 'string' && trigger.connection !== ''
+        ? trigger.connection
+        : 'AzureWebJobsServiceBus',
+    cardinality: trigger.cardinality === 'many' ? 'many' : 'one',
+  };
 }
 
 function toHttpFunction(base: FunctionBase, trigger: NamedBinding): HttpFunction {
@@ -188,6 +247,13 @@ export function formatFunctionTable(
       case 'activity':
         lines.push(`\t${fn.name}: activityTrigger`);
         break;
+      case 'serviceBus': {
+        const entity = fn.queueName ?? `${fn.topicName}/Subscriptions/${fn.subscriptionName}`;
+        lines.push(
+          `\t${fn.name}: serviceBusTrigger (${entity}, ${fn.connection}, cardinality ${fn.cardinality})`,
+        );
+        break;
+      }
     }
   }
   return lines.join('\n');

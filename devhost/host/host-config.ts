@@ -16,6 +16,12 @@ import { DevhostError } from './errors';
 
 export interface HostConfig {
   readonly routePrefix: string;
+  /** host.json `extensions.serviceBus` (defaults as the extension's: 16 concurrent calls, 5 min lock renewal). */
+  readonly serviceBus: {
+    readonly maxConcurrentCalls: number;
+    readonly maxAutoLockRenewalDurationMs: number;
+    readonly maxMessageBatchSize: number;
+  };
   readonly durableTask: {
     readonly hubName: string;
     readonly maxConcurrentActivityFunctions: number;
@@ -44,12 +50,18 @@ export function readHostConfig(appDir: string, env: NodeJS.ProcessEnv = process.
   const extensions = asObject(json.extensions);
   const http = asObject(extensions.http);
   const durable = asObject(extensions.durableTask);
+  const serviceBus = asObject(extensions.serviceBus);
   const routePrefix =
     typeof http.routePrefix === 'string' ? http.routePrefix.replace(/^\/+|\/+$/g, '') : 'api';
   const hubName =
     typeof durable.hubName === 'string' ? expandSettings(durable.hubName, env) : DEFAULT_HUB_NAME;
   return {
     routePrefix,
+    serviceBus: {
+      maxConcurrentCalls: positiveOr(serviceBus.maxConcurrentCalls, 16, 'serviceBus.maxConcurrentCalls'),
+      maxMessageBatchSize: positiveOr(serviceBus.maxMessageBatchSize, 1000, 'serviceBus.maxMessageBatchSize'),
+      maxAutoLockRenewalDurationMs: timeSpanMs(serviceBus.maxAutoLockRenewalDuration, 5 * 60_000),
+    },
     durableTask: {
       hubName,
       maxConcurrentActivityFunctions: positive(
@@ -93,6 +105,26 @@ function positive(value: unknown, name: string): number {
   if (value === undefined) return DEFAULT_CONCURRENCY;
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
   throw new DevhostError('invalid_host_json', `host.json durableTask.${name} must be a positive integer`);
+}
+
+function positiveOr(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  throw new DevhostError('invalid_host_json', `host.json extensions.${name} must be a positive integer`);
+}
+
+/** A host.json TimeSpan ("00:05:00", "1.00:00:00") in milliseconds. */
+function timeSpanMs(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = typeof value === 'string' ? /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(value) : null;
+  if (match === null) {
+    throw new DevhostError(
+      'invalid_host_json',
+      `host.json extensions.serviceBus.maxAutoLockRenewalDuration must be a TimeSpan such as "00:05:00"`,
+    );
+  }
+  const [, days, hours, minutes, seconds] = match;
+  return (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
 }
 
 /** The task hub name, refusing one that still names an unset setting. */

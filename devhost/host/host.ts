@@ -19,6 +19,10 @@ import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
 import type { InvocationContext } from '@azure/functions';
 import type { DurableEngine } from '../durable/durable-api';
+import {
+  startServiceBusListeners,
+  type ServiceBusListeners,
+} from '../servicebus/triggers/service-bus-listeners';
 import { resolveKeys, type HostKeys } from '../http/auth';
 import { closeServer, createHttpServer, listen, type AdminRunResult } from '../http/http-server';
 import { systemClock, type Clock } from '../timers/clock';
@@ -30,6 +34,7 @@ import {
   formatFunctionTable,
   type HostedFunction,
   type HttpFunction,
+  type ServiceBusFunction,
 } from './function-table';
 import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './host-config';
 
@@ -159,12 +164,24 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
   const apiUrl = config.routePrefix === '' ? baseUrl : `${baseUrl}/${config.routePrefix}`;
   env.WEBSITE_HOSTNAME = `${LOOPBACK}:${port}`;
 
+  let serviceBus: ServiceBusListeners | undefined;
   try {
     await runHooks(app, 'appStart');
     await durable?.engine.run();
     await timers.start();
+    const serviceBusFunctions = functions.filter((fn): fn is ServiceBusFunction => fn.kind === 'serviceBus');
+    if (serviceBusFunctions.length > 0) {
+      serviceBus = await startServiceBusListeners({
+        functions: serviceBusFunctions,
+        env,
+        config: config.serviceBus,
+        invoke: (fn, trigger, metadata) => invoker.invoke(fn, trigger, metadata),
+        log,
+      });
+    }
   } catch (error) {
     await timers.stop();
+    await durable?.engine.stop();
     await closeServer(server);
     throw error;
   }
@@ -185,6 +202,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
     runTimer: (name) => timers.triggerNow(name),
     stop: () =>
       (stopping ??= (async () => {
+        await serviceBus?.stop();
         await timers.stop();
         await closeServer(server);
         await durable?.engine.stop();
@@ -203,7 +221,11 @@ class Invoker {
     private readonly log: (line: string) => void,
   ) {}
 
-  async invoke(fn: HostedFunction, trigger: unknown): Promise<unknown> {
+  async invoke(
+    fn: HostedFunction,
+    trigger: unknown,
+    triggerMetadata: Record<string, unknown> = {},
+  ): Promise<unknown> {
     const invocationId = randomUUID();
     const { InvocationContext } = this.app.azureFunctions;
     const context: InvocationContext = new InvocationContext({
@@ -217,7 +239,7 @@ class Invoker {
           ? {}
           : { return: fn.returnBinding as InvocationContext['options']['return'] }),
       },
-      triggerMetadata: {},
+      triggerMetadata,
       logHandler: (level, ...args) =>
         this.log(`[${fn.name}] ${level === 'information' ? '' : `${level}: `}${format(...args)}`),
     });
@@ -243,6 +265,8 @@ function reason(fn: HostedFunction): string {
       return 'This function was programmatically called via the host APIs.';
     case 'timer':
       return 'Timer fired';
+    case 'serviceBus':
+      return 'New Service Bus message detected';
     default:
       return fn.kind;
   }

@@ -50,18 +50,18 @@ describe('devhost app loading', () => {
     });
   });
 
-  it('refuses a Service Bus trigger, saying it arrives with the next issue', async () => {
+  it('refuses a Service Bus trigger whose connection setting is not set, naming the setting', async () => {
     await expect(start('servicebus.js')).rejects.toMatchObject({
-      code: 'unsupported_trigger',
-      message: expect.stringMatching(
-        /"onMessage" uses a serviceBusTrigger.*Service Bus emulator \(the next issue\)/,
+      code: 'invalid_function',
+      message: expect.stringContaining(
+        'function "onMessage": the Service Bus connection setting ServiceBusConnection is not set',
       ),
     });
   });
 
   it('refuses other unsupported trigger kinds', async () => {
     await expect(start('storage-queue.js')).rejects.toThrow(
-      /"onQueue" uses a queueTrigger, which devhost does not host yet \(supported: httpTrigger, timerTrigger, orchestrationTrigger, activityTrigger\)/,
+      /"onQueue" uses a queueTrigger, which devhost does not host yet \(supported: httpTrigger, timerTrigger, orchestrationTrigger, activityTrigger, serviceBusTrigger\)/,
     );
   });
 
@@ -84,6 +84,11 @@ describe('host config', () => {
   it('defaults the route prefix to api and the hub to TestHubName without a host.json', () => {
     expect(readHostConfig(dir, {})).toEqual({
       routePrefix: 'api',
+      serviceBus: {
+        maxConcurrentCalls: 16,
+        maxMessageBatchSize: 1000,
+        maxAutoLockRenewalDurationMs: 300_000,
+      },
       durableTask: {
         hubName: 'TestHubName',
         maxConcurrentActivityFunctions: 10,

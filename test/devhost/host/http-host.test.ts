@@ -55,6 +55,11 @@ describe('devhost host start-up', () => {
   it('reads host.json with %SETTING% expansion', () => {
     expect(host.config).toEqual({
       routePrefix: 'api',
+      serviceBus: {
+        maxConcurrentCalls: 16,
+        maxMessageBatchSize: 1000,
+        maxAutoLockRenewalDurationMs: 300_000,
+      },
       durableTask: {
         hubName: 'FixtureHub',
         maxConcurrentActivityFunctions: 3,
