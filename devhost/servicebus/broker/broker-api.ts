@@ -11,7 +11,7 @@
  * dead-letter sub-queue `<queue or subscription>/$DeadLetterQueue`. Names are case-insensitive.
  */
 
-/** A message as a sender gave it. `payload` is the AMQP message, kept verbatim and delivered back. */
+/** A message as a sender gave it. */
 export interface IncomingMessage {
   readonly messageId?: string;
   readonly correlationId?: string;
@@ -25,7 +25,10 @@ export interface IncomingMessage {
   readonly timeToLiveMs?: number;
   /** `x-opt-scheduled-enqueue-time`: held until then. */
   readonly scheduledEnqueueTime?: Date;
-  /** The AMQP message (rhea's message object: header, properties, application_properties, annotations, body). */
+  /**
+   * The AMQP message as the sender encoded it (a Buffer, so it survives the file store byte for byte);
+   * the AMQP layer decodes it to deliver it back with the broker's annotations added.
+   */
   readonly payload: unknown;
 }
 
