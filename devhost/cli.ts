@@ -8,9 +8,13 @@
  *   run-timer <name> [--port N] [--key MASTER_KEY]
  *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
  *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
- *   up
- *       What `npm start` runs after the build: Azurite with data kept in ./.azurite, then devhost on
- *       this project with the ledger backend on that Azurite, on port 7071 (or --port).
+ *   up [--port N] [--servicebus-port N]
+ *       What `npm start` runs after the build: Azurite with data kept in ./.azurite, the Service Bus
+ *       emulator with Lucius's topology (data in ./.azurite/servicebus, AMQP on 5672), then devhost on
+ *       this project with the ledger backend on that Azurite and ServiceBusConnection pointing at the
+ *       emulator, on port 7071 (or --port).
+ *   servicebus [--config FILE] [--port N] [--data DIR]
+ *       The Service Bus emulator alone (Lucius's topology, or a Config.json-shaped FILE).
  *
  * Ctrl-C (SIGINT) or SIGTERM stops the host (and Azurite) cleanly. Exit code 1 with a one-line message
  * for a DevhostError (bad app, port in use, ...).
@@ -20,6 +24,13 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { startAzurite } from './azurite';
+import {
+  DEFAULT_AMQP_PORT,
+  luciusEmulatorConfig,
+  readEmulatorConfig,
+  startServiceBusEmulator,
+  type ServiceBusEmulator,
+} from './servicebus/emulator';
 import { DevhostError } from './host/errors';
 import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './host/host-config';
 import { createDurableSupport } from './durable/durable-support';
@@ -56,7 +67,7 @@ function parseFlags(args: readonly string[]): Flags {
 function usage(problem: string): Error {
   return new DevhostError(
     'invalid_function',
-    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N]`,
+    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
   );
 }
 
@@ -163,25 +174,68 @@ async function up(flags: Flags): Promise<void> {
   const appDir = projectDir();
   process.stdout.write('Starting Azurite (data in .azurite/)...\n');
   const azurite = await startAzurite({ location: join(appDir, '.azurite') });
+  let serviceBus: ServiceBusEmulator;
+  try {
+    process.stdout.write('Starting the Service Bus emulator (data in .azurite/servicebus/)...\n');
+    serviceBus = await startServiceBusEmulator({
+      config: luciusEmulatorConfig(appProcessEnv()),
+      dataDir: join(appDir, '.azurite', 'servicebus'),
+      port: serviceBusPortFlag(flags),
+    });
+  } catch (error) {
+    await azurite.stop();
+    throw error;
+  }
   process.env.LUCIUS_STORAGE_BACKEND = 'ledger';
   process.env.LUCIUS_TABLE_CONNECTION = azurite.connectionString;
   process.env.AzureWebJobsStorage = azurite.connectionString;
+  process.env.ServiceBusConnection = serviceBus.connectionString;
   process.env.LUCIUS_TASK_HUB ??= 'LuciusLocal';
   let host: DevHost;
   try {
     host = await runHost(appDir, flags);
   } catch (error) {
+    await serviceBus.stop();
     await azurite.stop();
     throw error;
   }
   process.stdout.write(`\nAzurite Table service: ${azurite.tableEndpoint}\n`);
+  process.stdout.write(`Service Bus emulator:  ${serviceBus.connectionString}\n`);
   process.stdout.write(
     `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
   );
   onShutdown(async () => {
     await host.stop();
+    await serviceBus.stop();
     await azurite.stop();
   });
+}
+
+/** `servicebus [--config FILE] [--port N] [--data DIR]`: the emulator alone, for other teams' tests. */
+async function serviceBusAlone(flags: Flags): Promise<void> {
+  const file = flags.values.get('config');
+  const data = flags.values.get('data');
+  const emulator = await startServiceBusEmulator({
+    config: file === undefined ? luciusEmulatorConfig(appProcessEnv()) : readEmulatorConfig(resolve(file)),
+    port: serviceBusPortFlag(flags),
+    ...(data === undefined ? {} : { dataDir: resolve(data) }),
+  });
+  process.stdout.write(
+    `Service Bus emulator (${file === undefined ? 'Lucius topology' : file}) listening on 127.0.0.1:${emulator.port}\n` +
+      `Connection string: ${emulator.connectionString}\n(Ctrl-C to stop)\n`,
+  );
+  onShutdown(() => emulator.stop());
+}
+
+function serviceBusPortFlag(flags: Flags): number {
+  const raw =
+    flags.values.get('servicebus-port') ??
+    (flags.positional[0] === 'servicebus' ? flags.values.get('port') : undefined);
+  if (raw === undefined) return DEFAULT_AMQP_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw usage(`the Service Bus port must be a port number (got "${raw}")`);
+  return port;
 }
 
 async function runTimer(flags: Flags): Promise<void> {
@@ -232,6 +286,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       return up(flags);
     case 'run-timer':
       return runTimer(flags);
+    case 'servicebus':
+      return serviceBusAlone(flags);
     default:
       throw usage(
         flags.positional[0] === undefined ? 'no command given' : `unknown command "${flags.positional[0]}"`,

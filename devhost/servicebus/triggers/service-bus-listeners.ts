@@ -93,7 +93,7 @@ function listenOne(
           await options.invoke(fn, triggerValue(message.body), metadataOf(message));
         } catch (error) {
           options.log(
-            `[devhost] ${fn.name} failed; message ${String(message.messageId)} abandoned (delivery ${message.deliveryCount ?? '?'}): ${describe(error)}`,
+            `[devhost] ${fn.name} failed; message ${String(message.messageId)} abandoned (delivery ${(message.deliveryCount ?? 0) + 1}): ${describe(error)}`,
           );
           await receiver.abandonMessage(message);
           return;
@@ -178,7 +178,9 @@ export function metadataOf(message: ServiceBusReceivedMessage): Record<string, u
     to: message.to,
     replyTo: message.replyTo,
     sessionId: message.sessionId,
-    deliveryCount: message.deliveryCount,
+    // The Functions host reports the .NET SDK's count (1 on the first delivery); the JS SDK counts
+    // earlier deliveries (0 on the first).
+    deliveryCount: (message.deliveryCount ?? 0) + 1,
     sequenceNumber: message.sequenceNumber?.toNumber(),
     lockToken: message.lockToken,
     enqueuedTimeUtc: message.enqueuedTimeUtc?.toISOString(),

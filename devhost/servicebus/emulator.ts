@@ -1,0 +1,69 @@
+/**
+ * The Service Bus emulator as one unit: a broker over its entities (from a Config.json-shaped
+ * configuration, validated at start-up) and the AMQP 1.0 server the `@azure/service-bus` SDK talks
+ * to. Messages are kept in memory, or under `dataDir` (a journal and snapshot) so they survive a
+ * restart when devhost keeps its data.
+ */
+import { readFileSync } from 'node:fs';
+import { startServiceBusServer } from './amqp/server';
+import { createBroker } from './broker/broker';
+import { systemClock } from './broker/clock';
+import { parseEmulatorConfig, type EmulatorConfig } from './broker/config';
+import { FileBrokerStore } from './broker/file-broker-store';
+import { luciusTopology } from './broker/lucius-topology';
+
+export interface ServiceBusEmulatorOptions {
+  /** A Config.json document (already parsed). */
+  readonly config: EmulatorConfig | unknown;
+  /** Keep messages under this folder; in memory when absent. */
+  readonly dataDir?: string;
+  /** 0 = a free port; default 5672, the AMQP port the SDK uses when the endpoint names none. */
+  readonly port?: number;
+}
+
+export interface ServiceBusEmulator {
+  readonly port: number;
+  readonly connectionString: string;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_AMQP_PORT = 5672;
+
+export async function startServiceBusEmulator(
+  options: ServiceBusEmulatorOptions,
+): Promise<ServiceBusEmulator> {
+  const topology = parseEmulatorConfig(options.config);
+  const store = options.dataDir === undefined ? undefined : FileBrokerStore.open(options.dataDir);
+  const broker = createBroker({ topology, clock: systemClock, ...(store === undefined ? {} : { store }) });
+  let server;
+  try {
+    server = await startServiceBusServer({ broker, port: options.port ?? DEFAULT_AMQP_PORT });
+  } catch (error) {
+    broker.close();
+    throw error;
+  }
+  const running = server;
+  return {
+    port: running.port,
+    connectionString: running.connectionString,
+    stop: async () => {
+      await running.stop();
+      broker.close();
+    },
+  };
+}
+
+/** Reads a Config.json file. */
+export function readEmulatorConfig(path: string): unknown {
+  return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+}
+
+/** Lucius's topology from its settings' names (the same description the app publishes against). */
+export function luciusEmulatorConfig(env: NodeJS.ProcessEnv): EmulatorConfig {
+  return luciusTopology({
+    laneCount: Number(env.LUCIUS_LANE_COUNT || 16),
+    topicPrefix: env.LUCIUS_SERVICEBUS_TOPIC_PREFIX || 'global-bus-p',
+    replyPrefix: env.LUCIUS_SERVICEBUS_REPLY_PREFIX || 'global-bus-replies-p',
+    replySubscription: env.LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION || 'lucius-invoker',
+  });
+}
