@@ -10,6 +10,7 @@ import { createBroker } from './broker/broker';
 import { systemClock } from './broker/clock';
 import { parseEmulatorConfig, type EmulatorConfig } from './broker/config';
 import { FileBrokerStore } from './broker/file-broker-store';
+import { parseSettings } from '../../src/config/settings';
 import { luciusTopology } from './broker/lucius-topology';
 
 export interface ServiceBusEmulatorOptions {
@@ -58,12 +59,12 @@ export function readEmulatorConfig(path: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8')) as unknown;
 }
 
-/** Lucius's topology from its settings' names (the same description the app publishes against). */
+/**
+ * Lucius's topology from its own settings (parsed by the app's settings code, so a bad lane count or
+ * entity prefix stops start-up with the variable named), through the description the app uses.
+ */
 export function luciusEmulatorConfig(env: NodeJS.ProcessEnv): EmulatorConfig {
-  return luciusTopology({
-    laneCount: Number(env.LUCIUS_LANE_COUNT || 16),
-    topicPrefix: env.LUCIUS_SERVICEBUS_TOPIC_PREFIX || 'global-bus-p',
-    replyPrefix: env.LUCIUS_SERVICEBUS_REPLY_PREFIX || 'global-bus-replies-p',
-    replySubscription: env.LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION || 'lucius-invoker',
-  });
+  // Only the messaging settings matter here; storage is checked when the app itself loads.
+  const settings = parseSettings({ ...env, LUCIUS_STORAGE_BACKEND: 'memory' });
+  return luciusTopology({ ...settings.serviceBus, laneCount: settings.admission.laneCount });
 }

@@ -1,74 +1,60 @@
 /**
- * The one description of Lucius's messaging topology (DESIGN section 7), as a Service Bus emulator
- * Config.json document: lane topics `{topicPrefix}{lane}` with one subscription per platform,
- * filtered on the application property `step_type`, and reply topics `{replyPrefix}{lane}` with
- * the invoker's subscription. devhost feeds it to the broker; the same document can be written out
- * for the official emulator and turned into bicep.
+ * Lucius's messaging topology (src/messaging/topology.ts, the one description the app uses) as a
+ * Service Bus emulator Config.json document, for devhost's broker; the same document can be handed to
+ * the official emulator.
  */
-import type { StepType } from '../../../src/domain/step';
+import {
+  ENTITY_DEFAULTS,
+  messagingTopology,
+  STEP_TYPE_PROPERTY,
+  type TopologySettings,
+} from '../../../src/messaging/topology';
 import type { EmulatorConfig } from './config';
 
-export interface LuciusTopologyOptions {
-  readonly laneCount: number;
-  readonly topicPrefix: string;
-  readonly replyPrefix: string;
-  readonly replySubscription: string;
+export { PLATFORM_SUBSCRIPTIONS, STEP_TYPE_PROPERTY } from '../../../src/messaging/topology';
+
+export interface LuciusTopologyOptions extends TopologySettings {
   /** Defaults to the emulator's `sbemulatorns`. */
   readonly namespace?: string;
 }
 
-/** Which platform's subscription receives directives of each step type. */
-export const PLATFORM_SUBSCRIPTIONS = {
-  OCR: 'distributed-ocr',
-  EMBEDDING: 'vector-ingestion',
-  SIS: 'semantic-intelligence',
-} as const satisfies Record<StepType, string>;
-
-/** The application property directives are filtered on. */
-export const STEP_TYPE_PROPERTY = 'step_type';
-
 const TOPIC_PROPERTIES = {
-  DefaultMessageTimeToLive: 'P14D',
-  DuplicateDetectionHistoryTimeWindow: 'PT10M',
+  DefaultMessageTimeToLive: `P${ENTITY_DEFAULTS.messageTimeToLiveDays}D`,
+  DuplicateDetectionHistoryTimeWindow: `PT${ENTITY_DEFAULTS.duplicateDetectionWindowMinutes}M`,
   RequiresDuplicateDetection: true,
 };
 
 const SUBSCRIPTION_PROPERTIES = {
-  DeadLetteringOnMessageExpiration: true,
-  DefaultMessageTimeToLive: 'P14D',
-  LockDuration: 'PT1M',
-  MaxDeliveryCount: 10,
+  DeadLetteringOnMessageExpiration: ENTITY_DEFAULTS.deadLetterOnExpiration,
+  DefaultMessageTimeToLive: `P${ENTITY_DEFAULTS.messageTimeToLiveDays}D`,
+  LockDuration: `PT${ENTITY_DEFAULTS.lockDurationSeconds}S`,
+  MaxDeliveryCount: ENTITY_DEFAULTS.maxDeliveryCount,
   RequiresSession: false,
 };
 
 export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
-  if (!Number.isInteger(options.laneCount) || options.laneCount < 1) {
-    throw new RangeError(`laneCount must be a positive integer, got ${options.laneCount}`);
-  }
-  const lanes = Array.from({ length: options.laneCount }, (_, lane) => lane);
-  const laneTopics = lanes.map((lane) => ({
-    Name: `${options.topicPrefix}${lane}`,
+  const topology = messagingTopology(options);
+  const laneTopics = topology.laneTopics.map((topic) => ({
+    Name: topic.name,
     Properties: { ...TOPIC_PROPERTIES },
-    Subscriptions: (Object.entries(PLATFORM_SUBSCRIPTIONS) as [StepType, string][]).map(
-      ([stepType, name]) => ({
-        Name: name,
-        Properties: { ...SUBSCRIPTION_PROPERTIES },
-        Rules: [
-          {
-            Name: `${STEP_TYPE_PROPERTY}-${stepType.toLowerCase()}`,
-            Properties: {
-              FilterType: 'Correlation' as const,
-              CorrelationFilter: { Properties: { [STEP_TYPE_PROPERTY]: stepType } },
-            },
+    Subscriptions: topic.subscriptions.map((subscription) => ({
+      Name: subscription.name,
+      Properties: { ...SUBSCRIPTION_PROPERTIES },
+      Rules: [
+        {
+          Name: `${STEP_TYPE_PROPERTY}-${subscription.stepType.toLowerCase()}`,
+          Properties: {
+            FilterType: 'Correlation' as const,
+            CorrelationFilter: { Properties: { [STEP_TYPE_PROPERTY]: subscription.stepType } },
           },
-        ],
-      }),
-    ),
+        },
+      ],
+    })),
   }));
-  const replyTopics = lanes.map((lane) => ({
-    Name: `${options.replyPrefix}${lane}`,
+  const replyTopics = topology.replyTopics.map((topic) => ({
+    Name: topic.name,
     Properties: { ...TOPIC_PROPERTIES },
-    Subscriptions: [{ Name: options.replySubscription, Properties: { ...SUBSCRIPTION_PROPERTIES } }],
+    Subscriptions: [{ Name: topic.subscription, Properties: { ...SUBSCRIPTION_PROPERTIES } }],
   }));
   return {
     UserConfig: {

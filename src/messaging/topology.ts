@@ -1,0 +1,72 @@
+/**
+ * The one description of Lucius's messaging topology (DESIGN section 7), from settings: lane topics
+ * `{topicPrefix}{lane}` carrying directives, with one subscription per platform filtered on the
+ * application property `step_type`, and reply topics `{replyPrefix}{lane}` with Lucius's own
+ * subscription. The publisher and reply triggers use it, devhost's emulator builds its entities from
+ * it, and the deployment templates are to be generated from it.
+ */
+import type { Settings } from '../config/settings';
+import type { StepType } from '../domain/step';
+
+/** Which platform's subscription receives directives of each step type. */
+export const PLATFORM_SUBSCRIPTIONS = {
+  OCR: 'distributed-ocr',
+  EMBEDDING: 'vector-ingestion',
+  SIS: 'semantic-intelligence',
+} as const satisfies Record<StepType, string>;
+
+/** The application property directives are filtered on. */
+export const STEP_TYPE_PROPERTY = 'step_type';
+
+/** Entity settings every Lucius topic and subscription gets. */
+export const ENTITY_DEFAULTS = {
+  lockDurationSeconds: 60,
+  maxDeliveryCount: 10,
+  messageTimeToLiveDays: 14,
+  duplicateDetectionWindowMinutes: 10,
+  deadLetterOnExpiration: true,
+} as const;
+
+export interface LaneTopic {
+  readonly lane: number;
+  readonly name: string;
+  readonly subscriptions: ReadonlyArray<{ readonly name: string; readonly stepType: StepType }>;
+}
+
+export interface ReplyTopic {
+  readonly lane: number;
+  readonly name: string;
+  readonly subscription: string;
+}
+
+export interface MessagingTopology {
+  readonly laneTopics: readonly LaneTopic[];
+  readonly replyTopics: readonly ReplyTopic[];
+}
+
+export type TopologySettings = Pick<
+  Settings['serviceBus'],
+  'topicPrefix' | 'replyPrefix' | 'replySubscription'
+> & {
+  readonly laneCount: number;
+};
+
+export function messagingTopology(settings: TopologySettings): MessagingTopology {
+  if (!Number.isInteger(settings.laneCount) || settings.laneCount < 1) {
+    throw new RangeError(`laneCount must be a positive integer, got ${settings.laneCount}`);
+  }
+  const lanes = Array.from({ length: settings.laneCount }, (_, lane) => lane);
+  const platforms = Object.entries(PLATFORM_SUBSCRIPTIONS) as Array<[StepType, string]>;
+  return {
+    laneTopics: lanes.map((lane) => ({
+      lane,
+      name: `${settings.topicPrefix}${lane}`,
+      subscriptions: platforms.map(([stepType, name]) => ({ name, stepType })),
+    })),
+    replyTopics: lanes.map((lane) => ({
+      lane,
+      name: `${settings.replyPrefix}${lane}`,
+      subscription: settings.replySubscription,
+    })),
+  };
+}
