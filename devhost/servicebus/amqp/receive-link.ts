@@ -33,7 +33,7 @@ interface SenderInternals {
   _draining: boolean;
   _drained: boolean;
   _get_drain(): boolean;
-  readonly session: { readonly outgoing: { readonly next_pending_delivery: number } };
+  readonly session: { readonly outgoing: { readonly next_pending_delivery: number; available(): number } };
 }
 
 /** Outcome constructors of rhea's message module (not in rhea's typings). */
@@ -84,7 +84,9 @@ export function serveReceiveLink(
     const transferred = internals.session.outgoing.next_pending_delivery;
     while (untransferred.length > 0 && (untransferred[0]?.id ?? Infinity) < transferred)
       untransferred.shift();
-    const room = internals.credit - untransferred.length;
+    // Never more than the client's credit, nor more than the session's delivery buffer holds
+    // (rhea throws, uncaught, when that buffer overflows).
+    const room = Math.min(internals.credit - untransferred.length, internals.session.outgoing.available());
     if (room <= 0) return;
     let messages;
     try {
@@ -134,6 +136,9 @@ export function serveReceiveLink(
     } catch (error) {
       delivery.update(true, outcomes.rejected({ error: toWireError(error) }).described());
     }
+    // The SDK settles second and never sends a settled disposition after ours, so rhea would keep the
+    // delivery in the session buffer for ever; once we have settled it, nothing more is coming.
+    (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
     schedulePump();
   };
 
