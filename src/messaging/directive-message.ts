@@ -1,0 +1,56 @@
+/**
+ * Directive → Service Bus message (DESIGN section 7), pure. The message carries the directive.v1
+ * document as its JSON body, and for routing and filtering:
+ *
+ * - `messageId`: `{job}:{step}:{attempt}` for a directive, `{job}:{step}:{attempt}:cancel` for a
+ *   cancel, so the topic's duplicate detection drops a re-publish of the same attempt. Ids longer
+ *   than Service Bus allows (128) are replaced by a SHA-256 of the same text (still deterministic).
+ * - `correlationId`: the job id; `subject`: the kind (`directive` | `cancel`); `replyTo`: the
+ *   directive's `reply_to` (`{replyPrefix}{lane}`); `contentType`: `application/json`.
+ * - application properties `step_type` (what platform subscriptions filter on), `tenant_id`,
+ *   `job_id`, `step_id`, `attempt_no`, `lease_id`, `lane`, `schema_version`.
+ */
+import { createHash } from 'node:crypto';
+import type { ServiceBusMessage } from '@azure/service-bus';
+import type { Directive } from '../contracts/directive';
+import { STEP_TYPE_PROPERTY } from './topology';
+
+/** Service Bus's limit on `messageId`. */
+export const MAX_MESSAGE_ID_LENGTH = 128;
+
+export const DIRECTIVE_CONTENT_TYPE = 'application/json';
+
+/** The lane topic a directive goes to. */
+export function directiveTopic(topicPrefix: string, directive: Pick<Directive, 'lane'>): string {
+  return `${topicPrefix}${directive.lane}`;
+}
+
+/** The deterministic message id of a directive: one per attempt and kind. */
+export function directiveMessageId(
+  directive: Pick<Directive, 'kind' | 'job_id' | 'step_id' | 'attempt_no'>,
+): string {
+  const base = `${directive.job_id}:${directive.step_id}:${directive.attempt_no}`;
+  const id = directive.kind === 'cancel' ? `${base}:cancel` : base;
+  return id.length <= MAX_MESSAGE_ID_LENGTH ? id : createHash('sha256').update(id).digest('hex');
+}
+
+export function toDirectiveMessage(directive: Directive): ServiceBusMessage {
+  return {
+    body: directive,
+    contentType: DIRECTIVE_CONTENT_TYPE,
+    messageId: directiveMessageId(directive),
+    correlationId: directive.job_id,
+    subject: directive.kind,
+    replyTo: directive.reply_to,
+    applicationProperties: {
+      [STEP_TYPE_PROPERTY]: directive.step_type,
+      tenant_id: directive.tenant_id,
+      job_id: directive.job_id,
+      step_id: directive.step_id,
+      attempt_no: directive.attempt_no,
+      lease_id: directive.lease_id,
+      lane: directive.lane,
+      schema_version: directive.schema_version,
+    },
+  };
+}
