@@ -1,18 +1,21 @@
 /**
  * The devhost command line (compiled: `node dist/devhost/cli.js`; `npm run devhost -- <command>`).
  *
- *   start [--app DIR] [--port N] [--key K] [--master-key K]
+ *   start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]
  *       Hosts a function app directory (default: this project; its package.json `main` must exist,
- *       so build first). Keys: `--key` sets the function key (and the master key unless
- *       `--master-key`); DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY work too; otherwise generated.
+ *       so build first, or `--entry` names the entry instead, e.g. `src/index.ts` to host from
+ *       source). Keys: `--key` sets the function key (and the master key unless `--master-key`);
+ *       DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY work too; otherwise generated. `--port 0` picks a
+ *       free port.
  *   run-timer <name> [--port N] [--key MASTER_KEY]
  *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
  *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
- *   up [--port N] [--servicebus-port N]
- *       What `npm start` runs after the build: Azurite with data kept in ./.azurite, the Service Bus
- *       emulator with Lucius's topology (data in ./.azurite/servicebus, AMQP on 5672), then devhost on
- *       this project with the ledger backend on that Azurite and ServiceBusConnection pointing at the
- *       emulator, on port 7071 (or --port).
+ *   up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]
+ *       What `npm start` runs after the build: Azurite with data kept in ./.azurite (or --data DIR),
+ *       the Service Bus emulator with Lucius's topology (data in <data>/servicebus, AMQP on 5672 or
+ *       --servicebus-port), then devhost on this project with the ledger backend on that Azurite and
+ *       ServiceBusConnection pointing at the emulator, on port 7071 (or --port). Either port may be
+ *       0 (a free one); the lines printed once everything runs carry the ports actually used.
  *   servicebus [--config FILE] [--port N] [--data DIR]
  *       The Service Bus emulator alone (Lucius's topology, or a Config.json-shaped FILE).
  *
@@ -67,7 +70,7 @@ function parseFlags(args: readonly string[]): Flags {
 function usage(problem: string): Error {
   return new DevhostError(
     'invalid_function',
-    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
+    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
   );
 }
 
@@ -122,8 +125,10 @@ async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
   const durable = durableSupportFor(config);
   const functionKey = flags.values.get('key') ?? process.env.DEVHOST_FUNCTION_KEY;
   const masterKey = flags.values.get('master-key') ?? process.env.DEVHOST_MASTER_KEY;
+  const entry = flags.values.get('entry');
   const host = await startHost({
     appDir,
+    ...(entry === undefined ? {} : { entry }),
     port: portFlag(flags),
     keys: {
       ...(functionKey === undefined ? {} : { functionKey }),
@@ -172,14 +177,17 @@ async function start(flags: Flags): Promise<void> {
 
 async function up(flags: Flags): Promise<void> {
   const appDir = projectDir();
-  process.stdout.write('Starting Azurite (data in .azurite/)...\n');
-  const azurite = await startAzurite({ location: join(appDir, '.azurite') });
+  const data = flags.values.get('data');
+  const dataDir = data === undefined ? join(appDir, '.azurite') : resolve(data);
+  const serviceBusDir = join(dataDir, 'servicebus');
+  process.stdout.write(`Starting Azurite (data in ${dataDir})...\n`);
+  const azurite = await startAzurite({ location: dataDir });
   let serviceBus: ServiceBusEmulator;
   try {
-    process.stdout.write('Starting the Service Bus emulator (data in .azurite/servicebus/)...\n');
+    process.stdout.write(`Starting the Service Bus emulator (data in ${serviceBusDir})...\n`);
     serviceBus = await startServiceBusEmulator({
       config: luciusEmulatorConfig(appProcessEnv()),
-      dataDir: join(appDir, '.azurite', 'servicebus'),
+      dataDir: serviceBusDir,
       port: serviceBusPortFlag(flags),
     });
   } catch (error) {
