@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { TableClient, type TableEntity, type TableServiceClientOptions } from '@azure/data-tables';
+import { TableClient, type TableEntity } from '@azure/data-tables';
 import { startAzurite, type AzuriteHandle } from '../devhost/azurite';
 import { loadProtocolRegistry } from '../src/config/protocol-registry';
 import { parseSettings, type Settings, type StorageBackend } from '../src/config/settings';
@@ -24,23 +24,11 @@ import { validateStepPayload } from '../src/contracts/step-payloads';
 import { handleAdmitCommand } from '../src/http/command-handlers';
 import { createJobLedger } from '../src/ledger/create-job-ledger';
 import type { Services } from '../src/services';
+import { percentile, RoundTrips } from './measure';
 
 const ADMISSIONS = Number(process.env.BENCH_ADMISSIONS ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 8);
-
-type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
-
-class RoundTrips {
-  count = 0;
-  readonly policy: PipelinePolicy = {
-    name: 'benchRoundTripCounter',
-    sendRequest: async (request, next) => {
-      this.count += 1;
-      return next(request);
-    },
-  };
-}
 
 function envelope(i: number): Record<string, unknown> {
   return {
@@ -81,11 +69,6 @@ async function runConcurrently(
     }),
   );
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 function servicesFor(settings: Settings, counter: RoundTrips): Services {

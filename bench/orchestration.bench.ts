@@ -22,12 +22,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TableServiceClientOptions } from '@azure/data-tables';
 import { startAzurite, type AzuriteHandle } from '../devhost/azurite';
 import { createDurableSupport } from '../devhost/durable/durable-support';
 import { MemoryDurableStore, TableDurableStore, type DurableStore } from '../devhost/durable/engine';
 import { startHost, type DevHost, type DurableSupport } from '../devhost/host/host';
 import { readHostConfig } from '../devhost/host/host-config';
+import { percentile, RoundTrips } from './measure';
 
 const ORCHESTRATIONS = Number(process.env.BENCH_ORCHESTRATIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -44,19 +44,6 @@ const APP_DIR = [
   join(__dirname, 'fixtures', APP_NAME),
   join(__dirname, '..', '..', 'bench', 'fixtures', APP_NAME),
 ].find((dir) => existsSync(join(dir, 'package.json')));
-
-type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
-
-class RoundTrips {
-  count = 0;
-  readonly policy: PipelinePolicy = {
-    name: 'benchRoundTripCounter',
-    sendRequest: async (request, next) => {
-      this.count += 1;
-      return next(request);
-    },
-  };
-}
 
 interface Run {
   readonly seconds: number;
@@ -155,11 +142,6 @@ async function historyLengths(
   if (record === undefined) throw new Error(`instance ${instanceId} is not in the store`);
   const stored = await store.getHistory(instanceId, record.executionId);
   return { api: body.historyEvents?.length ?? Number.NaN, stored: stored.length };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 async function benchStore(label: string, store: DurableStore, trips?: RoundTrips): Promise<Figures> {

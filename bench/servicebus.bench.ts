@@ -20,6 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import { ServiceBusClient } from '@azure/service-bus';
 import { startServiceBusEmulator } from '../devhost/servicebus/emulator';
+import { percentile } from './measure';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const SEND_CONCURRENCY = Number(process.env.BENCH_SEND_CONCURRENCY ?? 16);
@@ -36,11 +37,6 @@ interface Figures {
   readonly p95: number;
   readonly p99: number;
   readonly max: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 async function runRound(client: ServiceBusClient, round: string, count: number): Promise<Figures> {

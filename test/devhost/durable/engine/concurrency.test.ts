@@ -11,35 +11,15 @@ import {
   type TestDurableEnvironment,
   type TestDurableEnvironmentOptions,
 } from '../../../../devhost/durable/engine';
+import { loadFixtureApp } from './load-durable-app';
 
 type ConcurrencyApp = typeof import('../../fixtures/concurrency-app');
 
-/** Loads a fresh copy of the fixture app as a Functions host would (see load-durable-app.ts). */
+/** A fresh copy of the fixture app, loaded as a Functions host would. */
 function loadConcurrencyApp(): { app: ConcurrencyApp; registrations: FunctionRegistration[] } {
-  const registrations: FunctionRegistration[] = [];
-  let app: ConcurrencyApp | undefined;
-  jest.isolateModules(() => {
-    jest.doMock(
-      '@azure/functions-core',
-      () => ({
-        setProgrammingModel: () => undefined,
-        registerHook: () => ({ dispose: () => undefined }),
-        registerFunction: (
-          metadata: FunctionRegistration['metadata'],
-          handler: FunctionRegistration['handler'],
-        ) => {
-          registrations.push({ metadata, handler });
-          return { dispose: () => undefined };
-        },
-      }),
-      { virtual: true },
-    );
-    // The host loads the app with require; isolateModules needs it synchronous.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    app = require('../../fixtures/concurrency-app') as ConcurrencyApp;
-  });
-  if (app === undefined) throw new Error('the concurrency fixture app did not load');
-  return { app, registrations };
+  // The host loads the app with require; isolateModules needs it synchronous.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return loadFixtureApp(() => require('../../fixtures/concurrency-app') as ConcurrencyApp);
 }
 
 interface Gauge {

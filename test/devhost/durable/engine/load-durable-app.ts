@@ -1,5 +1,5 @@
 /**
- * Loads the durable fixture app as a Functions host would: supplies `@azure/functions-core`, whose
+ * Loads a fixture app as a Functions host would: supplies `@azure/functions-core`, whose
  * `registerFunction(metadata, handler)` captures each registration. Every call loads a fresh copy
  * of the app (its own module state), as a new process would.
  */
@@ -7,12 +7,13 @@ import type { FunctionRegistration } from '../../../../devhost/durable/engine';
 
 export type FixtureApp = typeof import('../../fixtures/durable-app');
 
-export function loadDurableApp(): {
-  readonly app: FixtureApp;
+/** `requireApp` requires the app (from the caller's module, so its path is the caller's). */
+export function loadFixtureApp<T>(requireApp: () => T): {
+  readonly app: T;
   readonly registrations: FunctionRegistration[];
 } {
   const registrations: FunctionRegistration[] = [];
-  let app: FixtureApp | undefined;
+  let app: T | undefined;
   jest.isolateModules(() => {
     jest.doMock(
       '@azure/functions-core',
@@ -29,10 +30,17 @@ export function loadDurableApp(): {
       }),
       { virtual: true },
     );
-    // The host loads the app with require; isolateModules needs it synchronous.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    app = require('../../fixtures/durable-app') as FixtureApp;
+    app = requireApp();
   });
-  if (app === undefined) throw new Error('the durable fixture app did not load');
+  if (app === undefined) throw new Error('the fixture app did not load');
   return { app, registrations };
+}
+
+export function loadDurableApp(): {
+  readonly app: FixtureApp;
+  readonly registrations: FunctionRegistration[];
+} {
+  // The host loads the app with require; isolateModules needs it synchronous.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return loadFixtureApp(() => require('../../fixtures/durable-app') as FixtureApp);
 }
