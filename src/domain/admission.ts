@@ -56,6 +56,7 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
     stepIds: resolved.map((s) => s.stepId),
     createdAt: at,
     updatedAt: at,
+    redrives: 0,
   };
   const steps: Step[] = resolved.map((s) => ({
     jobId,
@@ -67,6 +68,7 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
     payload: s.payload,
     ...(s.index === 0 ? { inputRef: envelope.input_ref } : {}),
     attemptNo: 0,
+    attemptBase: 0,
     staleReplies: 0,
     duplicateReplies: 0,
     createdAt: at,

@@ -1,9 +1,14 @@
 /**
  * The job lifecycle: ACCEPTED → RUNNING → SUCCEEDED | FAILED | CANCELLED, as a transition table.
+ * A FAILED job can be redriven (REDRIVE: FAILED → RUNNING): it restarts from its failed step, keeping
+ * the steps that succeeded; the failure and `finishedAt` are cleared and `redrives` counts up.
+ * REDRIVE is the only way out of a terminal state.
  *
  * `transitionJob(job, event, now)` returns the next job and whether anything changed, or throws
  * InvalidTransitionError. Repeating the event that produced the current state is a no-op
- * (`changed: false`), so at-least-once writers can replay safely.
+ * (`changed: false`), so at-least-once writers can replay safely. REDRIVE is the exception: its
+ * target (RUNNING) is not its source, so a repeated REDRIVE finds a RUNNING job and is refused; the
+ * caller decides whether that is a success.
  */
 import { InvalidTransitionError } from './errors';
 import type { FailureClass } from './failure';
@@ -50,13 +55,16 @@ export interface Job {
   readonly finishedAt?: string;
   readonly failure?: JobFailure;
   readonly cancelReason?: string;
+  /** How many times the job was redriven after failing; 0 at admission. */
+  readonly redrives: number;
 }
 
 export type JobEvent =
   | { readonly type: 'START' }
   | { readonly type: 'SUCCEED' }
   | { readonly type: 'FAIL'; readonly failure: JobFailure }
-  | { readonly type: 'CANCEL'; readonly reason?: string };
+  | { readonly type: 'CANCEL'; readonly reason?: string }
+  | { readonly type: 'REDRIVE' };
 
 export type JobEventType = JobEvent['type'];
 
@@ -65,7 +73,7 @@ const JOB_TRANSITIONS: Readonly<Record<JobStatus, Partial<Record<JobEventType, J
   ACCEPTED: { START: 'RUNNING', FAIL: 'FAILED', CANCEL: 'CANCELLED' },
   RUNNING: { START: 'RUNNING', SUCCEED: 'SUCCEEDED', FAIL: 'FAILED', CANCEL: 'CANCELLED' },
   SUCCEEDED: { SUCCEED: 'SUCCEEDED' },
-  FAILED: { FAIL: 'FAILED' },
+  FAILED: { FAIL: 'FAILED', REDRIVE: 'RUNNING' },
   CANCELLED: { CANCEL: 'CANCELLED' },
 };
 
@@ -100,6 +108,10 @@ export function transitionJob(job: Job, event: JobEvent, now: Date): Transition<
         },
         changed: true,
       };
+    case 'REDRIVE': {
+      const { failure: _failure, finishedAt: _finishedAt, ...rest } = base;
+      return { next: { ...rest, redrives: job.redrives + 1 }, changed: true };
+    }
     default:
       return assertNever(event);
   }

@@ -3,11 +3,18 @@
  *
  *   PENDING → DISPATCHING → AWAITING_ACK → IN_PROGRESS → SUCCEEDED
  *   any attempt may fail: FAILED_RETRY (re-dispatched as attempt n+1) or FAILED_FINAL; CANCELLED.
+ *   a redriven job's failed step: FAILED_FINAL → FAILED_RETRY (REDRIVE), then re-dispatched as usual.
  *
  * Every attempt has a 1-based `attemptNo` and a fresh `leaseId`, written by DISPATCH before the
  * directive is published. Replies (ACK, HEARTBEAT, SUCCEED, worker FAIL) must echo both: a mismatch
- * throws StaleLeaseError and is never applied. A RESULT before the ACK implies the ACK. Repeating a
- * reply that was already applied is a duplicate: `changed: false, duplicate: true`.
+ * throws StaleLeaseError and is never applied. A RESULT before the ACK implies the ACK. Repeating an
+ * event that was already applied is a duplicate: `changed: false, duplicate: true`.
+ *
+ * Redrive: attempt numbers keep increasing across drives (DISPATCH always takes attemptNo + 1), so
+ * leases and message ids of a new drive never collide with an old one's. REDRIVE records the attempt
+ * the new drive starts after in `attemptBase`, and the retry decision of FAIL counts only the
+ * attempts of the current drive (`attemptNo - attemptBase`). REDRIVE is not a worker reply and
+ * carries no lease; it keeps the last failure (without its retry delay) as history.
  */
 import { assertNever, type Transition } from './job';
 import { InvalidTransitionError, StaleLeaseError } from './errors';
@@ -65,8 +72,10 @@ export interface Step {
   readonly inputRef?: string;
   readonly outputRef?: string;
   readonly result?: Readonly<Record<string, unknown>>;
-  /** 0 before the first dispatch. */
+  /** 0 before the first dispatch. Keeps counting across redrives. */
   readonly attemptNo: number;
+  /** The attemptNo the current drive started after: 0 at admission, set by REDRIVE. */
+  readonly attemptBase: number;
   readonly leaseId?: string;
   readonly ackDeadline?: string;
   readonly leaseExpiresAt?: string;
@@ -109,13 +118,15 @@ export type StepEvent =
       readonly message: string;
       readonly maxAttempts: number;
     } & LeaseEcho)
-  | { readonly type: 'CANCEL'; readonly reason?: string };
+  | { readonly type: 'CANCEL'; readonly reason?: string }
+  | { readonly type: 'REDRIVE' };
 
 export type StepEventType = StepEvent['type'];
 
 /**
  * Allowed (state, event) → next state. `FAIL`'s target is decided by the failure class and the
- * attempts left, so the table holds the marker 'DECIDE'.
+ * attempts left, so the table holds the marker 'DECIDE'. Duplicates (`isDuplicate`) are answered
+ * before the table is consulted.
  */
 const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType, StepStatus | 'DECIDE'>>>> =
   {
@@ -131,7 +142,7 @@ const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType
     IN_PROGRESS: { HEARTBEAT: 'IN_PROGRESS', SUCCEED: 'SUCCEEDED', FAIL: 'DECIDE', CANCEL: 'CANCELLED' },
     FAILED_RETRY: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
     SUCCEEDED: {},
-    FAILED_FINAL: {},
+    FAILED_FINAL: { REDRIVE: 'FAILED_RETRY' },
     CANCELLED: { CANCEL: 'CANCELLED' },
   };
 
@@ -163,9 +174,13 @@ function isDuplicate(step: Step, event: StepEvent): boolean {
       return step.status === 'SUCCEEDED';
     case 'FAIL':
       return step.status === 'FAILED_RETRY' || step.status === 'FAILED_FINAL';
+    case 'CANCEL':
+      return step.status === 'CANCELLED';
+    case 'REDRIVE':
+      // Redriven and not dispatched since: the drive starts after the current attempt.
+      return step.status === 'FAILED_RETRY' && step.attemptBase === step.attemptNo;
     case 'DISPATCH':
     case 'HEARTBEAT':
-    case 'CANCEL':
       return false;
     default:
       return assertNever(event);
@@ -182,13 +197,11 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
         { attemptNo: echo.attemptNo, leaseId: echo.leaseId },
       );
     }
-    if (isDuplicate(step, event)) return { next: step, changed: false, duplicate: true };
   }
+  if (isDuplicate(step, event)) return { next: step, changed: false, duplicate: true };
   const target = STEP_TRANSITIONS[step.status][event.type];
   if (target === undefined)
     throw new InvalidTransitionError('step', subjectOf(step), step.status, event.type);
-  if (target === step.status && event.type === 'CANCEL')
-    return { next: step, changed: false, duplicate: true };
 
   const at = now.toISOString();
   switch (event.type) {
@@ -242,7 +255,8 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
         finishedAt: at,
       });
     case 'FAIL': {
-      const decision = decideRetry(event.failureClass, step.attemptNo, event.maxAttempts);
+      // Only the attempts of the current drive count against maxAttempts.
+      const decision = decideRetry(event.failureClass, step.attemptNo - step.attemptBase, event.maxAttempts);
       const failure: StepFailure =
         decision.kind === 'retry'
           ? {
@@ -268,9 +282,25 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
     }
     case 'CANCEL':
       return applied({ ...step, status: 'CANCELLED', updatedAt: at, finishedAt: at });
+    case 'REDRIVE': {
+      const { finishedAt: _finishedAt, failure, ...rest } = step;
+      return applied({
+        ...rest,
+        status: 'FAILED_RETRY',
+        attemptBase: step.attemptNo,
+        // The last failure stays as history; without a retry delay, the new drive dispatches at once.
+        ...(failure === undefined ? {} : { failure: withoutRetryDelay(failure) }),
+        updatedAt: at,
+      });
+    }
     default:
       return assertNever(event);
   }
+}
+
+function withoutRetryDelay(failure: StepFailure): StepFailure {
+  const { retryDelayMs: _retryDelayMs, ...rest } = failure;
+  return rest;
 }
 
 function applied(next: Step): StepTransition {

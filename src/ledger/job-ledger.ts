@@ -10,8 +10,8 @@
  * - A job and its steps become visible together (one entity-group transaction where the backend
  *   allows it; otherwise steps first and the job row last, the job row being the commit point).
  * - A tenant's in-flight count (jobs not yet SUCCEEDED/FAILED/CANCELLED) never exceeds the limit,
- *   rises once per admitted job and drops exactly once when the job reaches a terminal state,
- *   however many writers race.
+ *   rises once per admitted job (and once per applied redrive of a failed job) and drops exactly
+ *   once each time the job reaches a terminal state, however many writers race.
  *
  * Limits of what a store without cross-partition transactions can promise: a process that dies
  * between two writes of one admission can leave a slot taken, or an idempotency record whose job
@@ -21,7 +21,7 @@
  * Job ids are letters, digits and dashes (UUIDs); other ids are never found.
  */
 import type { IdempotencyIdentity } from '../domain/idempotency';
-import type { Job, JobEvent, JobStatus, Transition } from '../domain/job';
+import { isTerminalJobStatus, type Job, type JobEvent, type JobStatus, type Transition } from '../domain/job';
 import type { Step, StepEvent, StepTransition } from '../domain/step';
 
 export interface AdmissionRecord {
@@ -30,9 +30,15 @@ export interface AdmissionRecord {
   readonly idempotency: IdempotencyIdentity;
 }
 
-export interface AdmissionLimits {
-  /** Admission is refused (TenantAtCapacityError) when the tenant already has this many in-flight jobs. */
+export interface InflightLimits {
+  /**
+   * A job does not enter flight (admission, redrive) when the tenant already has this many
+   * in-flight jobs: TenantAtCapacityError.
+   */
   readonly maxInflightPerTenant: number;
+}
+
+export interface AdmissionLimits extends InflightLimits {
   /** How long an idempotency record makes a resent command a duplicate. */
   readonly idempotencyTtlHours: number;
 }
@@ -89,6 +95,20 @@ export function toJobSummary(job: Job): JobSummary {
   };
 }
 
+/** The transition takes a job out of a terminal state back into flight (a redrive): it needs a slot. */
+export function reentersFlight(from: JobStatus, to: JobStatus): boolean {
+  return isTerminalJobStatus(from) && !isTerminalJobStatus(to);
+}
+
+/** The limit a transition back into flight is checked against; a caller that gave none is a bug. */
+export function inflightLimitFor(jobId: string, event: JobEvent, limits: InflightLimits | undefined): number {
+  if (limits === undefined)
+    throw new RangeError(
+      `job ${jobId}: ${event.type} takes an in-flight slot, so applyJobEvent needs limits`,
+    );
+  return limits.maxInflightPerTenant;
+}
+
 export interface JobPage {
   /** Newest first. */
   readonly items: readonly JobSummary[];
@@ -115,9 +135,18 @@ export interface JobLedger {
   /**
    * Applies a job event through the job state machine as a conditional write (retrying on conflicts).
    * Entering a terminal state releases the tenant's in-flight slot, exactly once.
-   * Throws JobNotFoundError, InvalidTransitionError.
+   *
+   * Leaving a terminal state (REDRIVE of a FAILED job) takes a slot of the tenant again, before the
+   * job is written: at the limit it throws TenantAtCapacityError and nothing is written. `limits` is
+   * required then (RangeError without it). If the job write then does not apply (a concurrent
+   * redrive won, or the job is no longer FAILED), the slot is given back, so concurrent redrives of
+   * one job take exactly one slot; until it is given back, a losing redrive's slot counts against the
+   * limit.
+   *
+   * Throws JobNotFoundError, InvalidTransitionError (e.g. REDRIVE of a job that is not FAILED),
+   * TenantAtCapacityError.
    */
-  applyJobEvent(jobId: string, event: JobEvent, now: Date): Promise<Transition<Job>>;
+  applyJobEvent(jobId: string, event: JobEvent, now: Date, limits?: InflightLimits): Promise<Transition<Job>>;
 
   /**
    * Applies a step event through the step state machine as a conditional write (retrying on conflicts).

@@ -20,10 +20,13 @@ import {
   TenantAtCapacityError,
 } from './errors';
 import {
+  inflightLimitFor,
+  reentersFlight,
   toJobSummary,
   type AdmissionLimits,
   type AdmissionOutcome,
   type AdmissionRecord,
+  type InflightLimits,
   type JobLedger,
   type JobListQuery,
   type JobPage,
@@ -115,12 +118,23 @@ export class MemoryJobLedger implements JobLedger {
       : { items };
   }
 
-  async applyJobEvent(jobId: string, event: JobEvent, now: Date): Promise<Transition<Job>> {
+  async applyJobEvent(
+    jobId: string,
+    event: JobEvent,
+    now: Date,
+    limits?: InflightLimits,
+  ): Promise<Transition<Job>> {
     await Promise.resolve();
     const job = this.jobs.get(jobId);
     if (job === undefined) throw new JobNotFoundError(jobId);
     const transition = transitionJob(job, event, now);
     if (!transition.changed) return transition;
+    if (reentersFlight(job.status, transition.next.status)) {
+      const limit = inflightLimitFor(jobId, event, limits);
+      const count = this.inflight.get(job.tenantId) ?? 0;
+      if (count >= limit) throw new TenantAtCapacityError(job.tenantId, limit);
+      this.inflight.set(job.tenantId, count + 1);
+    }
     this.jobs.set(jobId, transition.next);
     if (isTerminalJobStatus(transition.next.status) && !isTerminalJobStatus(job.status)) {
       this.inflight.set(job.tenantId, Math.max(0, (this.inflight.get(job.tenantId) ?? 0) - 1));

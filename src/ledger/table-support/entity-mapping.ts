@@ -12,6 +12,8 @@
  *   domain dropped, e.g. a lease deadline on re-dispatch, disappears from storage too).
  * - `revision` counts the writes of a job row; the index row copies it so a slow writer can never
  *   put an older status back into the index.
+ * - Counters added after rows were first written (`redrives` on jobs, `attemptBase` on steps) are
+ *   read as 0 when a row lacks them.
  */
 import { toJobSummary, type JobSummary } from '../job-ledger';
 import { isJobStatus, type Job, type JobFailure } from '../../domain/job';
@@ -52,6 +54,7 @@ export function jobToEntity(job: Job, keys: RowKeys, revision: number): Entity {
     schemaVersion: job.schemaVersion,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
+    redrives: job.redrives,
   };
   putJson(entity, 'labels', job.labels);
   putJson(entity, 'stepIds', job.stepIds);
@@ -98,6 +101,7 @@ export function jobFromEntity(entity: EntityProps): Job {
     ...(finishedAt === undefined ? {} : { finishedAt }),
     ...(failure === undefined ? {} : { failure }),
     ...(cancelReason === undefined ? {} : { cancelReason }),
+    redrives: read.integerOr('redrives', 0),
   };
 }
 
@@ -121,6 +125,7 @@ export function stepToEntity(step: Step, keys: RowKeys): Entity {
     status: step.status,
     lane: step.lane,
     attemptNo: step.attemptNo,
+    attemptBase: step.attemptBase,
     staleReplies: step.staleReplies,
     duplicateReplies: step.duplicateReplies,
     createdAt: step.createdAt,
@@ -164,6 +169,7 @@ export function stepFromEntity(entity: EntityProps): Step {
     ...optional('outputRef'),
     ...(result === undefined ? {} : { result }),
     attemptNo: read.integer('attemptNo'),
+    attemptBase: read.integerOr('attemptBase', 0),
     ...optional('leaseId'),
     ...optional('ackDeadline'),
     ...optional('leaseExpiresAt'),
@@ -335,6 +341,8 @@ interface Reader {
   string(name: string): string;
   optionalString(name: string): string | undefined;
   integer(name: string): number;
+  /** An integer property, or `fallback` when the row has no such property (written before it existed). */
+  integerOr(name: string, fallback: number): number;
   corrupt(name: string, value: unknown): Error;
 }
 
@@ -358,6 +366,12 @@ function reader(entity: EntityProps, kind: string): Reader {
     },
     integer(name) {
       const value = entity[name];
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw corrupt(name, value);
+      return value;
+    },
+    integerOr(name, fallback) {
+      const value = entity[name];
+      if (value === undefined || value === null) return fallback;
       if (typeof value !== 'number' || !Number.isInteger(value)) throw corrupt(name, value);
       return value;
     },

@@ -18,6 +18,10 @@
  *   5. add the tenant's index row.
  *   A failure before the commit point gives the slot back and withdraws the claim (best effort).
  *
+ * Redrive (a job event that takes a job from a terminal state back into flight): the slot is taken
+ * first (at the limit → TenantAtCapacityError, nothing written), then the job row is written
+ * conditionally; a write that does not apply (a concurrent redrive won) gives the slot back.
+ *
  * Known limits (no cross-partition transactions in Table Storage): a process that dies between
  * two of these writes can leave a slot taken or an idempotency record without its job; those need
  * a reconciling sweep, they are never resolved by guessing here.
@@ -47,15 +51,18 @@ import {
   TenantAtCapacityError,
   WriteContentionError,
 } from '../errors';
-import type {
-  AdmissionLimits,
-  AdmissionOutcome,
-  AdmissionRecord,
-  JobLedger,
-  JobListQuery,
-  JobPage,
-  JobSummary,
-  JobWithSteps,
+import {
+  inflightLimitFor,
+  reentersFlight,
+  type AdmissionLimits,
+  type AdmissionOutcome,
+  type AdmissionRecord,
+  type InflightLimits,
+  type JobLedger,
+  type JobListQuery,
+  type JobPage,
+  type JobSummary,
+  type JobWithSteps,
 } from '../job-ledger';
 import { decodeContinuation, encodeContinuation, indexRowKey } from '../keys';
 import {
@@ -96,12 +103,30 @@ export const MAX_STEPS_PER_JOB = 99;
 /** Step positions are immutable, so the step-id → index maps of recently used jobs are kept. */
 const STEP_INDEX_CACHE_SIZE = 10_000;
 
-interface AppliedJobTransition {
+interface DecidedJobEvent {
+  readonly kind: 'decided';
   readonly transition: Transition<Job>;
   /** The job row's revision after this call. */
   readonly revision: number;
-  /** Present when this call's write changed the job. */
-  readonly applied: { readonly from: JobStatus } | undefined;
+  /** The status this call's write changed the job from; absent when nothing was written. */
+  readonly from: JobStatus | undefined;
+}
+
+type JobEventOutcome =
+  | DecidedJobEvent
+  /** The transition takes the job back into flight and this call holds no slot yet. */
+  | { readonly kind: 'needs-slot'; readonly tenantId: string };
+
+interface WrittenJobEvent extends DecidedJobEvent {
+  /** The slot this call took for the job re-entering flight, if it took one. */
+  readonly heldSlot: HeldSlot | undefined;
+}
+
+/** An in-flight slot taken for a job re-entering flight, before its job write. */
+interface HeldSlot {
+  readonly tenantId: string;
+  /** A job write was sent and no answer has shown that it did not apply. */
+  writeInFlight: boolean;
 }
 
 type Decision<T> = { readonly write: Entity; readonly result: T } | { readonly result: T };
@@ -375,44 +400,88 @@ export abstract class TableLedgerEngine implements JobLedger {
   // -------------------------------------------------------------------------------------------
   // State changes
 
-  async applyJobEvent(jobId: string, event: JobEvent, now: Date): Promise<Transition<Job>> {
+  async applyJobEvent(
+    jobId: string,
+    event: JobEvent,
+    now: Date,
+    limits?: InflightLimits,
+  ): Promise<Transition<Job>> {
     if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
     await this.ready();
-    const keys = this.layout.jobRow(jobId);
-    const { transition, revision, applied } = await this.updateConditionally<AppliedJobTransition>(
-      this.jobs,
-      keys,
-      `job ${jobId}`,
-      (current) => {
-        if (current === undefined) throw new JobNotFoundError(jobId);
-        const job = jobFromEntity(current);
-        const t = transitionJob(job, event, now);
-        if (!t.changed)
-          return { result: { transition: t, revision: revisionOf(current), applied: undefined } };
-        const next = revisionOf(current) + 1;
-        return {
-          write: jobToEntity(t.next, keys, next),
-          result: { transition: t, revision: next, applied: { from: job.status } },
-        };
-      },
-    );
+    const { transition, revision, from, heldSlot } = await this.writeJobEvent(jobId, event, now, limits);
     const followUps = [this.syncIndex(transition.next, revision)];
     // Only the writer whose conditional write moved the job into a terminal state gets here with
-    // `applied`, so the slot is released exactly once.
-    if (
-      applied !== undefined &&
-      !isTerminalJobStatus(applied.from) &&
-      isTerminalJobStatus(transition.next.status)
-    ) {
+    // `from`, so the slot is released exactly once.
+    if (from !== undefined && !isTerminalJobStatus(from) && isTerminalJobStatus(transition.next.status)) {
       followUps.push(this.releaseSlot(transition.next.tenantId));
     }
-    // Both are attempted even if one fails. A repeated event (no change) syncs the index again, so
+    // A slot taken for a write that did not take the job back into flight (the job had changed by
+    // the time it was written) is given back.
+    if (heldSlot !== undefined && (from === undefined || !reentersFlight(from, transition.next.status))) {
+      followUps.push(this.releaseSlot(heldSlot.tenantId));
+    }
+    // All are attempted even if one fails. A repeated event (no change) syncs the index again, so
     // a caller retrying after a failure here repairs the listing.
     const failed = (await Promise.allSettled(followUps)).find(
       (r): r is PromiseRejectedResult => r.status === 'rejected',
     );
     if (failed !== undefined) throw failed.reason;
     return transition;
+  }
+
+  /**
+   * The conditional write of a job event. When the event takes the job back into flight (a
+   * redrive), a slot is taken first and the write decided again with it held; the slot is given
+   * back here if the call fails, and returned as `heldSlot` otherwise.
+   */
+  private async writeJobEvent(
+    jobId: string,
+    event: JobEvent,
+    now: Date,
+    limits: InflightLimits | undefined,
+  ): Promise<WrittenJobEvent> {
+    const keys = this.layout.jobRow(jobId);
+    let held: HeldSlot | undefined;
+    try {
+      for (;;) {
+        const outcome = await this.updateConditionally<JobEventOutcome>(
+          this.jobs,
+          keys,
+          `job ${jobId}`,
+          (current) => {
+            // Deciding again means the previous write lost its precondition: it did not apply.
+            if (held !== undefined) held.writeInFlight = false;
+            if (current === undefined) throw new JobNotFoundError(jobId);
+            const job = jobFromEntity(current);
+            const t = transitionJob(job, event, now);
+            if (!t.changed)
+              return {
+                result: { kind: 'decided', transition: t, revision: revisionOf(current), from: undefined },
+              };
+            if (reentersFlight(job.status, t.next.status) && held === undefined)
+              return { result: { kind: 'needs-slot', tenantId: job.tenantId } };
+            if (held !== undefined) held.writeInFlight = true;
+            const next = revisionOf(current) + 1;
+            return {
+              write: jobToEntity(t.next, keys, next),
+              result: { kind: 'decided', transition: t, revision: next, from: job.status },
+            };
+          },
+        );
+        if (outcome.kind === 'decided') return { ...outcome, heldSlot: held };
+        // Taken before the job is written, so the limit holds whichever redrive wins the race.
+        const limit = inflightLimitFor(jobId, event, limits);
+        if (!(await this.takeSlot(outcome.tenantId, limit)))
+          throw new TenantAtCapacityError(outcome.tenantId, limit);
+        held = { tenantId: outcome.tenantId, writeInFlight: false };
+      }
+    } catch (error) {
+      // The slot goes back unless the job write may have landed with its answer lost (storage
+      // cannot tell): a leaked slot is recoverable, a running job without its slot breaks the limit.
+      const maybeWritten = held?.writeInFlight === true && !(error instanceof WriteContentionError);
+      if (held !== undefined && !maybeWritten) await this.releaseSlotAfterFailure(held.tenantId);
+      throw error;
+    }
   }
 
   async applyStepEvent(jobId: string, stepId: string, event: StepEvent, now: Date): Promise<StepTransition> {

@@ -454,6 +454,213 @@ export function describeJobLedgerContract(name: string, makeLedger: () => Promis
       });
     });
 
+    describe('redrive', () => {
+      const FAILURE = { stepId: 'ocr', failureClass: 'TRANSIENT' as const, message: 'attempts ran out' };
+
+      /** A job whose first step failed finally (attempt 1 of 1), and the job FAILED with it. */
+      async function failedJob(leaseId = randomUUID()): Promise<string> {
+        const jobId = await jobWithStepInProgress(leaseId);
+        await ledger.applyJobEvent(jobId, { type: 'START' }, at(4 * SECOND));
+        await ledger.applyStepEvent(
+          jobId,
+          'ocr',
+          {
+            type: 'FAIL',
+            attemptNo: 1,
+            leaseId,
+            failureClass: 'TRANSIENT',
+            message: 'flaky',
+            maxAttempts: 1,
+          },
+          at(5 * SECOND),
+        );
+        await ledger.applyJobEvent(jobId, { type: 'FAIL', failure: FAILURE }, at(6 * SECOND));
+        return jobId;
+      }
+
+      it('takes a slot again and moves a FAILED job to RUNNING, counting the redrive', async () => {
+        const jobId = await failedJob();
+        expect(await ledger.inflightCount(tenantId)).toBe(0);
+
+        const redriven = await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), LIMITS);
+
+        expect(redriven.changed).toBe(true);
+        expect(redriven.next).toMatchObject({
+          status: 'RUNNING',
+          redrives: 1,
+          startedAt: at(4 * SECOND).toISOString(),
+          updatedAt: at(10 * SECOND).toISOString(),
+        });
+        expect(redriven.next.failure).toBeUndefined();
+        expect(redriven.next.finishedAt).toBeUndefined();
+        expect((await ledger.getJob(jobId))?.job).toEqual(redriven.next);
+        expect(await ledger.inflightCount(tenantId)).toBe(1);
+        const [summary] = (await ledger.listJobs({ tenantId, limit: 10 })).items;
+        expect(summary).toMatchObject({ jobId, status: 'RUNNING', updatedAt: at(10 * SECOND).toISOString() });
+
+        // Failing again gives the slot back once more.
+        await ledger.applyJobEvent(jobId, { type: 'FAIL', failure: FAILURE }, at(20 * SECOND));
+        expect(await ledger.inflightCount(tenantId)).toBe(0);
+      });
+
+      it('refuses a redrive at capacity (TenantAtCapacityError) and changes nothing', async () => {
+        const jobId = await failedJob();
+        created(await ledger.admit(admission({ tenantId, inputRef: 'blob://other' }), LIMITS, at()));
+        const before = await ledger.getJob(jobId);
+
+        const refusal = ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), limits(1));
+
+        await expect(refusal).rejects.toBeInstanceOf(TenantAtCapacityError);
+        await expect(refusal).rejects.toMatchObject({ code: 'tenant_at_capacity', retryable: true });
+        expect(await ledger.getJob(jobId)).toEqual(before);
+        expect(before?.job).toMatchObject({ status: 'FAILED', redrives: 0 });
+        expect(await ledger.inflightCount(tenantId)).toBe(1);
+        expect((await ledger.listJobs({ tenantId, status: 'FAILED', limit: 10 })).items).toHaveLength(1);
+      });
+
+      it('refuses a redrive without limits (RangeError) and changes nothing', async () => {
+        const jobId = await failedJob();
+        const before = await ledger.getJob(jobId);
+
+        await expect(
+          ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND)),
+        ).rejects.toBeInstanceOf(RangeError);
+        expect(await ledger.getJob(jobId)).toEqual(before);
+        expect(await ledger.inflightCount(tenantId)).toBe(0);
+      });
+
+      it('applies 10 concurrent redrives of one job once and takes exactly one slot', async () => {
+        const jobId = await failedJob();
+        created(await ledger.admit(admission({ tenantId, inputRef: 'blob://other' }), LIMITS, at()));
+        expect(await ledger.inflightCount(tenantId)).toBe(1);
+
+        const settled = await Promise.allSettled(
+          Array.from({ length: 10 }, () =>
+            ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), LIMITS),
+          ),
+        );
+
+        const applied = settled.filter((s) => s.status === 'fulfilled' && s.value.changed);
+        expect(applied).toHaveLength(1);
+        for (const s of settled) {
+          if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(InvalidTransitionError);
+        }
+        expect((await ledger.getJob(jobId))?.job).toMatchObject({ status: 'RUNNING', redrives: 1 });
+        expect(await ledger.inflightCount(tenantId)).toBe(2);
+      });
+
+      it('applies concurrent redrives once at a limit of one free slot', async () => {
+        const jobId = await failedJob();
+        created(await ledger.admit(admission({ tenantId, inputRef: 'blob://other' }), LIMITS, at()));
+
+        const settled = await Promise.allSettled(
+          Array.from({ length: 10 }, () =>
+            ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), limits(2)),
+          ),
+        );
+
+        expect(settled.filter((s) => s.status === 'fulfilled' && s.value.changed)).toHaveLength(1);
+        for (const s of settled) {
+          if (s.status === 'rejected') {
+            expect([InvalidTransitionError, TenantAtCapacityError]).toContain(
+              (s.reason as object).constructor,
+            );
+          }
+        }
+        expect((await ledger.getJob(jobId))?.job).toMatchObject({ status: 'RUNNING', redrives: 1 });
+        expect(await ledger.inflightCount(tenantId)).toBe(2);
+      });
+
+      it('refuses to redrive a RUNNING or SUCCEEDED job (InvalidTransitionError) and takes no slot', async () => {
+        const running = created(
+          await ledger.admit(admission({ tenantId, inputRef: 'blob://a' }), LIMITS, at()),
+        );
+        const done = created(await ledger.admit(admission({ tenantId, inputRef: 'blob://b' }), LIMITS, at()));
+        await ledger.applyJobEvent(running.job.jobId, { type: 'START' }, at(SECOND));
+        await ledger.applyJobEvent(done.job.jobId, { type: 'START' }, at(SECOND));
+        await ledger.applyJobEvent(done.job.jobId, { type: 'SUCCEED' }, at(2 * SECOND));
+        expect(await ledger.inflightCount(tenantId)).toBe(1);
+
+        for (const jobId of [running.job.jobId, done.job.jobId]) {
+          const before = await ledger.getJob(jobId);
+          await expect(
+            ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), LIMITS),
+          ).rejects.toBeInstanceOf(InvalidTransitionError);
+          expect(await ledger.getJob(jobId)).toEqual(before);
+        }
+        expect(await ledger.inflightCount(tenantId)).toBe(1);
+      });
+
+      it('reopens the failed step for a new drive whose attempts continue the numbering', async () => {
+        const firstLease = randomUUID();
+        const jobId = await failedJob(firstLease);
+        await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), LIMITS);
+        expect(await stepOf(jobId, 'ocr')).toMatchObject({
+          status: 'FAILED_FINAL',
+          attemptNo: 1,
+          attemptBase: 0,
+          failure: { exhausted: true },
+        });
+
+        const reopened = await ledger.applyStepEvent(jobId, 'ocr', { type: 'REDRIVE' }, at(11 * SECOND));
+        expect(reopened).toMatchObject({ changed: true, duplicate: false });
+        expect(reopened.next).toMatchObject({
+          status: 'FAILED_RETRY',
+          attemptNo: 1,
+          attemptBase: 1,
+          failure: { failureClass: 'TRANSIENT', attemptNo: 1, exhausted: true },
+        });
+        expect(reopened.next.finishedAt).toBeUndefined();
+        expect(await stepOf(jobId, 'ocr')).toEqual(reopened.next);
+        const again = await ledger.applyStepEvent(jobId, 'ocr', { type: 'REDRIVE' }, at(12 * SECOND));
+        expect(again).toMatchObject({ changed: false, duplicate: true });
+
+        await expect(
+          ledger.applyStepEvent(jobId, 'ocr', dispatch(1, randomUUID(), at(13 * SECOND)), at(13 * SECOND)),
+        ).rejects.toBeInstanceOf(InvalidTransitionError);
+        const secondLease = randomUUID();
+        const fail = (attemptNo: number, leaseId: string) =>
+          ({
+            type: 'FAIL',
+            attemptNo,
+            leaseId,
+            failureClass: 'TRANSIENT',
+            message: `attempt ${attemptNo}`,
+            maxAttempts: 2,
+          }) as const;
+        await ledger.applyStepEvent(jobId, 'ocr', dispatch(2, secondLease, at(13 * SECOND)), at(13 * SECOND));
+        await expect(
+          ledger.applyStepEvent(jobId, 'ocr', ack(1, firstLease, at(14 * SECOND)), at(14 * SECOND)),
+        ).rejects.toBeInstanceOf(StaleLeaseError);
+        // Attempt 2 is the first of this drive: with 2 attempts per drive, it is retried.
+        const retried = await ledger.applyStepEvent(jobId, 'ocr', fail(2, secondLease), at(15 * SECOND));
+        expect(retried.next).toMatchObject({ status: 'FAILED_RETRY', attemptNo: 2, attemptBase: 1 });
+
+        const thirdLease = randomUUID();
+        await ledger.applyStepEvent(jobId, 'ocr', dispatch(3, thirdLease, at(16 * SECOND)), at(16 * SECOND));
+        const final = await ledger.applyStepEvent(jobId, 'ocr', fail(3, thirdLease), at(17 * SECOND));
+        expect(final.next).toMatchObject({
+          status: 'FAILED_FINAL',
+          attemptNo: 3,
+          attemptBase: 1,
+          failure: { attemptNo: 3, exhausted: true },
+        });
+        expect(await stepOf(jobId, 'ocr')).toEqual(final.next);
+      });
+
+      it('reads redrives and attemptBase back as written', async () => {
+        const jobId = await failedJob();
+        await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(10 * SECOND), LIMITS);
+        await ledger.applyStepEvent(jobId, 'ocr', { type: 'REDRIVE' }, at(11 * SECOND));
+        await ledger.applyJobEvent(jobId, { type: 'FAIL', failure: FAILURE }, at(12 * SECOND));
+        await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, at(13 * SECOND), LIMITS);
+
+        const found = await ledger.getJob(jobId);
+        expect(found?.job.redrives).toBe(2);
+        expect(found?.steps.map((s) => s.attemptBase)).toEqual([1, 0]);
+      });
+    });
+
     describe('applyStepEvent', () => {
       it('moves a step through dispatch, ACK, heartbeat and success', async () => {
         const { job } = created(await ledger.admit(admission({ tenantId }), LIMITS, at()));

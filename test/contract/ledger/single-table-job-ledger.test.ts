@@ -10,7 +10,7 @@ import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTableName, uniqueTenantId } from '../../support/unique';
 import { admission, at, dispatch, LIMITS, limits } from './fixtures';
 import { describeJobLedgerContract } from './job-ledger.contract';
-import { rawEntities, unreachableConnectionString } from './table-fixtures';
+import { rawEntities, unreachableConnectionString, withoutProperties } from './table-fixtures';
 
 function ledgerOn(table: string): SingleTableJobLedger {
   return new SingleTableJobLedger({ connection: { connectionString: testTableConnectionString() }, table });
@@ -93,6 +93,18 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect(await ledger.inflightCount(tenantId)).toBe(4);
     expect((await rawEntities(table)).filter((r) => r.rowKey === 'JOB')).toHaveLength(4);
     expect((await rawEntities(table)).filter((r) => r.partitionKey?.startsWith('IDEMP|'))).toHaveLength(4);
+  });
+
+  it('reads jobs and steps written before redrives existed as never redriven', async () => {
+    const record = admission({ tenantId });
+    await ledger.admit(record, LIMITS, at());
+    const jobId = record.job.jobId;
+    await withoutProperties(table, { partitionKey: jobId, rowKey: 'JOB' }, ['redrives']);
+    await withoutProperties(table, { partitionKey: jobId, rowKey: 'STEP|001|embedding' }, ['attemptBase']);
+
+    const found = await ledger.getJob(jobId);
+    expect(found?.job).toEqual(record.job);
+    expect(found?.steps).toEqual(record.steps);
   });
 
   it('reports an unreachable store as LedgerUnavailableError', async () => {

@@ -20,6 +20,19 @@ export async function rawEntities(
   return rows;
 }
 
+/** Rewrites one row without the named properties, as a row written before they existed. */
+export async function withoutProperties(
+  tableName: string,
+  keys: { readonly partitionKey: string; readonly rowKey: string },
+  names: readonly string[],
+): Promise<void> {
+  const table = rawTable(tableName);
+  const row = await table.getEntity<Record<string, unknown>>(keys.partitionKey, keys.rowKey);
+  const { etag: _etag, timestamp: _timestamp, ...props } = row;
+  for (const name of names) delete props[name];
+  await table.updateEntity({ ...props, partitionKey: keys.partitionKey, rowKey: keys.rowKey }, 'Replace');
+}
+
 /** A connection string to a loopback port nobody listens on. */
 export async function unreachableConnectionString(): Promise<string> {
   const port = await findFreePort();

@@ -10,7 +10,7 @@ import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTablePrefix, uniqueTenantId } from '../../support/unique';
 import { admission, at, dispatch, LIMITS, limits } from './fixtures';
 import { describeJobLedgerContract } from './job-ledger.contract';
-import { rawEntities, rawTable, unreachableConnectionString } from './table-fixtures';
+import { rawEntities, rawTable, unreachableConnectionString, withoutProperties } from './table-fixtures';
 
 function uniqueTables(): LedgerTableNames {
   const prefix = uniqueTablePrefix('tbl');
@@ -121,6 +121,28 @@ describe('TableJobLedger on Table Storage', () => {
     expect(await ledger.inflightCount(tenantId)).toBe(4);
     expect(await rawEntities(tables.jobs)).toHaveLength(4);
     expect(await rawEntities(tables.idempotency)).toHaveLength(4);
+  });
+
+  it('reads jobs and steps written before redrives existed as never redriven', async () => {
+    const record = admission({ tenantId });
+    await ledger.admit(record, LIMITS, at());
+    const jobId = record.job.jobId;
+    await withoutProperties(tables.jobs, { partitionKey: jobId, rowKey: 'JOB' }, ['redrives']);
+    await withoutProperties(tables.steps, { partitionKey: jobId, rowKey: 'STEP|000|ocr' }, ['attemptBase']);
+    expect((await rawEntities(tables.jobs))[0]).not.toHaveProperty('redrives');
+    expect((await rawEntities(tables.steps))[0]).not.toHaveProperty('attemptBase');
+
+    const found = await ledger.getJob(jobId);
+    expect(found?.job).toEqual(record.job);
+    expect(found?.job.redrives).toBe(0);
+    expect(found?.steps[0]?.attemptBase).toBe(0);
+    // The next write stores them.
+    await ledger.applyJobEvent(jobId, { type: 'START' }, at(1000));
+    await ledger.applyStepEvent(jobId, 'ocr', dispatch(1, 'lease-1', at(2000)), at(2000));
+    const [jobRow] = await rawEntities(tables.jobs);
+    const [stepRow] = await rawEntities(tables.steps);
+    expect(jobRow).toMatchObject({ redrives: 0 });
+    expect(stepRow).toMatchObject({ attemptBase: 0 });
   });
 
   it('reports an unreachable store as LedgerUnavailableError', async () => {

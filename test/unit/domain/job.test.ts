@@ -30,7 +30,16 @@ function job(status: Job['status']): Job {
     stepIds: ['ocr'],
     createdAt: T0.toISOString(),
     updatedAt: T0.toISOString(),
+    redrives: 0,
   };
+}
+
+const T2 = new Date('2026-01-01T00:02:00.000Z');
+const FAILURE = { stepId: 'ocr', failureClass: 'PERMANENT' as const, message: 'bad scan' };
+
+function failedJob(): Job {
+  const running = transitionJob(job('ACCEPTED'), { type: 'START' }, T0).next;
+  return transitionJob(running, { type: 'FAIL', failure: FAILURE }, T1).next;
 }
 
 describe('transitionJob', () => {
@@ -85,19 +94,54 @@ describe('transitionJob', () => {
     expect(() => transitionJob(job('ACCEPTED'), { type: 'SUCCEED' }, T1)).toThrow(InvalidTransitionError);
   });
 
-  it('never changes a terminal job, for every event', () => {
+  it('never changes a terminal job, for every event but the redrive of a failed one', () => {
     const events: JobEvent[] = [
       { type: 'START' },
       { type: 'SUCCEED' },
       { type: 'FAIL', failure: { failureClass: 'TRANSIENT', message: 'x' } },
       { type: 'CANCEL' },
+      { type: 'REDRIVE' },
     ];
     for (const status of JOB_STATUSES.filter(isTerminalJobStatus)) {
       for (const event of events) {
+        if (status === 'FAILED' && event.type === 'REDRIVE') continue;
         if (canTransitionJob(status, event.type))
           expect(transitionJob(job(status), event, T1).changed).toBe(false);
         else expect(() => transitionJob(job(status), event, T1)).toThrow(InvalidTransitionError);
       }
     }
+  });
+
+  describe('REDRIVE', () => {
+    it('takes a failed job back to RUNNING, clearing the failure and finishedAt and counting the redrive', () => {
+      const failed = failedJob();
+      expect(failed).toMatchObject({ status: 'FAILED', failure: FAILURE, finishedAt: T1.toISOString() });
+
+      const { next, changed } = transitionJob(failed, { type: 'REDRIVE' }, T2);
+
+      expect(changed).toBe(true);
+      expect(next).toMatchObject({
+        status: 'RUNNING',
+        redrives: 1,
+        startedAt: T0.toISOString(),
+        updatedAt: T2.toISOString(),
+      });
+      expect(next).not.toHaveProperty('failure');
+      expect(next).not.toHaveProperty('finishedAt');
+    });
+
+    it('counts every redrive of a job that fails again', () => {
+      const once = transitionJob(failedJob(), { type: 'REDRIVE' }, T2).next;
+      const failedAgain = transitionJob(once, { type: 'FAIL', failure: FAILURE }, T2).next;
+      expect(transitionJob(failedAgain, { type: 'REDRIVE' }, T2).next.redrives).toBe(2);
+    });
+
+    it('refuses to redrive a job that is not FAILED, a running one included', () => {
+      for (const status of JOB_STATUSES.filter((s) => s !== 'FAILED')) {
+        expect(() => transitionJob(job(status), { type: 'REDRIVE' }, T1)).toThrow(InvalidTransitionError);
+      }
+      const redriven = transitionJob(failedJob(), { type: 'REDRIVE' }, T2).next;
+      expect(() => transitionJob(redriven, { type: 'REDRIVE' }, T2)).toThrow(InvalidTransitionError);
+    });
   });
 });

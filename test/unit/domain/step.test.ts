@@ -1,4 +1,5 @@
 import { InvalidTransitionError, StaleLeaseError } from '../../../src/domain/errors';
+import type { FailureClass } from '../../../src/domain/failure';
 import { noteIgnoredReply, transitionStep, type Step, type StepEvent } from '../../../src/domain/step';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
@@ -15,6 +16,7 @@ const pending: Step = {
   payload: { output_format: 'TEXT' },
   inputRef: 'in',
   attemptNo: 0,
+  attemptBase: 0,
   staleReplies: 0,
   duplicateReplies: 0,
   createdAt: T0.toISOString(),
@@ -183,6 +185,94 @@ describe('transitionStep', () => {
         at(2),
       ),
     ).toThrow(InvalidTransitionError);
+  });
+});
+
+describe('transitionStep REDRIVE', () => {
+  const fail = (attemptNo: number, leaseId: string, failureClass: FailureClass = 'TRANSIENT'): StepEvent => ({
+    type: 'FAIL',
+    attemptNo,
+    leaseId,
+    failureClass,
+    message: `attempt ${attemptNo} failed`,
+    maxAttempts: 2,
+  });
+  /** Attempts 1 and 2 failed; the second exhausted the attempts. */
+  const exhausted = run(pending, dispatch(1), ack(), fail(1, LEASE), dispatch(2, 'l2'), fail(2, 'l2'));
+
+  it('reopens a finally failed step for a new drive after its last attempt', () => {
+    expect(exhausted).toMatchObject({ status: 'FAILED_FINAL', attemptNo: 2, attemptBase: 0 });
+
+    const redriven = transitionStep(exhausted, { type: 'REDRIVE' }, at(50));
+
+    expect(redriven).toMatchObject({ changed: true, duplicate: false });
+    expect(redriven.next).toMatchObject({
+      status: 'FAILED_RETRY',
+      attemptNo: 2,
+      attemptBase: 2,
+      leaseId: 'l2',
+      failure: { failureClass: 'TRANSIENT', attemptNo: 2, exhausted: true },
+      updatedAt: at(50).toISOString(),
+    });
+    expect(redriven.next).not.toHaveProperty('finishedAt');
+  });
+
+  it('keeps the last failure without its retry delay', () => {
+    const withDelay: Step = {
+      ...exhausted,
+      failure: {
+        failureClass: 'TRANSIENT',
+        message: 'x',
+        attemptNo: 2,
+        exhausted: false,
+        retryDelayMs: 60_000,
+      },
+    };
+    const { next } = transitionStep(withDelay, { type: 'REDRIVE' }, at(50));
+    expect(next.failure).toEqual({ failureClass: 'TRANSIENT', message: 'x', attemptNo: 2, exhausted: false });
+  });
+
+  it('treats a repeated redrive before the next dispatch as a duplicate', () => {
+    const redriven = transitionStep(exhausted, { type: 'REDRIVE' }, at(50)).next;
+    expect(transitionStep(redriven, { type: 'REDRIVE' }, at(51))).toEqual({
+      next: redriven,
+      changed: false,
+      duplicate: true,
+    });
+  });
+
+  it('continues the attempt numbers and counts only the new drive against maxAttempts', () => {
+    const redriven = transitionStep(exhausted, { type: 'REDRIVE' }, at(50)).next;
+    expect(() => transitionStep(redriven, dispatch(1, 'l3'), at(51))).toThrow(InvalidTransitionError);
+
+    const third = run(redriven, dispatch(3, 'l3'), fail(3, 'l3'));
+    expect(third).toMatchObject({
+      status: 'FAILED_RETRY',
+      attemptNo: 3,
+      attemptBase: 2,
+      failure: { attemptNo: 3, exhausted: false, retryDelayMs: 60_000 },
+    });
+    const fourth = run(third, dispatch(4, 'l4'), fail(4, 'l4'));
+    expect(fourth).toMatchObject({
+      status: 'FAILED_FINAL',
+      attemptNo: 4,
+      failure: { attemptNo: 4, exhausted: true },
+    });
+  });
+
+  it('rejects a reply of the previous drive as stale once the new drive dispatched', () => {
+    const redriven = transitionStep(exhausted, { type: 'REDRIVE' }, at(50)).next;
+    const dispatched = run(redriven, dispatch(3, 'l3'));
+    expect(() => transitionStep(dispatched, ack(2, 'l2'), at(60))).toThrow(StaleLeaseError);
+  });
+
+  it('refuses to redrive a step that did not fail finally', () => {
+    const retrying = run(pending, dispatch(1), fail(1, LEASE));
+    const done = run(pending, dispatch(1), { type: 'SUCCEED', attemptNo: 1, leaseId: LEASE });
+    const cancelled = run(pending, { type: 'CANCEL' });
+    for (const step of [pending, run(pending, dispatch(1)), retrying, done, cancelled]) {
+      expect(() => transitionStep(step, { type: 'REDRIVE' }, at(50))).toThrow(InvalidTransitionError);
+    }
   });
 });
 

@@ -35,6 +35,7 @@ export function job(jobId = 'job-1', overrides: Partial<Job> = {}): Job {
     stepIds: ['ocr', 'embedding'],
     createdAt: T0.toISOString(),
     updatedAt: T0.toISOString(),
+    redrives: 0,
     ...overrides,
   };
 }
@@ -50,6 +51,7 @@ export function step(jobId = 'job-1', type: StepType = 'OCR', overrides: Partial
     lane: 1,
     payload: { languages: ['en'] },
     attemptNo: 0,
+    attemptBase: 0,
     staleReplies: 0,
     duplicateReplies: 0,
     createdAt: T0.toISOString(),
