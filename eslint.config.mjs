@@ -34,6 +34,39 @@ export default tseslint.config(
     },
   },
   {
+    // The orchestrator replays: only context.df may give it time, ids and I/O (STYLE 8).
+    files: ['src/orchestration/job-orchestrator.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Use context.df.currentUtcDateTime in an orchestrator.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Use context.df.currentUtcDateTime in an orchestrator.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'Use context.df.newGuid in an orchestrator.',
+        },
+        { selector: 'AwaitExpression', message: 'Orchestrators yield tasks; they never await.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/ledger/**', '**/messaging/**', '**/usecases/**', '@azure/*', 'node:*'],
+              message: 'The orchestrator does I/O only through activities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [

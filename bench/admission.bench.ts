@@ -13,6 +13,8 @@
  * Every path runs twice on the same Azurite; the first round is a warm-up and only the second is printed.
  * Knobs: BENCH_ADMISSIONS (default 600), BENCH_CONCURRENCY (default 16), BENCH_TENANTS (default 8).
  */
+import { MemoryDirectivePublisher } from '../src/messaging/memory-directive-publisher';
+import { MemoryReplyQuarantine } from '../src/messaging/reply-quarantine';
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { TableClient, type TableEntity } from '@azure/data-tables';
@@ -82,7 +84,10 @@ function servicesFor(settings: Settings, counter: RoundTrips): Services {
     validateStepPayload,
     clock: { now: () => new Date() },
     newJobId: randomUUID,
-    starterFor: () => ({ start: async () => undefined }),
+    starterFor: () => ({ start: async () => undefined, restart: async () => undefined }),
+    signalsFor: () => ({ raise: async () => undefined }),
+    publisher: new MemoryDirectivePublisher(),
+    quarantine: new MemoryReplyQuarantine(),
   };
 }
 

@@ -6,6 +6,9 @@
 import { getServices } from './composition';
 import './functions/commands';
 import './functions/jobs';
+import './functions/job-control';
+import './functions/replies';
+import './functions/orchestration';
 import './functions/health';
 
 getServices();

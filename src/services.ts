@@ -9,6 +9,9 @@ import type { Clock } from './domain/clock';
 import type { Violation } from './domain/errors';
 import type { ProtocolRegistry, StepPayloadValidator } from './domain/protocol';
 import type { JobLedger } from './ledger/job-ledger';
+import type { DirectivePublisher } from './messaging/directive-publisher';
+import type { ReplyQuarantine } from './messaging/reply-quarantine';
+import type { OrchestrationSignals } from './orchestration/orchestration-signals';
 import type { OrchestrationStarter } from './orchestration/orchestration-starter';
 
 export type EnvelopeValidator = (
@@ -27,4 +30,10 @@ export interface Services {
   readonly newJobId: () => string;
   /** The orchestration starter bound to this invocation (the durable client comes from its input binding). */
   readonly starterFor: (context: InvocationContext) => OrchestrationStarter;
+  /** Raises events on job orchestrations through this invocation's durable client. */
+  readonly signalsFor: (context: InvocationContext) => OrchestrationSignals;
+  /** Hands directives to the workers (one Service Bus client per process, connected on first use). */
+  readonly publisher: DirectivePublisher;
+  /** Parks replies that can never be processed, with their reason. */
+  readonly quarantine: ReplyQuarantine;
 }

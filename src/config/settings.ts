@@ -59,6 +59,8 @@ export interface Settings {
     readonly topicPrefix: string;
     readonly replyPrefix: string;
     readonly replySubscription: string;
+    /** Where replies that cannot be processed (invalid, unknown job) are parked with their reason. */
+    readonly quarantineQueue: string;
   };
   readonly taskHub: string;
   /** Path of the protocol registry; the bundled `schemas/protocols.v1.json` when absent. */
@@ -124,6 +126,7 @@ const schema = z.object({
   LUCIUS_SERVICEBUS_TOPIC_PREFIX: text('global-bus-p', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_REPLY_PREFIX: text('global-bus-replies-p', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION: text('lucius-invoker', ENTITY_NAME, ENTITY_HINT),
+  LUCIUS_SERVICEBUS_QUARANTINE_QUEUE: text('lucius-quarantine', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_TASK_HUB: text(
     'Lucius',
     /^[A-Za-z][A-Za-z0-9]{2,44}$/,
@@ -294,6 +297,7 @@ export function parseSettings(env: Env): Settings {
       topicPrefix: p.LUCIUS_SERVICEBUS_TOPIC_PREFIX,
       replyPrefix: p.LUCIUS_SERVICEBUS_REPLY_PREFIX,
       replySubscription: p.LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION,
+      quarantineQueue: p.LUCIUS_SERVICEBUS_QUARANTINE_QUEUE,
     },
     taskHub: p.LUCIUS_TASK_HUB,
     ...(p.LUCIUS_PROTOCOL_REGISTRY_PATH === undefined

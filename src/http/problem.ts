@@ -29,6 +29,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   unsupported_media_type: 415,
   unknown_request_type: 422,
   invalid_step_payload: 422,
+  invalid_reply: 422,
   tenant_at_capacity: 429,
   ledger_unavailable: 503,
   write_contention: 503,

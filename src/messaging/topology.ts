@@ -15,6 +15,8 @@ export const PLATFORM_SUBSCRIPTIONS = {
   SIS: 'semantic-intelligence',
 } as const satisfies Record<StepType, string>;
 
+export const DEFAULT_QUARANTINE_QUEUE = 'lucius-quarantine';
+
 /** The application property directives are filtered on. */
 export const STEP_TYPE_PROPERTY = 'step_type';
 
@@ -42,14 +44,17 @@ export interface ReplyTopic {
 export interface MessagingTopology {
   readonly laneTopics: readonly LaneTopic[];
   readonly replyTopics: readonly ReplyTopic[];
+  /** The queue where replies that cannot be processed wait, with their reason, for an operator. */
+  readonly quarantineQueue: string;
 }
 
 export type TopologySettings = Pick<
   Settings['serviceBus'],
   'topicPrefix' | 'replyPrefix' | 'replySubscription'
-> & {
-  readonly laneCount: number;
-};
+> &
+  Partial<Pick<Settings['serviceBus'], 'quarantineQueue'>> & {
+    readonly laneCount: number;
+  };
 
 export function messagingTopology(settings: TopologySettings): MessagingTopology {
   if (!Number.isInteger(settings.laneCount) || settings.laneCount < 1) {
@@ -68,5 +73,6 @@ export function messagingTopology(settings: TopologySettings): MessagingTopology
       name: `${settings.replyPrefix}${lane}`,
       subscription: settings.replySubscription,
     })),
+    quarantineQueue: settings.quarantineQueue ?? DEFAULT_QUARANTINE_QUEUE,
   };
 }

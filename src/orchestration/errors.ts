@@ -1,12 +1,17 @@
 /** Errors of the orchestration layer. */
 import { LuciusError } from '../domain/errors';
 
-/** The durable backend did not accept the start; the job is recorded and a resend starts it. */
+/**
+ * The durable backend did not take a start (the job is recorded and a resend starts it) or an
+ * event (the ledger has the change; a resend raises it again).
+ */
 export class OrchestrationUnavailableError extends LuciusError {
-  constructor(jobId: string, cause?: unknown) {
+  constructor(jobId: string, cause?: unknown, operation: 'start' | 'signal' = 'start') {
     super(
       'orchestration_unavailable',
-      `the orchestration of job ${jobId} could not be started; the job is recorded, resend the command to start it`,
+      operation === 'start'
+        ? `the orchestration of job ${jobId} could not be started; the job is recorded, resend the command to start it`
+        : `the orchestration of job ${jobId} could not be reached; the change is recorded, resend to deliver it`,
       {
         fault: 'system',
         retryable: true,

@@ -46,8 +46,10 @@ function httpTrigger(registration: Registration) {
 }
 
 describe('app entry', () => {
-  it('registers the admission, read and health functions with their routes, methods and auth levels', () => {
-    const registrations = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' });
+  it('registers the HTTP functions with their routes, methods and auth levels', () => {
+    const registrations = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' }).filter(
+      (r) => httpTrigger(r) !== undefined,
+    );
     const table = registrations.map((r) => [
       r.name,
       httpTrigger(r)?.route,
@@ -60,8 +62,53 @@ describe('app entry', () => {
       ['getJob', 'v1/jobs/{jobId}', 'GET', 'function'],
       ['getJobSteps', 'v1/jobs/{jobId}/steps', 'GET', 'function'],
       ['listJobs', 'v1/jobs', 'GET', 'function'],
+      ['cancelJob', 'v1/jobs/{jobId}/cancel', 'POST', 'function'],
+      ['redriveJob', 'v1/jobs/{jobId}/redrive', 'POST', 'function'],
+      ['ackReply', 'v1/jobs/{jobId}/steps/{stepId}/ack', 'POST', 'function'],
+      ['resultReply', 'v1/jobs/{jobId}/steps/{stepId}/result', 'POST', 'function'],
+      ['heartbeatReply', 'v1/jobs/{jobId}/steps/{stepId}/heartbeat', 'POST', 'function'],
       ['health', 'health', 'GET', 'anonymous'],
       ['healthz', 'healthz', 'GET', 'anonymous'],
+    ]);
+  });
+
+  it('registers a Service Bus trigger per reply lane, named from settings', () => {
+    const triggers = loadEntry({
+      LUCIUS_STORAGE_BACKEND: 'memory',
+      LUCIUS_LANE_COUNT: '3',
+      LUCIUS_SERVICEBUS_REPLY_PREFIX: 'replies-',
+      LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION: 'me',
+    }).flatMap((r) =>
+      Object.values(r.bindings)
+        .filter((b) => b.type === 'serviceBusTrigger')
+        .map((b) => [
+          r.name,
+          (b as Record<string, unknown>).topicName,
+          (b as Record<string, unknown>).subscriptionName,
+        ]),
+    );
+    expect(triggers).toEqual([
+      ['replies-p0', 'replies-0', 'me'],
+      ['replies-p1', 'replies-1', 'me'],
+      ['replies-p2', 'replies-2', 'me'],
+    ]);
+  });
+
+  it('registers jobOrchestrator and its activities', () => {
+    const kinds = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' }).flatMap((r) =>
+      Object.values(r.bindings)
+        .filter((b) => b.type === 'orchestrationTrigger' || b.type === 'activityTrigger')
+        .map((b) => `${b.type}:${r.name}`),
+    );
+    expect(kinds).toEqual([
+      'activityTrigger:startJob',
+      'activityTrigger:recordAttempt',
+      'activityTrigger:publishDirective',
+      'activityTrigger:recordPublishFailure',
+      'activityTrigger:resolveTimeout',
+      'activityTrigger:finishJob',
+      'activityTrigger:cancelJob',
+      'orchestrationTrigger:jobOrchestrator',
     ]);
   });
 

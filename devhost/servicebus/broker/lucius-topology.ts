@@ -59,7 +59,11 @@ export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
   return {
     UserConfig: {
       Namespaces: [
-        { Name: options.namespace ?? 'sbemulatorns', Queues: [], Topics: [...laneTopics, ...replyTopics] },
+        {
+          Name: options.namespace ?? 'sbemulatorns',
+          Queues: [{ Name: topology.quarantineQueue, Properties: { ...SUBSCRIPTION_PROPERTIES } }],
+          Topics: [...laneTopics, ...replyTopics],
+        },
       ],
       Logging: { Type: 'File' },
     },

@@ -39,6 +39,7 @@ describe('parseSettings', () => {
       topicPrefix: 'global-bus-p',
       replyPrefix: 'global-bus-replies-p',
       replySubscription: 'lucius-invoker',
+      quarantineQueue: 'lucius-quarantine',
     });
     expect(settings.taskHub).toBe('Lucius');
     expect(settings.storage.tables.jobs).toBe('LuciusJobs');

@@ -7,6 +7,9 @@ import { validateStepPayload } from '../../../src/contracts/step-payloads';
 import type { Clock } from '../../../src/domain/clock';
 import type { JobLedger } from '../../../src/ledger/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
+import { MemoryDirectivePublisher } from '../../../src/messaging/memory-directive-publisher';
+import { MemoryReplyQuarantine } from '../../../src/messaging/reply-quarantine';
+import type { OrchestrationSignals } from '../../../src/orchestration/orchestration-signals';
 import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
 import type {
   JobOrchestrationInput,
@@ -38,6 +41,23 @@ export class RecordingStarter implements OrchestrationStarter {
     if (this.failing) throw new OrchestrationUnavailableError(input.jobId, new Error('durable backend down'));
     this.started.set(input.jobId, input);
   }
+
+  async restart(input: JobOrchestrationInput): Promise<void> {
+    await this.start(input);
+  }
+}
+
+/** Remembers the events raised, in order; `failing` makes raising fail as an unreachable backend would. */
+export class RecordingSignals implements OrchestrationSignals {
+  readonly raised: Array<{ jobId: string; eventName: string; payload: unknown }> = [];
+  failing = false;
+
+  async raise(jobId: string, eventName: string, payload: unknown): Promise<void> {
+    await Promise.resolve();
+    if (this.failing)
+      throw new OrchestrationUnavailableError(jobId, new Error('durable backend down'), 'signal');
+    this.raised.push({ jobId, eventName, payload });
+  }
 }
 
 /** Advances one millisecond per reading, so jobs admitted in sequence sort deterministically. */
@@ -57,6 +77,9 @@ export class SteppingClock implements Clock {
 
 export interface TestServices extends Services {
   readonly starter: RecordingStarter;
+  readonly signals: RecordingSignals;
+  readonly publisher: MemoryDirectivePublisher;
+  readonly quarantine: MemoryReplyQuarantine;
   readonly clock: SteppingClock;
 }
 
@@ -66,6 +89,7 @@ export function testServices(
 ): TestServices {
   const settings: Settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', ...env });
   const starter = new RecordingStarter();
+  const signals = new RecordingSignals();
   let next = 0;
   return {
     settings,
@@ -77,6 +101,10 @@ export function testServices(
     newJobId: () => `00000000-0000-4000-8000-${String(++next).padStart(12, '0')}`,
     starterFor: () => starter,
     starter,
+    signalsFor: () => signals,
+    signals,
+    publisher: new MemoryDirectivePublisher(settings.serviceBus.topicPrefix),
+    quarantine: new MemoryReplyQuarantine(),
   };
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Worker callbacks over HTTP: POST /v1/jobs/{jobId}/steps/{stepId}/ack | result | heartbeat.
+ * The same path as replies over Service Bus (ingestReply). Answers:
+ * 202 applied, or a duplicate / reply to a finished step (no-op; `outcome` says which);
+ * 404 unknown job or step; 409 stale lease (the attempt is not the current one: stop working);
+ * 422 a body that breaks its contract or names another job/step than the URL; 400 malformed JSON.
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { WorkerReplyKind } from '../messaging/reply-decoder';
+import { decodeReply } from '../messaging/reply-decoder';
+import type { Services } from '../services';
+import { ingestReply } from '../usecases/ingest-reply';
+import { toStepView } from './job-view';
+import { readJsonBody } from './read-json-body';
+import { errorResponse, jsonResponse } from './respond';
+
+/** The largest reply body accepted over HTTP. */
+const MAX_REPLY_BYTES = 256 * 1024;
+
+export function replyTimings(services: Services) {
+  return {
+    leaseMinutes: services.settings.steps.leaseMinutes,
+    stepResultTimeoutSeconds: services.settings.steps.stepResultTimeoutSeconds,
+    maxAttempts: services.settings.steps.maxAttempts,
+  };
+}
+
+export async function handleReplyCallback(
+  kind: WorkerReplyKind,
+  services: Services,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  try {
+    const body = await readJsonBody(request, MAX_REPLY_BYTES);
+    const jobId = request.params.jobId ?? '';
+    const stepId = request.params.stepId ?? '';
+    const reply = decodeReply(body, { kind, jobId, stepId });
+    const outcome = await ingestReply(
+      {
+        ledger: services.ledger,
+        clock: services.clock,
+        timings: replyTimings(services),
+        signals: services.signalsFor(context),
+      },
+      reply,
+    );
+    if (outcome.kind === 'stale') throw outcome.error;
+    return jsonResponse(202, { outcome: outcome.kind, step: toStepView(outcome.step) });
+  } catch (error) {
+    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A worker reply that arrived on a reply topic (`{replyPrefix}{lane}`, subscription
+ * `lucius-invoker`): decode, ingest, log. The message is settled by the trigger: returning completes
+ * it, throwing abandons it for redelivery (up to the subscription's max delivery count, then the
+ * dead-letter queue), which is right only for failures that may pass (storage or the durable
+ * backend briefly unreachable). A reply that can never be processed (invalid, unknown job or step)
+ * is quarantined with its reason and completed, so it is neither lost nor retried forever.
+ */
+import type { InvocationContext } from '@azure/functions';
+import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
+import { ingestReply, type IngestReplyDeps } from '../usecases/ingest-reply';
+import { InvalidReplyError } from './errors';
+import { deadLetterReasonFor, decodeReply, type WorkerReply } from './reply-decoder';
+import type { ReplyQuarantine } from './reply-quarantine';
+
+export interface ReplyMessageDeps extends IngestReplyDeps {
+  readonly quarantine: ReplyQuarantine;
+}
+
+export async function handleReplyMessage(
+  deps: ReplyMessageDeps,
+  source: string,
+  message: unknown,
+  context: InvocationContext,
+): Promise<void> {
+  const metadata = context.triggerMetadata ?? {};
+  const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : undefined;
+  const subject = typeof metadata.subject === 'string' ? metadata.subject : undefined;
+  const park = async (reason: string, description: string) => {
+    await deps.quarantine.quarantine({
+      body: message,
+      reason,
+      description,
+      source,
+      ...(messageId === undefined ? {} : { sourceMessageId: messageId }),
+      ...(typeof metadata.correlationId === 'string' ? { correlationId: metadata.correlationId } : {}),
+    });
+    context.warn('reply.quarantined', { source, message_id: messageId, reason, description });
+  };
+
+  let reply: WorkerReply;
+  try {
+    reply = decodeReply(message, subject === undefined ? {} : { subject });
+  } catch (error) {
+    if (!(error instanceof InvalidReplyError)) throw error;
+    const { deadLetterReason, deadLetterErrorDescription } = deadLetterReasonFor(error);
+    await park(deadLetterReason, deadLetterErrorDescription);
+    return;
+  }
+  try {
+    const outcome = await ingestReply(deps, reply);
+    const fields = {
+      job_id: reply.jobId,
+      step_id: reply.stepId,
+      attempt_no: reply.attemptNo,
+      kind: reply.kind,
+      outcome: outcome.kind,
+      message_id: messageId,
+    };
+    if (outcome.kind === 'stale') context.warn('reply.ignored', { ...fields, reason: outcome.error.message });
+    else context.info('reply.ingested', fields);
+  } catch (error) {
+    if (error instanceof JobNotFoundError || error instanceof StepNotFoundError) {
+      await park(error.code, error.message);
+      return;
+    }
+    throw error;
+  }
+}

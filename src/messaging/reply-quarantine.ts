@@ -1,0 +1,70 @@
+/**
+ * The ReplyQuarantine port: where a worker reply that can never be processed goes, with its reason,
+ * instead of being retried forever: one that is not JSON or breaks its contract (`invalid_reply`),
+ * or one for a job or step Lucius does not know (`job_not_found`, `step_not_found`).
+ *
+ * The Functions Node worker cannot dead-letter a triggering message with a reason of its own (only
+ * by failing it `maxDeliveryCount` times, which records `MaxDeliveryCountExceeded`), so Lucius parks
+ * the reply on a quarantine queue and completes the original. An operator reads the queue with any
+ * Service Bus tool; redriving is sending the body back to the `source` topic.
+ */
+import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
+
+export interface QuarantinedReply {
+  /** The reply as it was received (any JSON value, string or bytes). */
+  readonly body: unknown;
+  /** A stable code: invalid_reply, job_not_found, step_not_found. */
+  readonly reason: string;
+  /** What was wrong, for a human: the contract violations with their JSON pointers. */
+  readonly description: string;
+  /** Where it came from: the reply topic and subscription. */
+  readonly source: string;
+  readonly sourceMessageId?: string;
+  readonly correlationId?: string;
+}
+
+export interface ReplyQuarantine {
+  /** Throws when the reply could not be parked; the caller then leaves the original to be redelivered. */
+  quarantine(reply: QuarantinedReply): Promise<void>;
+}
+
+export class ServiceBusReplyQuarantine implements ReplyQuarantine {
+  private sender: ServiceBusSender | undefined;
+
+  constructor(
+    private readonly client: () => ServiceBusClient,
+    private readonly queue: string,
+  ) {}
+
+  async quarantine(reply: QuarantinedReply): Promise<void> {
+    this.sender ??= this.client().createSender(this.queue);
+    try {
+      await this.sender.sendMessages({
+        body: reply.body,
+        contentType: 'application/json',
+        subject: 'quarantined-reply',
+        ...(reply.correlationId === undefined ? {} : { correlationId: reply.correlationId }),
+        applicationProperties: {
+          reason: reply.reason,
+          description: reply.description,
+          source: reply.source,
+          ...(reply.sourceMessageId === undefined ? {} : { source_message_id: reply.sourceMessageId }),
+        },
+      });
+    } catch (error) {
+      const broken = this.sender;
+      this.sender = undefined;
+      await broken?.close().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+export class MemoryReplyQuarantine implements ReplyQuarantine {
+  readonly parked: QuarantinedReply[] = [];
+
+  async quarantine(reply: QuarantinedReply): Promise<void> {
+    await Promise.resolve();
+    this.parked.push(reply);
+  }
+}

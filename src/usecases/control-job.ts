@@ -1,0 +1,83 @@
+/**
+ * Cancel and redrive, as the HTTP API asks for them (for a tenant; another tenant's job is unknown).
+ *
+ * cancelTenantJob: the job and its unfinished steps become CANCELLED in the ledger at once (so a
+ * read right after shows it), then the orchestration is told (`cancel` event): it stops waiting,
+ * tells the worker holding the current attempt (a cancel directive on its lane) and ends. Cancelling
+ * a CANCELLED job again changes nothing; a job that ended otherwise cannot be cancelled
+ * (InvalidTransitionError, 409).
+ *
+ * redriveTenantJob: a FAILED job becomes RUNNING again (taking an in-flight slot: 429 at capacity),
+ * its failed step FAILED_RETRY with a fresh attempt budget, and a new orchestration run starts that
+ * skips the succeeded steps and keeps their outputs. A RUNNING job is only (re)started if its
+ * orchestration is not running, which completes a redrive whose start failed (503 then; resend).
+ * Anything else is InvalidTransitionError (409).
+ */
+import type { Clock } from '../domain/clock';
+import { InvalidTransitionError } from '../domain/errors';
+import type { Job } from '../domain/job';
+import type { JobLedger, JobWithSteps } from '../ledger/job-ledger';
+import { CANCEL_EVENT, type CancelEvent } from '../orchestration/job-protocol';
+import type { OrchestrationSignals } from '../orchestration/orchestration-signals';
+import type { OrchestrationStarter } from '../orchestration/orchestration-starter';
+import { cancelInLedger } from './job-activities';
+import { getTenantJob } from './read-jobs';
+
+export interface ControlResult extends JobWithSteps {
+  /** False when the job already was in the state asked for. */
+  readonly changed: boolean;
+}
+
+export async function cancelTenantJob(
+  deps: { readonly ledger: JobLedger; readonly clock: Clock; readonly signals: OrchestrationSignals },
+  tenantId: string,
+  jobId: string,
+  reason?: string,
+): Promise<ControlResult> {
+  const before = await getTenantJob(deps.ledger, tenantId, jobId);
+  const status = await cancelInLedger(deps.ledger, jobId, reason, deps.clock.now());
+  if (status !== 'CANCELLED') {
+    throw new InvalidTransitionError('job', jobId, status, 'CANCEL');
+  }
+  const event: CancelEvent = reason === undefined ? {} : { reason };
+  await deps.signals.raise(jobId, CANCEL_EVENT, event);
+  const after = await getTenantJob(deps.ledger, tenantId, jobId);
+  return { ...after, changed: before.job.status !== 'CANCELLED' };
+}
+
+export async function redriveTenantJob(
+  deps: {
+    readonly ledger: JobLedger;
+    readonly clock: Clock;
+    readonly maxInflightPerTenant: number;
+    readonly starter: OrchestrationStarter;
+  },
+  tenantId: string,
+  jobId: string,
+): Promise<ControlResult> {
+  const { ledger, clock } = deps;
+  const before = await getTenantJob(ledger, tenantId, jobId);
+  let job: Job = before.job;
+  if (job.status === 'FAILED') {
+    job = (
+      await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, clock.now(), {
+        maxInflightPerTenant: deps.maxInflightPerTenant,
+      })
+    ).next;
+  }
+  if (job.status !== 'RUNNING') throw new InvalidTransitionError('job', jobId, job.status, 'REDRIVE');
+  // The failed step gets a fresh attempt budget (also completes a redrive interrupted here).
+  const { steps } = await getTenantJob(ledger, tenantId, jobId);
+  for (const step of steps) {
+    if (step.status === 'FAILED_FINAL')
+      await ledger.applyStepEvent(jobId, step.stepId, { type: 'REDRIVE' }, clock.now());
+  }
+  await deps.starter.restart({
+    jobId,
+    tenantId: job.tenantId,
+    requestType: job.requestType,
+    drive: job.redrives,
+  });
+  const after = await getTenantJob(ledger, tenantId, jobId);
+  return { ...after, changed: before.job.status === 'FAILED' };
+}

@@ -1,0 +1,124 @@
+/**
+ * The one path every worker reply takes, whether it came over Service Bus or an HTTP callback:
+ * the decoded reply → a step event (`toStepEvent`) → applied to the ledger through the step state
+ * machine (which checks the lease against the current attempt) → the attempt's event raised on
+ * the job's orchestration (`reply:{step}:{attempt}:{lease}`, carrying the attempt as the ledger now
+ * holds it).
+ *
+ * Outcomes (nothing is ever applied twice; what is not applied is counted on the step):
+ * - `applied`: the reply changed the step.
+ * - `duplicate`: it repeats one already applied (counted in `duplicateReplies`); its event is raised
+ *   again, which repairs a crash between the ledger write and the first raise.
+ * - `finished`: the step already ended (SUCCEEDED, FAILED_FINAL, CANCELLED): a no-op, counted as a
+ *   duplicate.
+ * - `stale`: the lease or attempt is not the current one, or the attempt has ended (timed out and
+ *   awaiting retry): counted in `staleReplies`; the worker should stop.
+ * Throws JobNotFoundError / StepNotFoundError for an unknown job or step, and
+ * OrchestrationUnavailableError when the change is recorded but the orchestration could not be told
+ * (a redelivery or resend raises it again).
+ *
+ * Replies over Service Bus can arrive out of order: a RESULT before the ACK implies the ACK (the
+ * state machine's rule), and so does a heartbeat before the ACK (applied here as the ACK it implies).
+ */
+import type { Clock } from '../domain/clock';
+import { toAttemptView } from '../domain/attempt';
+import { InvalidTransitionError, StaleLeaseError } from '../domain/errors';
+import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
+import type { JobLedger } from '../ledger/job-ledger';
+import type { WorkerReply } from '../messaging/reply-decoder';
+import { toStepEvent, type ReplyTimings } from '../messaging/to-step-event';
+import { replyEventName, type ReplyEvent } from '../orchestration/job-protocol';
+import type { OrchestrationSignals } from '../orchestration/orchestration-signals';
+
+export interface IngestReplyDeps {
+  readonly ledger: JobLedger;
+  readonly clock: Clock;
+  readonly timings: ReplyTimings;
+  readonly signals: OrchestrationSignals;
+}
+
+export type IngestOutcome =
+  | { readonly kind: 'applied' | 'duplicate' | 'finished'; readonly step: Step }
+  | { readonly kind: 'stale'; readonly step: Step; readonly error: StaleLeaseError };
+
+export async function ingestReply(deps: IngestReplyDeps, reply: WorkerReply): Promise<IngestOutcome> {
+  const { ledger, clock, timings } = deps;
+  const now = clock.now();
+  const event = toStepEvent(reply, timings, now);
+  let outcome: IngestOutcome;
+  try {
+    const t = await ledger.applyStepEvent(reply.jobId, reply.stepId, event, now);
+    outcome = t.changed
+      ? { kind: 'applied', step: t.next }
+      : {
+          kind: 'duplicate',
+          step: await ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'duplicate', now),
+        };
+  } catch (error) {
+    if (error instanceof StaleLeaseError) return stale(deps, reply, error, now);
+    if (!(error instanceof InvalidTransitionError)) throw error;
+    outcome = await outOfOrder(deps, reply, event, now);
+  }
+  if (outcome.kind === 'applied' || outcome.kind === 'duplicate') await raise(deps, reply, outcome.step);
+  return outcome;
+}
+
+/** The state machine refused the event: a heartbeat before the ACK, or a reply to an ended attempt. */
+async function outOfOrder(
+  deps: IngestReplyDeps,
+  reply: WorkerReply,
+  event: StepEvent,
+  now: Date,
+): Promise<IngestOutcome> {
+  const { ledger, timings } = deps;
+  const step = (await ledger.getJob(reply.jobId))?.steps.find((s) => s.stepId === reply.stepId);
+  if (step === undefined)
+    throw new InvalidTransitionError('step', `${reply.jobId}/${reply.stepId}`, '?', event.type);
+  if (isTerminalStepStatus(step.status)) {
+    return {
+      kind: 'finished',
+      step: await ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'duplicate', now),
+    };
+  }
+  if (event.type === 'HEARTBEAT' && (step.status === 'DISPATCHING' || step.status === 'AWAITING_ACK')) {
+    const ack: StepEvent = {
+      type: 'ACK',
+      attemptNo: event.attemptNo,
+      leaseId: event.leaseId,
+      leaseExpiresAt: event.leaseExpiresAt,
+      resultDeadline: new Date(now.getTime() + timings.stepResultTimeoutSeconds * 1000).toISOString(),
+    };
+    try {
+      const t = await ledger.applyStepEvent(reply.jobId, reply.stepId, ack, now);
+      return { kind: t.changed ? 'applied' : 'duplicate', step: t.next };
+    } catch (error) {
+      if (error instanceof StaleLeaseError) return stale(deps, reply, error, now);
+      throw error;
+    }
+  }
+  const error = new StaleLeaseError(
+    `${reply.jobId}/${reply.stepId}`,
+    { attemptNo: step.attemptNo, ...(step.leaseId === undefined ? {} : { leaseId: step.leaseId }) },
+    { attemptNo: reply.attemptNo, leaseId: reply.leaseId },
+  );
+  return stale(deps, reply, error, now);
+}
+
+async function stale(
+  deps: IngestReplyDeps,
+  reply: WorkerReply,
+  error: StaleLeaseError,
+  now: Date,
+): Promise<IngestOutcome> {
+  const step = await deps.ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'stale', now);
+  return { kind: 'stale', step, error };
+}
+
+function raise(deps: IngestReplyDeps, reply: WorkerReply, step: Step): Promise<void> {
+  const payload: ReplyEvent = { kind: reply.kind, attempt: toAttemptView(step) };
+  return deps.signals.raise(
+    reply.jobId,
+    replyEventName(reply.stepId, reply.attemptNo, reply.leaseId),
+    payload,
+  );
+}

@@ -1,0 +1,206 @@
+/**
+ * The real app's jobOrchestrator and activities (src/functions/orchestration.ts, loaded as a host
+ * loads it) on devhost's durable engine in the time-skipping environment, over the memory ledger
+ * and the memory directive publisher. Workers are scripted by the test: it reads the directives
+ * published and sends replies through the real ingestion path (ingestReply), whose events the
+ * engine delivers. Time only moves when nothing can run (to the next timer) or when the test moves it.
+ */
+import type { StepDirective } from '../../src/contracts/directive';
+import type { FailureClass } from '../../src/domain/failure';
+import type { Job } from '../../src/domain/job';
+import type { Step } from '../../src/domain/step';
+import type { WorkerReply } from '../../src/messaging/reply-decoder';
+import type { PublishedDirective } from '../../src/messaging/memory-directive-publisher';
+import type { JobOutput } from '../../src/orchestration/job-protocol';
+import { JOB_ORCHESTRATOR_NAME } from '../../src/orchestration/orchestration-starter';
+import type { OrchestrationSignals } from '../../src/orchestration/orchestration-signals';
+import { admitCommand } from '../../src/usecases/admit-command';
+import { cancelTenantJob, redriveTenantJob } from '../../src/usecases/control-job';
+import { ingestReply, type IngestOutcome } from '../../src/usecases/ingest-reply';
+import { replyTimings } from '../../src/http/reply-handlers';
+import {
+  createTestDurableEnvironment,
+  type TestDurableEnvironment,
+} from '../../devhost/durable/engine/test-environment';
+import type { InstanceStatus } from '../../devhost/durable/durable-api';
+import { loadFixtureApp } from '../devhost/durable/engine/load-durable-app';
+import { envelope, testServices, type TestServices } from '../unit/http/fixtures';
+
+export const START = new Date('2026-01-01T00:00:00.000Z');
+const TENANT = 't1';
+
+export interface Harness {
+  readonly env: TestDurableEnvironment;
+  readonly services: TestServices;
+  /** Admits a command through the real use case; its orchestration starts on the engine. */
+  admit(requestType?: string, overrides?: Record<string, unknown>): Promise<Job>;
+  /** Runs what can run now, then returns the directives published for the job (oldest first). */
+  directives(jobId: string): Promise<StepDirective[]>;
+  /** The newest directive of the job (attempt and step as published). */
+  latest(jobId: string): Promise<StepDirective>;
+  reply(reply: WorkerReply): Promise<IngestOutcome>;
+  ack(d: StepDirective): Promise<IngestOutcome>;
+  heartbeat(d: StepDirective, extendMinutes?: number): Promise<IngestOutcome>;
+  succeed(d: StepDirective, outputRef?: string): Promise<IngestOutcome>;
+  fail(d: StepDirective, failureClass: FailureClass, message?: string): Promise<IngestOutcome>;
+  cancel(jobId: string, reason?: string): ReturnType<typeof cancelTenantJob>;
+  redrive(jobId: string): ReturnType<typeof redriveTenantJob>;
+  /** Skips time until the orchestration ends; its output. */
+  finish(jobId: string): Promise<{ status: InstanceStatus; output: JobOutput }>;
+  job(jobId: string): Promise<{ job: Job; steps: readonly Step[] }>;
+  status(jobId: string): Promise<InstanceStatus>;
+  stop(): Promise<void>;
+}
+
+export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const holder: { env?: TestDurableEnvironment } = {};
+  const clock = { now: () => holder.env?.clock.now() ?? START };
+  const services: TestServices = { ...testServices(env), clock } as unknown as TestServices;
+  const { registrations } = loadFixtureApp(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('../../src/composition') as typeof import('../../src/composition')).useServices(services);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('../../src/functions/orchestration') as unknown;
+  });
+  const testEnv = createTestDurableEnvironment({ registrations, startTime: START });
+  holder.env = testEnv;
+  const signals: OrchestrationSignals = {
+    raise: async (jobId, eventName, payload) => {
+      await testEnv.engine.raiseEvent(jobId, eventName, payload);
+    },
+  };
+  const starter = {
+    start: async (input: { jobId: string }) => {
+      await testEnv.engine.start(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input });
+    },
+    restart: async (input: { jobId: string }) => {
+      await testEnv.engine.start(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input });
+    },
+  };
+  const publisher = services.publisher;
+  const ingest = (reply: WorkerReply) =>
+    ingestReply({ ledger: services.ledger, clock, timings: replyTimings(services), signals }, reply);
+  const directives = async (jobId: string) => {
+    await testEnv.runUntilIdle();
+    return publisher
+      .published()
+      .filter((p: PublishedDirective) => p.directive.job_id === jobId && p.directive.kind === 'directive')
+      .map((p) => p.directive as StepDirective);
+  };
+  const attempt = (d: StepDirective) => ({
+    jobId: d.job_id,
+    stepId: d.step_id,
+    attemptNo: d.attempt_no,
+    leaseId: d.lease_id,
+  });
+  const now = () => clock.now().toISOString();
+  const afterReply = async (outcome: IngestOutcome) => {
+    await testEnv.runUntilIdle();
+    return outcome;
+  };
+
+  return {
+    env: testEnv,
+    services,
+    async admit(requestType = 'OCR', overrides = {}) {
+      const result = await admitCommand(
+        services,
+        { body: envelope({ request_type: requestType, ...payloadFor(requestType), ...overrides }) },
+        starter,
+      );
+      await testEnv.runUntilIdle();
+      return result.job;
+    },
+    directives,
+    async latest(jobId) {
+      const all = await directives(jobId);
+      const last = all[all.length - 1];
+      if (last === undefined) throw new Error(`no directive was published for job ${jobId}`);
+      return last;
+    },
+    reply: async (reply) => afterReply(await ingest(reply)),
+    ack: async (d) => afterReply(await ingest({ kind: 'ack', ...attempt(d), ackedAt: now() })),
+    heartbeat: async (d, extendMinutes) =>
+      afterReply(
+        await ingest({
+          kind: 'heartbeat',
+          ...attempt(d),
+          sentAt: now(),
+          ...(extendMinutes === undefined ? {} : { extendMinutes }),
+        }),
+      ),
+    succeed: async (d, outputRef) =>
+      afterReply(
+        await ingest({
+          kind: 'result',
+          ...attempt(d),
+          status: 'SUCCEEDED',
+          completedAt: now(),
+          outputRef: outputRef ?? `${d.output_ref}/${d.step_id}`,
+        }),
+      ),
+    fail: async (d, failureClass, message = `${failureClass.toLowerCase()} failure`) =>
+      afterReply(
+        await ingest({
+          kind: 'result',
+          ...attempt(d),
+          status: 'FAILED',
+          completedAt: now(),
+          failure: { failureClass, message },
+        }),
+      ),
+    async cancel(jobId, reason) {
+      const result = await cancelTenantJob(
+        { ledger: services.ledger, clock, signals },
+        TENANT,
+        jobId,
+        reason,
+      );
+      await testEnv.runUntilIdle();
+      return result;
+    },
+    async redrive(jobId) {
+      const result = await redriveTenantJob(
+        {
+          ledger: services.ledger,
+          clock,
+          maxInflightPerTenant: services.settings.admission.maxInflightPerTenant,
+          starter,
+        },
+        TENANT,
+        jobId,
+      );
+      await testEnv.runUntilIdle();
+      return result;
+    },
+    async finish(jobId) {
+      const status = await testEnv.waitForCompletion(jobId);
+      return { status, output: status.output as JobOutput };
+    },
+    async job(jobId) {
+      const found = await services.ledger.getJob(jobId);
+      if (found === undefined) throw new Error(`job ${jobId} is not in the ledger`);
+      return found;
+    },
+    async status(jobId) {
+      const status = await testEnv.engine.status(jobId);
+      if (status === undefined) throw new Error(`no orchestration ${jobId}`);
+      return status;
+    },
+    stop: () => testEnv.stop(),
+  };
+}
+
+/** A valid payload for each protocol of the bundled registry. */
+function payloadFor(requestType: string): Record<string, unknown> {
+  const all: Record<string, Record<string, unknown>> = {
+    ocr: { output_format: 'TEXT' },
+    embedding: { model: 'text-embedding-3-large' },
+    sis: { analysis: ['summary'] },
+  };
+  const steps = requestType
+    .split('->')
+    .map((type) => type.toLowerCase())
+    .filter((type) => type in all);
+  return { payload: { steps: Object.fromEntries(steps.map((step) => [step, all[step]])) } };
+}
