@@ -11,16 +11,20 @@
  *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
  *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
  *   up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]
+ *      [--workers SPEC | --no-workers]
  *       What `npm start` runs after the build: Azurite with data kept in ./.azurite (or --data DIR),
  *       the Service Bus emulator with Lucius's topology (data in <data>/servicebus, AMQP on 5672 or
  *       --servicebus-port), then devhost on this project with the ledger backend on that Azurite and
- *       ServiceBusConnection pointing at the emulator, on port 7071 (or --port). Either port may be
- *       0 (a free one); the lines printed once everything runs carry the ports actually used.
+ *       ServiceBusConnection pointing at the emulator, on port 7071 (or --port), then the demo
+ *       OCR/EMBEDDING/SIS workers (workers/) on that emulator, in the modes of --workers SPEC or
+ *       LUCIUS_DEMO_WORKERS (e.g. `OCR=flaky:2,EMBEDDING=slow`; `off`, like --no-workers, starts
+ *       none). Either port may be 0 (a free one); the lines printed once everything runs carry the
+ *       ports actually used and the workers' modes.
  *   servicebus [--config FILE] [--port N] [--data DIR]
  *       The Service Bus emulator alone (Lucius's topology, or a Config.json-shaped FILE).
  *
- * Ctrl-C (SIGINT) or SIGTERM stops the host (and Azurite) cleanly. Exit code 1 with a one-line message
- * for a DevhostError (bad app, port in use, ...).
+ * Ctrl-C (SIGINT) or SIGTERM stops cleanly: the demo workers first, then the host, the emulator and
+ * Azurite. Exit code 1 with a one-line message for a DevhostError (bad app, port in use, ...).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -40,19 +44,32 @@ import { createDurableSupport } from './durable/durable-support';
 import { MemoryDurableStore, TableDurableStore } from './durable/engine';
 import { appProcessEnv } from './host/functions-core';
 import { DEFAULT_PORT, startHost, type DevHost, type DurableSupport } from './host/host';
+import { parseSettings } from '../src/config/settings';
+import { startDemoWorkers, type DemoWorkers } from '../workers/demo-workers';
+import { WorkerConfigError } from '../workers/errors';
+import { describeModes, parseWorkerModes, type WorkerModes } from '../workers/modes';
 
 interface Flags {
   readonly positional: string[];
   readonly values: Map<string, string>;
+  /** Flags that take no value (`--no-workers`). */
+  readonly switches: Set<string>;
 }
+
+const SWITCHES = new Set(['no-workers']);
 
 function parseFlags(args: readonly string[]): Flags {
   const positional: string[] = [];
   const values = new Map<string, string>();
+  const switches = new Set<string>();
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] as string;
     if (!arg.startsWith('--')) {
       positional.push(arg);
+      continue;
+    }
+    if (SWITCHES.has(arg.slice(2))) {
+      switches.add(arg.slice(2));
       continue;
     }
     const eq = arg.indexOf('=');
@@ -64,13 +81,13 @@ function parseFlags(args: readonly string[]): Flags {
       i += 1;
     }
   }
-  return { positional, values };
+  return { positional, values, switches };
 }
 
 function usage(problem: string): Error {
   return new DevhostError(
     'invalid_function',
-    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
+    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--workers SPEC | --no-workers]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
   );
 }
 
@@ -177,6 +194,7 @@ async function start(flags: Flags): Promise<void> {
 
 async function up(flags: Flags): Promise<void> {
   const appDir = projectDir();
+  const workerModes = demoWorkerModes(flags);
   const data = flags.values.get('data');
   const dataDir = data === undefined ? join(appDir, '.azurite') : resolve(data);
   const serviceBusDir = join(dataDir, 'servicebus');
@@ -207,15 +225,58 @@ async function up(flags: Flags): Promise<void> {
     await azurite.stop();
     throw error;
   }
+  let workers: DemoWorkers | undefined;
+  try {
+    workers = workerModes === undefined ? undefined : await runDemoWorkers(workerModes, serviceBus);
+  } catch (error) {
+    await host.stop();
+    await serviceBus.stop();
+    await azurite.stop();
+    throw error;
+  }
   process.stdout.write(`\nAzurite Table service: ${azurite.tableEndpoint}\n`);
   process.stdout.write(`Service Bus emulator:  ${serviceBus.connectionString}\n`);
+  process.stdout.write(
+    `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)} (LUCIUS_DEMO_WORKERS, --workers, --no-workers)`}\n`,
+  );
   process.stdout.write(
     `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
   );
   onShutdown(async () => {
+    await workers?.stop();
     await host.stop();
     await serviceBus.stop();
     await azurite.stop();
+  });
+}
+
+/**
+ * The demo workers' modes for `up`: `--workers SPEC`, else LUCIUS_DEMO_WORKERS, else all `normal`;
+ * undefined (no workers) for `--no-workers` or a spec of `off`. Checked before anything starts.
+ */
+function demoWorkerModes(flags: Flags): WorkerModes | undefined {
+  const spec = flags.values.get('workers') ?? process.env.LUCIUS_DEMO_WORKERS ?? '';
+  if (flags.switches.has('no-workers') || spec.trim().toLowerCase() === 'off') return undefined;
+  try {
+    return parseWorkerModes(spec);
+  } catch (error) {
+    if (error instanceof WorkerConfigError) throw usage(error.message);
+    throw error;
+  }
+}
+
+/** The demo workers on the emulator, on the lane topics the app publishes to (its own settings). */
+async function runDemoWorkers(modes: WorkerModes, serviceBus: ServiceBusEmulator): Promise<DemoWorkers> {
+  const { serviceBus: messaging, admission } = parseSettings({
+    ...appProcessEnv(),
+    LUCIUS_STORAGE_BACKEND: 'memory',
+  });
+  return startDemoWorkers({
+    connectionString: serviceBus.connectionString,
+    topicPrefix: messaging.topicPrefix,
+    lanes: admission.laneCount,
+    modes,
+    log: (line) => process.stdout.write(`[workers] ${line}\n`),
   });
 }
 

@@ -48,7 +48,11 @@ async function startUp(): Promise<Up> {
   const started = spawn(
     process.execPath,
     [CLI, 'up', '--entry', 'src/index.ts', '--port', '0', '--servicebus-port', '0', '--data', dataDir],
-    { env: { ...process.env, DEVHOST_FUNCTION_KEY: KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // No demo workers: the routing check below reads the OCR subscription they would consume.
+    {
+      env: { ...process.env, DEVHOST_FUNCTION_KEY: KEY, LUCIUS_DEMO_WORKERS: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child = started;
   let output = '';
