@@ -53,6 +53,8 @@ export interface Settings {
     readonly ackTimeoutSeconds: number;
     readonly leaseMinutes: number;
     readonly stepResultTimeoutSeconds: number;
+    /** Waits before retries, in ms: after a failed publish, and after ACK/lease/result failures. */
+    readonly backoff: { readonly dispatch: readonly number[]; readonly reply: readonly number[] };
   };
   readonly serviceBus: {
     readonly connection?: ServiceBusConnection;
@@ -87,6 +89,19 @@ const text = (fallback: string, pattern?: RegExp, hint?: string) =>
       : z.string().regex(pattern, { error: hint ?? `must match ${pattern}` }),
   );
 
+/** A comma-separated list of 1 to 10 waits in seconds (0..86400), e.g. `30,120,600`. */
+const secondsList = (fallback: string) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? fallback : v),
+    z
+      .string()
+      .regex(/^\s*\d{1,5}(\s*,\s*\d{1,5}){0,9}\s*$/, {
+        error: 'must be 1 to 10 comma-separated whole numbers of seconds, e.g. 30,120,600',
+      })
+      .transform((text) => text.split(',').map((part) => Number(part.trim())))
+      .refine((list) => list.every((n) => n <= 86_400), { error: 'each wait must be at most 86400 seconds' }),
+  );
+
 const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
@@ -118,6 +133,8 @@ const schema = z.object({
   LUCIUS_LANE_COUNT: int(1, 64, 16),
   LUCIUS_MAX_ATTEMPTS: int(1, 100, 3),
   LUCIUS_ACK_TIMEOUT_SECONDS: int(1, 86_400, 30),
+  LUCIUS_DISPATCH_BACKOFF_SECONDS: secondsList('30,120,600'),
+  LUCIUS_REPLY_BACKOFF_SECONDS: secondsList('60,300,900'),
   LUCIUS_LEASE_MINUTES: int(1, 24 * 60, 15),
   LUCIUS_STEP_RESULT_TIMEOUT_SECONDS: int(1, 7 * 86_400, 900),
   ServiceBusConnection: optional,
@@ -291,6 +308,10 @@ export function parseSettings(env: Env): Settings {
       ackTimeoutSeconds: p.LUCIUS_ACK_TIMEOUT_SECONDS,
       leaseMinutes: p.LUCIUS_LEASE_MINUTES,
       stepResultTimeoutSeconds: p.LUCIUS_STEP_RESULT_TIMEOUT_SECONDS,
+      backoff: {
+        dispatch: p.LUCIUS_DISPATCH_BACKOFF_SECONDS.map((seconds) => seconds * 1000),
+        reply: p.LUCIUS_REPLY_BACKOFF_SECONDS.map((seconds) => seconds * 1000),
+      },
     },
     serviceBus: {
       ...(serviceBus === undefined ? {} : { connection: serviceBus }),

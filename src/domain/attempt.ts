@@ -7,6 +7,7 @@
  * write (by an activity or by reply ingestion) and carried in orchestration history, so replays
  * see the same values.
  */
+import type { BackoffSchedules } from './backoff';
 import type { FailureClass } from './failure';
 import type { Step, StepEvent, StepFailure, StepStatus } from './step';
 
@@ -137,6 +138,7 @@ export interface TimeoutCheck {
   /** The deadline the timer was armed for. */
   readonly deadline: string;
   readonly maxAttempts: number;
+  readonly backoff?: BackoffSchedules;
 }
 
 /**
@@ -169,5 +171,6 @@ export function decideTimeout(step: Step, check: TimeoutCheck): StepEvent | unde
     failureClass,
     message: `attempt ${check.attemptNo}: ${what} (${check.deadline})`,
     maxAttempts: check.maxAttempts,
+    ...(check.backoff === undefined ? {} : { backoff: check.backoff }),
   };
 }

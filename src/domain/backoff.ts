@@ -12,10 +12,12 @@ const MINUTE = 60 * SECOND;
 
 export type BackoffSchedule = 'dispatch' | 'reply';
 
-export const BACKOFF_SCHEDULES: Readonly<Record<BackoffSchedule, readonly number[]>> = Object.freeze({
+export const BACKOFF_SCHEDULES: BackoffSchedules = Object.freeze({
   dispatch: Object.freeze([30 * SECOND, 2 * MINUTE, 10 * MINUTE]),
   reply: Object.freeze([1 * MINUTE, 5 * MINUTE, 15 * MINUTE]),
 });
+
+export type BackoffSchedules = Readonly<Record<BackoffSchedule, readonly number[]>>;
 
 export interface Backoff {
   readonly schedule: BackoffSchedule;
@@ -26,10 +28,17 @@ export function scheduleFor(failureClass: FailureClass): BackoffSchedule {
   return failureClass === 'DISPATCH_FAILED' ? 'dispatch' : 'reply';
 }
 
-/** The wait before retry number `retryNo` (1 = the first retry) of a failure of this class. */
-export function backoffFor(failureClass: FailureClass, retryNo: number): Backoff {
+/**
+ * The wait before retry number `retryNo` (1 = the first retry) of a failure of this class, on the
+ * decided schedules unless others are given (settings may tune them).
+ */
+export function backoffFor(
+  failureClass: FailureClass,
+  retryNo: number,
+  schedules: BackoffSchedules = BACKOFF_SCHEDULES,
+): Backoff {
   const schedule = scheduleFor(failureClass);
-  const delays = BACKOFF_SCHEDULES[schedule];
+  const delays = schedules[schedule].length > 0 ? schedules[schedule] : BACKOFF_SCHEDULES[schedule];
   const index = Math.min(Math.max(retryNo, 1), delays.length) - 1;
   return { schedule, delayMs: delays[index] as number };
 }

@@ -5,7 +5,7 @@
  * permanent, invalid-input, unsupported and cancellation are final at once. Exhausting attempts is
  * final and keeps the last class.
  */
-import { backoffFor, type Backoff } from './backoff';
+import { backoffFor, type Backoff, type BackoffSchedules } from './backoff';
 
 export const FAILURE_CLASSES = [
   'TRANSIENT',
@@ -52,8 +52,13 @@ export function decideRetry(
   failureClass: FailureClass,
   attemptNo: number,
   maxAttempts: number,
+  schedules?: BackoffSchedules,
 ): RetryDecision {
   if (!isRetryableClass(failureClass)) return { kind: 'final', failureClass, exhausted: false };
   if (attemptNo >= maxAttempts) return { kind: 'final', failureClass, exhausted: true };
-  return { kind: 'retry', nextAttemptNo: attemptNo + 1, delay: backoffFor(failureClass, attemptNo) };
+  return {
+    kind: 'retry',
+    nextAttemptNo: attemptNo + 1,
+    delay: backoffFor(failureClass, attemptNo, schedules),
+  };
 }

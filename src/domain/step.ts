@@ -18,6 +18,7 @@
  */
 import { assertNever, type Transition } from './job';
 import { InvalidTransitionError, StaleLeaseError } from './errors';
+import type { BackoffSchedules } from './backoff';
 import { decideRetry, type FailureClass } from './failure';
 
 export const STEP_STATUSES = [
@@ -117,6 +118,8 @@ export type StepEvent =
       readonly failureClass: FailureClass;
       readonly message: string;
       readonly maxAttempts: number;
+      /** The backoff schedules in force (settings); the decided ones when absent. */
+      readonly backoff?: BackoffSchedules;
     } & LeaseEcho)
   | { readonly type: 'CANCEL'; readonly reason?: string }
   | { readonly type: 'REDRIVE' };
@@ -256,7 +259,12 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
       });
     case 'FAIL': {
       // Only the attempts of the current drive count against maxAttempts.
-      const decision = decideRetry(event.failureClass, step.attemptNo - step.attemptBase, event.maxAttempts);
+      const decision = decideRetry(
+        event.failureClass,
+        step.attemptNo - step.attemptBase,
+        event.maxAttempts,
+        event.backoff,
+      );
       const failure: StepFailure =
         decision.kind === 'retry'
           ? {

@@ -40,7 +40,7 @@ const resolveTimeout = df.app.activity('resolveTimeout', {
 const finishJob = df.app.activity('finishJob', {
   handler: (input) => activities.finishJob(deps(), input as FinishJobInput),
 });
-const cancelJob = df.app.activity('cancelJob', {
+const cancelJob = df.app.activity('cancelJobRun', {
   handler: (input) => activities.cancelJob(deps(), input as CancelJobInput),
 });
 

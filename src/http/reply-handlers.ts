@@ -22,6 +22,7 @@ export function replyTimings(services: Services) {
     leaseMinutes: services.settings.steps.leaseMinutes,
     stepResultTimeoutSeconds: services.settings.steps.stepResultTimeoutSeconds,
     maxAttempts: services.settings.steps.maxAttempts,
+    backoff: services.settings.steps.backoff,
   };
 }
 

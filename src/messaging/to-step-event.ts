@@ -10,6 +10,7 @@
  * - RESULT FAILED → FAIL with the worker's class and message; the state machine decides retry or
  *   final from the class and `maxAttempts`.
  */
+import type { BackoffSchedules } from '../domain/backoff';
 import { assertNever } from '../domain/job';
 import type { StepEvent } from '../domain/step';
 import type { WorkerReply } from './reply-decoder';
@@ -21,6 +22,8 @@ export interface ReplyTimings {
   readonly stepResultTimeoutSeconds: number;
   /** `LUCIUS_MAX_ATTEMPTS`. */
   readonly maxAttempts: number;
+  /** `LUCIUS_DISPATCH_BACKOFF_SECONDS` / `LUCIUS_REPLY_BACKOFF_SECONDS`, in ms; the decided ones when absent. */
+  readonly backoff?: BackoffSchedules;
   /** The most a worker may ask for in an ACK or heartbeat; 60 (the contracts' maximum) when absent. */
   readonly maxRequestedLeaseMinutes?: number;
 }
@@ -64,6 +67,7 @@ export function toStepEvent(reply: WorkerReply, timings: ReplyTimings, now: Date
         failureClass: reply.failure.failureClass,
         message: reply.failure.message,
         maxAttempts: timings.maxAttempts,
+        ...(timings.backoff === undefined ? {} : { backoff: timings.backoff }),
       };
     default:
       return assertNever(reply);

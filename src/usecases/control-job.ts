@@ -58,12 +58,19 @@ export async function redriveTenantJob(
   const { ledger, clock } = deps;
   const before = await getTenantJob(ledger, tenantId, jobId);
   let job: Job = before.job;
+  let won = false;
   if (job.status === 'FAILED') {
-    job = (
-      await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, clock.now(), {
+    try {
+      const t = await ledger.applyJobEvent(jobId, { type: 'REDRIVE' }, clock.now(), {
         maxInflightPerTenant: deps.maxInflightPerTenant,
-      })
-    ).next;
+      });
+      job = t.next;
+      won = t.changed;
+    } catch (error) {
+      // A concurrent redrive of the same job won: carry on with the job as it now is.
+      if (!(error instanceof InvalidTransitionError)) throw error;
+      job = (await getTenantJob(ledger, tenantId, jobId)).job;
+    }
   }
   if (job.status !== 'RUNNING') throw new InvalidTransitionError('job', jobId, job.status, 'REDRIVE');
   // The failed step gets a fresh attempt budget (also completes a redrive interrupted here).
@@ -79,5 +86,5 @@ export async function redriveTenantJob(
     drive: job.redrives,
   });
   const after = await getTenantJob(ledger, tenantId, jobId);
-  return { ...after, changed: before.job.status === 'FAILED' };
+  return { ...after, changed: won };
 }

@@ -12,7 +12,9 @@
  * - `finished`: the step already ended (SUCCEEDED, FAILED_FINAL, CANCELLED): a no-op, counted as a
  *   duplicate.
  * - `stale`: the lease or attempt is not the current one, or the attempt has ended (timed out and
- *   awaiting retry): counted in `staleReplies`; the worker should stop.
+ *   awaiting retry): counted in `staleReplies`; the worker should stop. (A FAILED RESULT for an
+ *   attempt that already failed, by a timeout or an earlier copy of it, is a duplicate: the attempt's
+ *   failure is recorded once.)
  * Throws JobNotFoundError / StepNotFoundError for an unknown job or step, and
  * OrchestrationUnavailableError when the change is recorded but the orchestration could not be told
  * (a redelivery or resend raises it again).
@@ -80,19 +82,25 @@ async function outOfOrder(
       step: await ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'duplicate', now),
     };
   }
-  if (event.type === 'HEARTBEAT' && (step.status === 'DISPATCHING' || step.status === 'AWAITING_ACK')) {
-    const ack: StepEvent = {
-      type: 'ACK',
-      attemptNo: event.attemptNo,
-      leaseId: event.leaseId,
-      leaseExpiresAt: event.leaseExpiresAt,
-      resultDeadline: new Date(now.getTime() + timings.stepResultTimeoutSeconds * 1000).toISOString(),
-    };
+  const current = step.attemptNo === reply.attemptNo && step.leaseId === reply.leaseId;
+  if (current && event.type === 'HEARTBEAT' && step.status !== 'FAILED_RETRY') {
+    // Before the ACK it stands for the ACK; if the ACK landed meanwhile, it applies as it is.
+    const retry: StepEvent =
+      step.status === 'IN_PROGRESS'
+        ? event
+        : {
+            type: 'ACK',
+            attemptNo: event.attemptNo,
+            leaseId: event.leaseId,
+            leaseExpiresAt: event.leaseExpiresAt,
+            resultDeadline: new Date(now.getTime() + timings.stepResultTimeoutSeconds * 1000).toISOString(),
+          };
     try {
-      const t = await ledger.applyStepEvent(reply.jobId, reply.stepId, ack, now);
+      const t = await ledger.applyStepEvent(reply.jobId, reply.stepId, retry, now);
       return { kind: t.changed ? 'applied' : 'duplicate', step: t.next };
     } catch (error) {
       if (error instanceof StaleLeaseError) return stale(deps, reply, error, now);
+      if (error instanceof InvalidTransitionError) return outOfOrder(deps, reply, event, now);
       throw error;
     }
   }

@@ -136,6 +136,7 @@ export async function publishDirective(
       failureClass: 'INVALID_INPUT',
       message: error.message,
       maxAttempts: settings.steps.maxAttempts,
+      backoff: settings.steps.backoff,
     });
   }
   return applyOrReload(deps, ref, { type: 'PUBLISHED', attemptNo: ref.attemptNo, leaseId: ref.leaseId });
@@ -155,6 +156,7 @@ export async function recordPublishFailure(
     failureClass: 'DISPATCH_FAILED',
     message: `publishing the directive failed: ${input.message}`,
     maxAttempts: deps.settings.steps.maxAttempts,
+    backoff: deps.settings.steps.backoff,
   });
 }
 
@@ -163,7 +165,11 @@ export async function resolveTimeout(
   input: ResolveTimeoutInput,
 ): Promise<AttemptView> {
   const step = await loadStep(deps.ledger, input);
-  const event = decideTimeout(step, { ...input, maxAttempts: deps.settings.steps.maxAttempts });
+  const event = decideTimeout(step, {
+    ...input,
+    maxAttempts: deps.settings.steps.maxAttempts,
+    backoff: deps.settings.steps.backoff,
+  });
   if (event === undefined) return toAttemptView(step);
   return applyOrReload(deps, input, event);
 }

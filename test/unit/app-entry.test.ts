@@ -107,7 +107,7 @@ describe('app entry', () => {
       'activityTrigger:recordPublishFailure',
       'activityTrigger:resolveTimeout',
       'activityTrigger:finishJob',
-      'activityTrigger:cancelJob',
+      'activityTrigger:cancelJobRun',
       'orchestrationTrigger:jobOrchestrator',
     ]);
   });

@@ -34,6 +34,7 @@ describe('parseSettings', () => {
       ackTimeoutSeconds: 30,
       leaseMinutes: 15,
       stepResultTimeoutSeconds: 900,
+      backoff: { dispatch: [30_000, 120_000, 600_000], reply: [60_000, 300_000, 900_000] },
     });
     expect(settings.serviceBus).toEqual({
       topicPrefix: 'global-bus-p',
@@ -120,5 +121,17 @@ describe('parseSettings', () => {
     const settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory' });
     expect(Object.isFrozen(settings)).toBe(true);
     expect(Object.isFrozen(settings.admission)).toBe(true);
+  });
+
+  it('takes tuned backoff schedules in seconds and names a bad one', () => {
+    const settings = parseSettings({
+      LUCIUS_STORAGE_BACKEND: 'memory',
+      LUCIUS_REPLY_BACKOFF_SECONDS: '1, 2',
+      LUCIUS_DISPATCH_BACKOFF_SECONDS: '0',
+    });
+    expect(settings.steps.backoff).toEqual({ dispatch: [0], reply: [1000, 2000] });
+    expect(() =>
+      parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', LUCIUS_REPLY_BACKOFF_SECONDS: '1,x' }),
+    ).toThrow(/LUCIUS_REPLY_BACKOFF_SECONDS: must be 1 to 10 comma-separated whole numbers of seconds/);
   });
 });

@@ -1,10 +1,12 @@
 /** Real HttpRequest/InvocationContext objects and in-memory services for handler tests. */
+import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { loadProtocolRegistry } from '../../../src/config/protocol-registry';
 import { parseSettings, type Settings } from '../../../src/config/settings';
 import { validateCommandEnvelope } from '../../../src/contracts/command-envelope';
 import { validateStepPayload } from '../../../src/contracts/step-payloads';
 import type { Clock } from '../../../src/domain/clock';
+import { handleAdmitCommand } from '../../../src/http/command-handlers';
 import type { JobLedger } from '../../../src/ledger/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
 import { MemoryDirectivePublisher } from '../../../src/messaging/memory-directive-publisher';
@@ -142,4 +144,132 @@ export function headerOf(response: HttpResponseInit, name: string): string | und
   const headers = (response.headers ?? {}) as Record<string, string>;
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
   return key === undefined ? undefined : headers[key];
+}
+
+/** A POST to a route with path parameters (`request.params`, as the host fills them); no body when `body` is undefined. */
+export function postTo(
+  path: string,
+  params: Record<string, string>,
+  body?: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): HttpRequest {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  return new HttpRequest({
+    method: 'POST',
+    url: `${ORIGIN}${path}`,
+    headers,
+    params,
+    body: { string: text },
+  });
+}
+
+/** Admits a command (by default the two-step OCR->EMBEDDING of `envelope()`) through the real handler; its job id. */
+export async function admitJob(
+  services: TestServices,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await handleAdmitCommand(
+    services,
+    post('/api/v1/commands', envelope(overrides)),
+    context(),
+  );
+  if (response.status !== 202)
+    throw new Error(`admission answered ${response.status}: ${JSON.stringify(bodyOf(response))}`);
+  return bodyOf(response).jobId as string;
+}
+
+/** The attempt a reply must echo. */
+export interface AttemptKey {
+  readonly jobId: string;
+  readonly stepId: string;
+  readonly attemptNo: number;
+  readonly leaseId: string;
+}
+
+/**
+ * Dispatches the next attempt of a step in the ledger (a fresh lease, ACK deadline in 30 s) and,
+ * unless `published` is false, records its directive as published (AWAITING_ACK).
+ */
+export async function dispatchStep(
+  services: TestServices,
+  jobId: string,
+  stepId = 'ocr',
+  options: { readonly published?: boolean } = {},
+): Promise<AttemptKey> {
+  const step = (await services.ledger.getJob(jobId))?.steps.find((s) => s.stepId === stepId);
+  if (step === undefined) throw new Error(`no step ${stepId} in job ${jobId}`);
+  const attempt = { jobId, stepId, attemptNo: step.attemptNo + 1, leaseId: randomUUID() };
+  const now = services.clock.now();
+  await services.ledger.applyStepEvent(
+    jobId,
+    stepId,
+    {
+      type: 'DISPATCH',
+      attemptNo: attempt.attemptNo,
+      leaseId: attempt.leaseId,
+      ackDeadline: new Date(now.getTime() + 30_000).toISOString(),
+    },
+    now,
+  );
+  if (options.published !== false) {
+    await services.ledger.applyStepEvent(
+      jobId,
+      stepId,
+      { type: 'PUBLISHED', attemptNo: attempt.attemptNo, leaseId: attempt.leaseId },
+      services.clock.now(),
+    );
+  }
+  return attempt;
+}
+
+/** Drives an admitted job to FAILED as its orchestration would: START, attempt 1 of `ocr` fails PERMANENT, job FAIL. */
+export async function failJob(services: TestServices, jobId: string): Promise<void> {
+  const { ledger, clock } = services;
+  await ledger.applyJobEvent(jobId, { type: 'START' }, clock.now());
+  const attempt = await dispatchStep(services, jobId, 'ocr');
+  await ledger.applyStepEvent(
+    jobId,
+    'ocr',
+    {
+      type: 'FAIL',
+      ...leaseOf(attempt),
+      failureClass: 'PERMANENT',
+      message: 'unreadable scan',
+      maxAttempts: 3,
+    },
+    clock.now(),
+  );
+  await ledger.applyJobEvent(
+    jobId,
+    { type: 'FAIL', failure: { stepId: 'ocr', failureClass: 'PERMANENT', message: 'unreadable scan' } },
+    clock.now(),
+  );
+}
+
+function leaseOf(attempt: AttemptKey): { attemptNo: number; leaseId: string } {
+  return { attemptNo: attempt.attemptNo, leaseId: attempt.leaseId };
+}
+
+/** A wire-format worker reply (ack.v1, heartbeat.v1, result.v1) for an attempt; `overrides` replace fields. */
+export function replyBody(
+  kind: 'ack' | 'heartbeat' | 'result',
+  attempt: AttemptKey,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const common = {
+    schema_version: 'v1',
+    kind,
+    job_id: attempt.jobId,
+    step_id: attempt.stepId,
+    attempt_no: attempt.attemptNo,
+    lease_id: attempt.leaseId,
+  };
+  const at = '2026-05-01T12:00:00.000Z';
+  const own =
+    kind === 'ack'
+      ? { acked_at: at }
+      : kind === 'heartbeat'
+        ? { sent_at: at }
+        : { status: 'SUCCEEDED', output_ref: `blob://out/${attempt.stepId}`, completed_at: at };
+  return { ...common, ...own, ...overrides };
 }
