@@ -35,7 +35,9 @@ export async function handleReplyMessage(
       ...(messageId === undefined ? {} : { sourceMessageId: messageId }),
       ...(typeof metadata.correlationId === 'string' ? { correlationId: metadata.correlationId } : {}),
     });
-    context.warn('reply.quarantined', { source, message_id: messageId, reason, description });
+    context.warn(
+      JSON.stringify({ event: 'reply.quarantined', source, message_id: messageId, reason, description }),
+    );
   };
 
   let reply: WorkerReply;
@@ -57,8 +59,9 @@ export async function handleReplyMessage(
       outcome: outcome.kind,
       message_id: messageId,
     };
-    if (outcome.kind === 'stale') context.warn('reply.ignored', { ...fields, reason: outcome.error.message });
-    else context.info('reply.ingested', fields);
+    if (outcome.kind === 'stale')
+      context.warn(JSON.stringify({ event: 'reply.ignored', ...fields, reason: outcome.error.message }));
+    else context.info(JSON.stringify({ event: 'reply.ingested', ...fields }));
   } catch (error) {
     if (error instanceof JobNotFoundError || error instanceof StepNotFoundError) {
       await park(error.code, error.message);

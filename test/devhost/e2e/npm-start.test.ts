@@ -4,96 +4,24 @@
  * is this project's `src/index.ts`) with its own Azurite and Service Bus emulator, its data in a
  * fresh temporary folder and every port picked free. The test reads the URL and the connection
  * string `up` prints, uses Lucius over HTTP and the emulator with the SDK as a developer would, then
- * stops it with SIGINT and checks that nothing is left listening.
+ * stops it with SIGINT and checks that nothing is left listening. The demo workers run, as they do
+ * for `npm start`, so a command goes all the way to SUCCEEDED, as in the README's quick start.
  *
  * Waits poll with a bounded number of short sleeps; nothing asserts on elapsed time.
  */
 import { ServiceBusClient } from '@azure/service-bus';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { eventually, sleep, startUp, type Up } from '../../support/devhost-up';
 import { uniqueToken } from '../../support/unique';
 
-const CLI = join(__dirname, '..', 'fixtures', 'devhost-cli.js');
 const KEY = 'test-key';
 const POLL_MS = 50;
-/** Polls while `up` starts (Azurite, the emulator, the app). */
-const START_POLLS = 400;
 /** Polls while it stops (Azurite gets 5 s to end before it is killed). */
 const STOP_POLLS = 200;
 /** Polls for a port to close once `up` exited (it waits for its children, so they should be gone). */
 const CLOSE_POLLS = 40;
 
-interface Up {
-  readonly child: ChildProcess;
-  /** `http://localhost:<port>/api`, as printed. */
-  readonly apiUrl: string;
-  /** `http://localhost:<port>` */
-  readonly baseUrl: string;
-  readonly serviceBusConnection: string;
-  readonly ports: { readonly host: number; readonly azurite: number; readonly serviceBus: number };
-  /** Everything the child printed so far (for failure messages). */
-  readonly output: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const dataDir = mkdtempSync(join(tmpdir(), 'lucius-npm-start-'));
 let up: Up | undefined;
-let child: ChildProcess | undefined;
-
-/** Starts `up` and resolves once it printed the line that says Lucius is running. */
-async function startUp(): Promise<Up> {
-  const started = spawn(
-    process.execPath,
-    [CLI, 'up', '--entry', 'src/index.ts', '--port', '0', '--servicebus-port', '0', '--data', dataDir],
-    // No demo workers: the routing check below reads the OCR subscription they would consume.
-    {
-      env: { ...process.env, DEVHOST_FUNCTION_KEY: KEY, LUCIUS_DEMO_WORKERS: 'off' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child = started;
-  let output = '';
-  started.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  started.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    started.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  for (let poll = 0; poll < START_POLLS; poll += 1) {
-    const apiUrl = /^Lucius is running at (http:\/\/localhost:(\d+)\/api)\b/m.exec(output);
-    if (apiUrl !== null) {
-      const serviceBus = /^Service Bus emulator:\s+(\S+)$/m.exec(output)?.[1];
-      const azurite = /^Azurite Table service: http:\/\/127\.0\.0\.1:(\d+)\//m.exec(output)?.[1];
-      const serviceBusPort = /Endpoint=sb:\/\/[^:;]+:(\d+);/.exec(serviceBus ?? '')?.[1];
-      if (serviceBus === undefined || azurite === undefined || serviceBusPort === undefined) {
-        throw new Error(`up printed no emulator connection string or Azurite endpoint:\n${output}`);
-      }
-      const hostPort = Number(apiUrl[2]);
-      return {
-        child: started,
-        apiUrl: apiUrl[1] as string,
-        baseUrl: `http://localhost:${hostPort}`,
-        serviceBusConnection: serviceBus,
-        ports: { host: hostPort, azurite: Number(azurite), serviceBus: Number(serviceBusPort) },
-        output: () => output,
-        exited,
-      };
-    }
-    if (started.exitCode !== null || started.signalCode !== null) {
-      throw new Error(
-        `up exited before Lucius was running (${started.exitCode ?? started.signalCode}):\n${output}`,
-      );
-    }
-    await sleep(POLL_MS);
-  }
-  throw new Error(`up did not say Lucius is running:\n${output}`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -124,20 +52,12 @@ function running(): Up {
 }
 
 beforeAll(async () => {
-  up = await startUp();
-});
+  up = await startUp([], { DEVHOST_FUNCTION_KEY: KEY });
+}, 120_000);
 
 afterAll(async () => {
-  // Whatever happened, no child outlives the test. SIGINT first: `up` then stops Azurite, its own
-  // child, which a SIGKILLed `up` could not do; SIGKILL only if it lingers.
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
+  // Whatever happened, no child outlives the test (SIGINT first, so `up` stops Azurite too).
+  await up?.stop();
 });
 
 const command = {
@@ -166,26 +86,32 @@ describe('npm start (devhost up)', () => {
     expect(await ready.json()).toMatchObject({ ledger: { backend: 'ledger' } });
   });
 
-  it('records an OCR->EMBEDDING command in the ledger', async () => {
-    const { apiUrl } = running();
-    const response = await fetch(`${apiUrl}/v1/commands?code=${KEY}`, {
+  it('runs an OCR->EMBEDDING command to SUCCEEDED with the demo workers, as the quick start shows', async () => {
+    const { apiUrl, baseUrl } = running();
+    const response = await fetch(`${apiUrl}/v1/orchestrate?code=${KEY}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(command),
     });
-    // Lucius has no jobOrchestrator yet: the job is recorded, its orchestration cannot start. Once
-    // the orchestrator exists this answers 202 with { jobId, status: 'ACCEPTED' }: assert that here
-    // instead, and that the instance shows up in the Durable HTTP API.
-    expect({ status: response.status, body: await response.json() }).toMatchObject({
-      status: 503,
-      body: { code: 'orchestration_unavailable' },
+    const admitted = (await response.json()) as { jobId: string; status: string };
+    expect({ status: response.status, job: admitted.status }).toEqual({ status: 202, job: 'ACCEPTED' });
+    const job = await eventually('the job succeeding', async () => {
+      const view = (await (
+        await fetch(`${apiUrl}/v1/jobs/${admitted.jobId}?tenant_id=t1&code=${KEY}`)
+      ).json()) as { status: string; steps: Array<{ stepId: string; status: string; attemptNo: number }> };
+      return view.status === 'SUCCEEDED' ? view : undefined;
     });
-
-    const listed = await fetch(`${apiUrl}/v1/jobs?tenant_id=t1&code=${KEY}`);
-    expect(listed.status).toBe(200);
-    expect(await listed.json()).toMatchObject({
-      items: [{ tenantId: 't1', requestType: 'OCR->EMBEDDING', status: 'ACCEPTED' }],
+    expect(job.steps.map((s) => [s.stepId, s.status, s.attemptNo])).toEqual([
+      ['ocr', 'SUCCEEDED', 1],
+      ['embedding', 'SUCCEEDED', 1],
+    ]);
+    const instance = await eventually('the orchestration completing', async () => {
+      const status = (await (
+        await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances/${admitted.jobId}`)
+      ).json()) as { runtimeStatus: string; name: string };
+      return status.runtimeStatus === 'Completed' ? status : undefined;
     });
+    expect(instance.name).toBe('jobOrchestrator');
   });
 
   it('serves the Durable HTTP API', async () => {
@@ -194,7 +120,7 @@ describe('npm start (devhost up)', () => {
     expect(Array.isArray(await response.json())).toBe(true);
   });
 
-  it('runs the Service Bus emulator with the Lucius topology at the printed connection string', async () => {
+  it('routes directives by step type to the demo workers over the printed connection string', async () => {
     const client = new ServiceBusClient(running().serviceBusConnection);
     try {
       const messageId = `npm-start-${uniqueToken()}`;
@@ -205,14 +131,20 @@ describe('npm start (devhost up)', () => {
         applicationProperties: { step_type: 'OCR' },
       });
       await sender.close();
+      // The OCR worker takes it from its subscription and dead-letters it: it is no directive.
       const receiver = client.createReceiver('global-bus-p3', 'distributed-ocr', {
+        subQueueType: 'deadLetter',
         receiveMode: 'receiveAndDelete',
       });
-      const received = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
+      const received = await eventually('the OCR worker dead-lettering it', async () => {
+        const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 1_000 });
+        return message;
+      });
       await receiver.close();
-      expect(received.map((m) => ({ messageId: m.messageId, body: m.body as unknown }))).toEqual([
-        { messageId, body: { hello: 'ocr' } },
-      ]);
+      expect({ messageId: received.messageId, reason: received.deadLetterReason }).toEqual({
+        messageId,
+        reason: 'invalid_directive',
+      });
     } finally {
       await client.close();
     }
