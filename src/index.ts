@@ -3,6 +3,7 @@
  * while the app loads, so a bad setting or registry stops start-up with a message naming the
  * problem instead of failing the first request.
  */
+import { app } from '@azure/functions';
 import { getServices } from './composition';
 import './functions/commands';
 import './functions/jobs';
@@ -12,3 +13,6 @@ import './functions/orchestration';
 import './functions/health';
 
 getServices();
+
+// The process's Service Bus client (publisher and quarantine) is closed when the host stops the app.
+app.hook.appTerminate(() => getServices().publisher.close());

@@ -1,11 +1,18 @@
 /**
  * End to end on devhost, nothing faked: THIS project's app (from its TypeScript sources, transpiled
  * on require, so `npm test` needs no build) with the `ledger` backend on the test Azurite, the real
- * durable engine on a Table store in the same Azurite, and the real Durable HTTP API. A probe
- * `jobOrchestrator` (test/devhost/fixtures/lucius-probe) stands in for the orchestrator of a later
- * issue, so the test sees admission start a real orchestration that runs to completion.
+ * durable engine on a Table store in the same Azurite, the real Durable HTTP API and the Service Bus
+ * emulator with Lucius's topology. No worker runs (test/e2e runs the whole loop), so the test sees
+ * admission start jobOrchestrator, which records attempt 1 and publishes its directive to the OCR
+ * platform's subscription, then waits for the ACK.
  */
+import { ServiceBusClient } from '@azure/service-bus';
 import { join } from 'node:path';
+import {
+  luciusEmulatorConfig,
+  startServiceBusEmulator,
+  type ServiceBusEmulator,
+} from '../../../devhost/servicebus/emulator';
 import { createDurableSupport } from '../../../devhost/durable/durable-support';
 import { TableDurableStore } from '../../../devhost/durable/engine';
 import { appProcessEnv } from '../../../devhost/host/functions-core';
@@ -24,12 +31,15 @@ const settings: Record<string, string> = {
   LUCIUS_TASK_HUB: `${prefix}Hub`,
 };
 const saved = Object.fromEntries(
-  ['WEBSITE_HOSTNAME', ...Object.keys(settings)].map((name) => [name, env[name]]),
+  ['WEBSITE_HOSTNAME', 'ServiceBusConnection', ...Object.keys(settings)].map((name) => [name, env[name]]),
 );
-let host: DevHost;
+let host: DevHost | undefined;
+let serviceBus: ServiceBusEmulator | undefined;
 
 beforeAll(async () => {
   Object.assign(env, settings);
+  serviceBus = await startServiceBusEmulator({ config: luciusEmulatorConfig(env), port: 0 });
+  env.ServiceBusConnection = serviceBus.connectionString;
   const config = readHostConfig(PROJECT_DIR, env);
   const store = new TableDurableStore({
     connection: { connectionString: testTableConnectionString() },
@@ -37,15 +47,16 @@ beforeAll(async () => {
   });
   host = await startHost({
     appDir: PROJECT_DIR,
-    entry: 'test/devhost/fixtures/lucius-probe/index.ts',
+    entry: 'src/index.ts',
     port: 0,
     log: () => undefined,
-    durable: createDurableSupport({ config, store, hostUrl: () => host.baseUrl }),
+    durable: createDurableSupport({ config, store, hostUrl: () => running().baseUrl }),
   });
 });
 
 afterAll(async () => {
-  await host.stop();
+  await host?.stop();
+  await serviceBus?.stop();
   for (const [name, value] of Object.entries(saved)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -61,88 +72,140 @@ const command = {
   schema_version: 'v1',
 };
 
-/** Polls the Durable HTTP API until the instance finishes (bounded by count, never asserted on time). */
-async function finishedInstance(instanceId: string): Promise<Record<string, unknown>> {
-  for (let poll = 0; poll < 200; poll += 1) {
-    const response = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances/${instanceId}`);
-    if (response.status === 200) return (await response.json()) as Record<string, unknown>;
+function running(): DevHost {
+  if (host === undefined) throw new Error('devhost did not start');
+  return host;
+}
+
+/**
+ * Polls the Durable HTTP API until the instance's custom status says it waits for the ACK of its
+ * first attempt (bounded by count, never asserted on time).
+ */
+async function awaitingAckInstance(instanceId: string): Promise<Record<string, unknown>> {
+  let last: unknown;
+  for (let poll = 0; poll < 400; poll += 1) {
+    const response = await fetch(`${running().baseUrl}/runtime/webhooks/durabletask/instances/${instanceId}`);
+    // 202 while the instance runs, as in the Durable HTTP API.
+    if (response.status === 200 || response.status === 202) {
+      const status = (await response.json()) as Record<string, unknown>;
+      last = status;
+      if ((status.customStatus as { state?: string } | null)?.state === 'AWAITING_ACK') return status;
+    }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`instance ${instanceId} did not finish`);
+  throw new Error(`instance ${instanceId} did not reach AWAITING_ACK: ${JSON.stringify(last)}`);
 }
 
 describe('devhost hosting the Lucius app', () => {
   it('registers the Lucius HTTP functions next to the durable ones', () => {
-    expect(host.functions.map((fn) => fn.name)).toEqual([
+    expect(running().functions.map((fn) => fn.name)).toEqual([
       'submitCommand',
       'orchestrate',
       'getJob',
       'getJobSteps',
       'listJobs',
+      'cancelJob',
+      'redriveJob',
+      ...Array.from({ length: 16 }, (_, lane) => `replies-p${lane}`),
+      'ackReply',
+      'resultReply',
+      'heartbeatReply',
+      'startJob',
+      'recordAttempt',
+      'publishDirective',
+      'recordPublishFailure',
+      'resolveTimeout',
+      'finishJob',
+      'cancelJobRun',
+      'jobOrchestrator',
       'health',
       'healthz',
-      'probeDescribeJob',
-      'jobOrchestrator',
     ]);
   });
 
   it('answers GET /api/health anonymously and /api/healthz with the ledger on Azurite', async () => {
-    expect((await fetch(`${host.apiUrl}/health`)).status).toBe(200);
-    const ready = await fetch(`${host.apiUrl}/healthz`);
+    expect((await fetch(`${running().apiUrl}/health`)).status).toBe(200);
+    const ready = await fetch(`${running().apiUrl}/healthz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ledger: { backend: 'ledger', status: 'ok' } });
   });
 
   it('needs the function key for POST /api/v1/commands', async () => {
-    const response = await fetch(`${host.apiUrl}/v1/commands`, { method: 'POST', body: '{}' });
+    const response = await fetch(`${running().apiUrl}/v1/commands`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(401);
   });
 
-  it('admits a command over real HTTP and starts a real orchestration whose status the Durable HTTP API shows', async () => {
-    const response = await fetch(`${host.apiUrl}/v1/commands`, {
+  it('admits a command over real HTTP and starts jobOrchestrator, whose status the Durable HTTP API shows', async () => {
+    const response = await fetch(`${running().apiUrl}/v1/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-functions-key': host.keys.functionKey },
+      headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
       body: JSON.stringify(command),
     });
     expect(response.status).toBe(202);
     const body = (await response.json()) as { jobId: string; status: string };
     expect(body.status).toBe('ACCEPTED');
 
-    const instance = await finishedInstance(body.jobId);
+    const instance = await awaitingAckInstance(body.jobId);
     expect(instance).toMatchObject({
       name: 'jobOrchestrator',
       instanceId: body.jobId,
-      runtimeStatus: 'Completed',
-      output: {
-        input: { jobId: body.jobId, tenantId: 't1', requestType: 'OCR->EMBEDDING' },
-        described: { seenJobId: body.jobId },
-      },
+      runtimeStatus: 'Running',
+      input: { jobId: body.jobId, tenantId: 't1', requestType: 'OCR->EMBEDDING' },
+      customStatus: { stepId: 'ocr', stepIndex: 0, attemptNo: 1, state: 'AWAITING_ACK' },
     });
 
     const job = await fetch(
-      `${host.apiUrl}/v1/jobs/${body.jobId}?tenant_id=t1&code=${host.keys.functionKey}`,
+      `${running().apiUrl}/v1/jobs/${body.jobId}?tenant_id=t1&code=${running().keys.functionKey}`,
     );
     expect(job.status).toBe(200);
-    expect(await job.json()).toMatchObject({
-      jobId: body.jobId,
-      steps: [{ stepId: 'ocr' }, { stepId: 'embedding' }],
-    });
+    const view = (await job.json()) as {
+      status: string;
+      lane: number;
+      steps: Array<Record<string, unknown>>;
+    };
+    expect(view.status).toBe('RUNNING');
+    expect(view.steps.map((step) => [step.stepId, step.status, step.attemptNo])).toEqual([
+      ['ocr', 'AWAITING_ACK', 1],
+      ['embedding', 'PENDING', 0],
+    ]);
+
+    // The directive is on the OCR platform's subscription of the job's lane.
+    const client = new ServiceBusClient(env.ServiceBusConnection as string);
+    try {
+      const receiver = client.createReceiver(`global-bus-p${view.lane}`, 'distributed-ocr', {
+        receiveMode: 'receiveAndDelete',
+      });
+      const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 2_000 });
+      await receiver.close();
+      const directive = messages
+        .map((m) => m.body as Record<string, unknown>)
+        .find((b) => b.job_id === body.jobId);
+      expect(directive).toMatchObject({
+        kind: 'directive',
+        step_id: 'ocr',
+        attempt_no: 1,
+        lease_id: view.steps[0]?.leaseId,
+        reply_to: `global-bus-replies-p${view.lane}`,
+      });
+    } finally {
+      await client.close();
+    }
   });
 
   it('answers a resent command with the same job and does not start a second orchestration', async () => {
     const send = () =>
-      fetch(`${host.apiUrl}/v1/commands`, {
+      fetch(`${running().apiUrl}/v1/commands`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-functions-key': host.keys.functionKey },
+        headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
         body: JSON.stringify({ ...command, idempotency_key: 'resend-1' }),
       });
     const first = (await (await send()).json()) as { jobId: string };
-    await finishedInstance(first.jobId);
+    await awaitingAckInstance(first.jobId);
     const again = await send();
     expect(again.status).toBe(200);
     expect(((await again.json()) as { jobId: string }).jobId).toBe(first.jobId);
     const listed = await fetch(
-      `${host.baseUrl}/runtime/webhooks/durabletask/instances?instanceIdPrefix=${first.jobId}`,
+      `${running().baseUrl}/runtime/webhooks/durabletask/instances?instanceIdPrefix=${first.jobId}`,
     );
     expect(((await listed.json()) as unknown[]).length).toBe(1);
   });
