@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { devTableConnectionString } from '../devhost/azurite';
 import { HistoryEventType, TableDurableStore } from '../devhost/durable/engine';
 import { startDemoWorkers, type DemoWorkers, type WorkerStats } from '../workers/demo-workers';
-import { percentile } from './measure';
+import { percentile, runBounded } from './measure';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -214,26 +214,17 @@ async function untilSucceeded(up: Up, tenant: string, jobId: string): Promise<nu
 }
 
 async function runJobs(up: Up, total: number, offset: number): Promise<Run> {
-  const latenciesMs: number[] = [];
   const jobIds: string[] = [];
   const tenants: string[] = [];
   let polls = 0;
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, total) }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        const tenant = `bench-t${i % TENANTS}`;
-        const t0 = process.hrtime.bigint();
-        const jobId = await submit(up, tenant, offset + i);
-        polls += await untilSucceeded(up, tenant, jobId);
-        latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        jobIds.push(jobId);
-        tenants.push(tenant);
-      }
-    }),
-  );
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs, jobIds, tenants, polls };
+  const { seconds, latenciesMs } = await runBounded(total, CONCURRENCY, async (i) => {
+    const tenant = `bench-t${i % TENANTS}`;
+    const jobId = await submit(up, tenant, offset + i);
+    polls += await untilSucceeded(up, tenant, jobId);
+    jobIds.push(jobId);
+    tenants.push(tenant);
+  });
+  return { seconds, latenciesMs, jobIds, tenants, polls };
 }
 
 /** OrchestratorStarted frames per job, once its orchestration (instance id = job id) has completed. */

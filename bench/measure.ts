@@ -20,3 +20,27 @@ export class RoundTrips {
     },
   };
 }
+
+/**
+ * Runs `one(i)` for i = 0..total-1 with at most `concurrency` in flight; answers the elapsed
+ * seconds of the whole run and each run's latency in milliseconds, in completion order.
+ */
+export async function runBounded(
+  total: number,
+  concurrency: number,
+  one: (i: number) => Promise<void>,
+): Promise<{ readonly seconds: number; readonly latenciesMs: number[] }> {
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t0 = process.hrtime.bigint();
+        await one(i);
+        latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
+}

@@ -27,7 +27,7 @@ import { createDurableSupport } from '../devhost/durable/durable-support';
 import { MemoryDurableStore, TableDurableStore, type DurableStore } from '../devhost/durable/engine';
 import { startHost, type DevHost, type DurableSupport } from '../devhost/host/host';
 import { readHostConfig } from '../devhost/host/host-config';
-import { percentile, RoundTrips } from './measure';
+import { percentile, RoundTrips, runBounded } from './measure';
 
 const ORCHESTRATIONS = Number(process.env.BENCH_ORCHESTRATIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -111,24 +111,14 @@ async function untilCompleted(host: DevHost, instanceId: string): Promise<number
 }
 
 async function runOrchestrations(host: DevHost, total: number): Promise<Run> {
-  const latenciesMs: number[] = [];
   const instanceIds: string[] = [];
   let polls = 0;
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, total) }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        const t0 = process.hrtime.bigint();
-        const instanceId = await startOne(host, 0);
-        const instancePolls = await untilCompleted(host, instanceId);
-        polls += instancePolls;
-        latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        instanceIds.push(instanceId);
-      }
-    }),
-  );
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs, instanceIds, polls };
+  const { seconds, latenciesMs } = await runBounded(total, CONCURRENCY, async () => {
+    const instanceId = await startOne(host, 0);
+    polls += await untilCompleted(host, instanceId);
+    instanceIds.push(instanceId);
+  });
+  return { seconds, latenciesMs, instanceIds, polls };
 }
 
 async function historyLengths(
