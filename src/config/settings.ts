@@ -30,6 +30,8 @@ export interface TableNames {
   readonly idempotency: string;
   readonly jobIndex: string;
   readonly inflight: string;
+  /** The sweeper's work lists (active jobs by shard, finished jobs by day) and its shard leases. */
+  readonly sweep: string;
   /** The single table of the `ledger` backend. */
   readonly ledger: string;
 }
@@ -64,9 +66,42 @@ export interface Settings {
     /** Where replies that cannot be processed (invalid, unknown job) are parked with their reason. */
     readonly quarantineQueue: string;
   };
+  /** Reconciliation: the sweeper timers, their graces, job deadlines and retention. */
+  readonly sweep: SweepSettings;
   readonly taskHub: string;
+  /**
+   * The Durable Functions HTTP API (`{base}/runtime/webhooks/durabletask`) and its system key, for
+   * processes outside Functions (the `lucius` CLI) that have no durable client binding.
+   */
+  readonly durableApi?: { readonly url: string; readonly key?: string };
   /** Path of the protocol registry; the bundled `schemas/protocols.v1.json` when absent. */
   readonly protocolRegistryPath?: string;
+}
+
+export interface SweepSettings {
+  /** NCRONTAB (6 fields) of the `driftSweeper` timer: orchestrations and counters (default every 60 s). */
+  readonly driftSchedule: string;
+  /** NCRONTAB (6 fields) of the `leaseSweeper` timer: step deadlines and dispatches (default every 30 s). */
+  readonly leaseSchedule: string;
+  /** An ACCEPTED job with no orchestration instance this long after admission is started. */
+  readonly acceptGraceSeconds: number;
+  /** A step deadline passed by more than this while its orchestration runs: the timer was lost. */
+  readonly timerGraceSeconds: number;
+  /** A step still DISPATCHING this long after its attempt was recorded: the publish never confirmed. */
+  readonly dispatchGraceSeconds: number;
+  /** An active job with nothing due is examined at least this often (finds lost orchestrations). */
+  readonly recheckSeconds: number;
+  /** At most this many due jobs are examined per shard per sweep. */
+  readonly batchSize: number;
+  /** Restarts of a lost orchestration before the job fails with ORCHESTRATION_LOST. */
+  readonly maxOrchestrationRestarts: number;
+  /** A job running longer than this fails with TIMEOUT (per-command override up to the maximum). */
+  readonly jobTimeoutSeconds: number;
+  readonly maxJobTimeoutSeconds: number;
+  /** Finished jobs older than this are purged with everything they left. */
+  readonly retentionDays: number;
+  /** How long a `lucius loop` process owns a shard without renewing its lease. */
+  readonly shardLeaseSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -110,6 +145,10 @@ const ENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/;
 const ENTITY_HINT =
   'must be letters, digits, ".", "_" or "-", at most 41 characters (the lane number is appended)';
 
+/** Six NCRONTAB fields (seconds first), as Azure Functions timers take them. */
+const NCRONTAB = /^\s*\S+(\s+\S+){5}\s*$/;
+const NCRONTAB_HINT = 'must be an NCRONTAB expression of 6 fields, seconds first, e.g. "*/30 * * * * *"';
+
 const schema = z.object({
   LUCIUS_STORAGE_BACKEND: z.preprocess(
     (v) => (v === undefined || v === '' ? 'table' : v),
@@ -144,12 +183,30 @@ const schema = z.object({
   LUCIUS_SERVICEBUS_REPLY_PREFIX: text('global-bus-replies-p', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION: text('lucius-invoker', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_QUARANTINE_QUEUE: text('lucius-quarantine', ENTITY_NAME, ENTITY_HINT),
+  LUCIUS_DRIFT_SWEEP_SCHEDULE: text('0 * * * * *', NCRONTAB, NCRONTAB_HINT),
+  LUCIUS_LEASE_SWEEP_SCHEDULE: text('*/30 * * * * *', NCRONTAB, NCRONTAB_HINT),
+  LUCIUS_SWEEP_ACCEPT_GRACE_SECONDS: int(1, 86_400, 60),
+  LUCIUS_SWEEP_TIMER_GRACE_SECONDS: int(0, 86_400, 60),
+  LUCIUS_SWEEP_DISPATCH_GRACE_SECONDS: int(1, 86_400, 60),
+  LUCIUS_SWEEP_RECHECK_SECONDS: int(1, 86_400, 300),
+  LUCIUS_SWEEP_BATCH_SIZE: int(1, 1000, 100),
+  LUCIUS_MAX_ORCHESTRATION_RESTARTS: int(0, 100, 3),
+  LUCIUS_JOB_TIMEOUT_SECONDS: int(1, 30 * 86_400, 3600),
+  LUCIUS_MAX_JOB_TIMEOUT_SECONDS: int(1, 30 * 86_400, 7 * 86_400),
+  LUCIUS_RETENTION_DAYS: int(1, 3650, 30),
+  LUCIUS_SHARD_LEASE_SECONDS: int(5, 3600, 30),
+  LUCIUS_TABLE_SWEEP: text('LuciusSweep', TABLE_NAME, TABLE_HINT),
   LUCIUS_TASK_HUB: text(
     'Lucius',
     /^[A-Za-z][A-Za-z0-9]{2,44}$/,
     'must be a letter then letters or digits, 3-45 characters',
   ),
   LUCIUS_PROTOCOL_REGISTRY_PATH: optional,
+  LUCIUS_DURABLE_API_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  ),
+  LUCIUS_DURABLE_API_KEY: optional,
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -293,6 +350,7 @@ export function parseSettings(env: Env): Settings {
         idempotency: p.LUCIUS_TABLE_IDEMPOTENCY,
         jobIndex: p.LUCIUS_TABLE_JOB_INDEX,
         inflight: p.LUCIUS_TABLE_INFLIGHT,
+        sweep: p.LUCIUS_TABLE_SWEEP,
         ledger: p.LUCIUS_TABLE_LEDGER,
       },
     },
@@ -320,7 +378,29 @@ export function parseSettings(env: Env): Settings {
       replySubscription: p.LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION,
       quarantineQueue: p.LUCIUS_SERVICEBUS_QUARANTINE_QUEUE,
     },
+    sweep: {
+      driftSchedule: p.LUCIUS_DRIFT_SWEEP_SCHEDULE.trim(),
+      leaseSchedule: p.LUCIUS_LEASE_SWEEP_SCHEDULE.trim(),
+      acceptGraceSeconds: p.LUCIUS_SWEEP_ACCEPT_GRACE_SECONDS,
+      timerGraceSeconds: p.LUCIUS_SWEEP_TIMER_GRACE_SECONDS,
+      dispatchGraceSeconds: p.LUCIUS_SWEEP_DISPATCH_GRACE_SECONDS,
+      recheckSeconds: p.LUCIUS_SWEEP_RECHECK_SECONDS,
+      batchSize: p.LUCIUS_SWEEP_BATCH_SIZE,
+      maxOrchestrationRestarts: p.LUCIUS_MAX_ORCHESTRATION_RESTARTS,
+      jobTimeoutSeconds: p.LUCIUS_JOB_TIMEOUT_SECONDS,
+      maxJobTimeoutSeconds: p.LUCIUS_MAX_JOB_TIMEOUT_SECONDS,
+      retentionDays: p.LUCIUS_RETENTION_DAYS,
+      shardLeaseSeconds: p.LUCIUS_SHARD_LEASE_SECONDS,
+    },
     taskHub: p.LUCIUS_TASK_HUB,
+    ...(p.LUCIUS_DURABLE_API_URL === undefined
+      ? {}
+      : {
+          durableApi: {
+            url: p.LUCIUS_DURABLE_API_URL.replace(/\/+$/, ''),
+            ...(p.LUCIUS_DURABLE_API_KEY === undefined ? {} : { key: p.LUCIUS_DURABLE_API_KEY }),
+          },
+        }),
     ...(p.LUCIUS_PROTOCOL_REGISTRY_PATH === undefined
       ? {}
       : { protocolRegistryPath: p.LUCIUS_PROTOCOL_REGISTRY_PATH }),

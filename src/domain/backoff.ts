@@ -5,8 +5,6 @@
  * Reply (ACK timeout, lease expiry, and worker-reported transient failures): 1 min, 5 min, 15 min.
  * The n-th retry waits the n-th entry; retries beyond the schedule wait its last entry.
  */
-import type { FailureClass } from './failure';
-
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
@@ -24,20 +22,15 @@ export interface Backoff {
   readonly delayMs: number;
 }
 
-export function scheduleFor(failureClass: FailureClass): BackoffSchedule {
-  return failureClass === 'DISPATCH_FAILED' ? 'dispatch' : 'reply';
-}
-
 /**
- * The wait before retry number `retryNo` (1 = the first retry) of a failure of this class, on the
- * decided schedules unless others are given (settings may tune them).
+ * The wait before retry number `retryNo` (1 = the first retry) on `schedule`, from the decided
+ * schedules unless others are given (settings may tune them).
  */
 export function backoffFor(
-  failureClass: FailureClass,
+  schedule: BackoffSchedule,
   retryNo: number,
   schedules: BackoffSchedules = BACKOFF_SCHEDULES,
 ): Backoff {
-  const schedule = scheduleFor(failureClass);
   const delays = schedules[schedule].length > 0 ? schedules[schedule] : BACKOFF_SCHEDULES[schedule];
   const index = Math.min(Math.max(retryNo, 1), delays.length) - 1;
   return { schedule, delayMs: delays[index] as number };

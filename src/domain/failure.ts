@@ -5,9 +5,10 @@
  * permanent, invalid-input, unsupported and cancellation are final at once. Exhausting attempts is
  * final and keeps the last class.
  */
-import { backoffFor, type Backoff, type BackoffSchedules } from './backoff';
+import { backoffFor, type Backoff, type BackoffSchedule, type BackoffSchedules } from './backoff';
 
-export const FAILURE_CLASSES = [
+/** The classes a worker may report in a RESULT (the `result.v1` schema's enum). */
+export const WORKER_FAILURE_CLASSES = [
   'TRANSIENT',
   'TIMEOUT',
   'ACK_TIMEOUT',
@@ -17,6 +18,13 @@ export const FAILURE_CLASSES = [
   'INVALID_INPUT',
   'UNSUPPORTED',
   'CANCELLED',
+] as const;
+
+/** Every class a step or job can fail with: the workers' ones and those only Lucius decides. */
+export const FAILURE_CLASSES = [
+  ...WORKER_FAILURE_CLASSES,
+  /** The job's orchestration was lost (terminated, failed or purged) more often than it may be restarted. */
+  'ORCHESTRATION_LOST',
 ] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
@@ -30,7 +38,13 @@ const RETRYABLE: Readonly<Record<FailureClass, boolean>> = {
   INVALID_INPUT: false,
   UNSUPPORTED: false,
   CANCELLED: false,
+  ORCHESTRATION_LOST: false,
 };
+
+/** A failed publish waits on the dispatch schedule; every other retryable failure on the reply one. */
+export function scheduleFor(failureClass: FailureClass): BackoffSchedule {
+  return failureClass === 'DISPATCH_FAILED' ? 'dispatch' : 'reply';
+}
 
 export function isRetryableClass(failureClass: FailureClass): boolean {
   return RETRYABLE[failureClass];
@@ -59,6 +73,6 @@ export function decideRetry(
   return {
     kind: 'retry',
     nextAttemptNo: attemptNo + 1,
-    delay: backoffFor(failureClass, attemptNo, schedules),
+    delay: backoffFor(scheduleFor(failureClass), attemptNo, schedules),
   };
 }

@@ -62,10 +62,23 @@ export function resolveIdempotency(
   const explicit = headerKey ?? bodyKey;
   const key = explicit ?? `hash:${hash}`;
   const source = headerKey !== undefined ? 'header' : bodyKey !== undefined ? 'body' : 'derived';
-  return { key, source, requestHash: hash, scopeId: sha256Hex(`${envelope.tenant_id}\u0000${key}`) };
+  return { key, source, requestHash: hash, scopeId: idempotencyScopeId(envelope.tenant_id, key) };
+}
+
+/** The scope id of a tenant's idempotency key (what `resolveIdempotency` answers as `scopeId`). */
+export function idempotencyScopeId(tenantId: string, key: string): string {
+  return sha256Hex(`${tenantId}\u0000${key}`);
 }
 
 /** Whether an idempotency record made at `createdAt` still holds at `now`. */
 export function isWithinWindow(createdAt: string, now: Date, ttlHours: number): boolean {
   return now.getTime() - Date.parse(createdAt) < ttlHours * 3_600_000;
+}
+
+/**
+ * Whether a live record written at `createdAt` whose job does not exist is an orphan at `now`: its
+ * admission died before writing the job, so the command may be admitted again over it.
+ */
+export function isOrphanPastGrace(createdAt: string, now: Date, orphanGraceSeconds: number): boolean {
+  return now.getTime() - Date.parse(createdAt) >= orphanGraceSeconds * 1000;
 }

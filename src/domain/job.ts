@@ -12,6 +12,7 @@
  */
 import { InvalidTransitionError } from './errors';
 import type { FailureClass } from './failure';
+import type { Repair } from './repair';
 
 export const JOB_STATUSES = ['ACCEPTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -57,6 +58,15 @@ export interface Job {
   readonly cancelReason?: string;
   /** How many times the job was redriven after failing; 0 at admission. */
   readonly redrives: number;
+  /**
+   * When the job fails with TIMEOUT if it has not ended (admission time + the job timeout; a
+   * redrive starts a new window).
+   */
+  readonly deadlineAt?: string;
+  /** Restarts of a lost orchestration by the sweepers (bounded by LUCIUS_MAX_ORCHESTRATION_RESTARTS). */
+  readonly orchestrationRestarts: number;
+  /** What the sweepers repaired on this job, oldest first (the last 20). */
+  readonly repairs: readonly Repair[];
 }
 
 export type JobEvent =

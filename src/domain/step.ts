@@ -3,7 +3,9 @@
  *
  *   PENDING → DISPATCHING → AWAITING_ACK → IN_PROGRESS → SUCCEEDED
  *   any attempt may fail: FAILED_RETRY (re-dispatched as attempt n+1) or FAILED_FINAL; CANCELLED.
- *   a redriven job's failed step: FAILED_FINAL → FAILED_RETRY (REDRIVE), then re-dispatched as usual.
+ *   a redriven job's failed step: FAILED_FINAL → FAILED_RETRY (REDRIVE), then re-dispatched as usual;
+ *   so is a step CANCELLED because its job failed as a whole (job TIMEOUT, ORCHESTRATION_LOST): the
+ *   job's redrive reopens it (a job that was cancelled cannot be redriven, so neither can its steps).
  *
  * Every attempt has a 1-based `attemptNo` and a fresh `leaseId`, written by DISPATCH before the
  * directive is published. Replies (ACK, HEARTBEAT, SUCCEED, worker FAIL) must echo both: a mismatch
@@ -146,7 +148,7 @@ const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType
     FAILED_RETRY: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
     SUCCEEDED: {},
     FAILED_FINAL: { REDRIVE: 'FAILED_RETRY' },
-    CANCELLED: { CANCEL: 'CANCELLED' },
+    CANCELLED: { CANCEL: 'CANCELLED', REDRIVE: 'FAILED_RETRY' },
   };
 
 /** Events a worker's reply carries, which must echo the current attempt's lease. */

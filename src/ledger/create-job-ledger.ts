@@ -17,7 +17,7 @@ export interface CreateJobLedgerOptions {
   readonly clientOptions?: TableServiceClientOptions;
 }
 
-function toStorageConnection(connection: TableConnection): TableStorageConnection {
+export function toStorageConnection(connection: TableConnection): TableStorageConnection {
   if (connection.kind === 'connection-string') return { connectionString: connection.connectionString };
   const credential = new DefaultAzureCredential(
     connection.clientId === undefined ? {} : { managedIdentityClientId: connection.clientId },

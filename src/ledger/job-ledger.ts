@@ -15,13 +15,15 @@
  *
  * Limits of what a store without cross-partition transactions can promise: a process that dies
  * between two writes of one admission can leave a slot taken, or an idempotency record whose job
- * never appears (a duplicate then answers without `job` until the record expires); one that dies
- * between a job's terminal write and the counter update leaves a slot taken. These are repaired by a
- * reconciling sweep (the drift sweeper), never by guessing here.
+ * never appears (a duplicate then answers without `job` until `orphanGraceSeconds` have passed, then
+ * the command is admitted again over it); one that dies between a job's terminal write and the
+ * counter update leaves a slot taken. These are repaired by a reconciling sweep (the drift sweeper,
+ * which finds them through the active-jobs list), never by guessing here.
  * Job ids are letters, digits and dashes (UUIDs); other ids are never found.
  */
 import type { IdempotencyIdentity } from '../domain/idempotency';
 import { isTerminalJobStatus, type Job, type JobEvent, type JobStatus, type Transition } from '../domain/job';
+import type { Repair } from '../domain/repair';
 import type { Step, StepEvent, StepTransition } from '../domain/step';
 
 export interface AdmissionRecord {
@@ -41,6 +43,11 @@ export interface InflightLimits {
 export interface AdmissionLimits extends InflightLimits {
   /** How long an idempotency record makes a resent command a duplicate. */
   readonly idempotencyTtlHours: number;
+  /**
+   * A live idempotency record whose job is still missing this long after the record was written is
+   * an orphan (its admission died before the job row): the command is admitted again over it.
+   */
+  readonly orphanGraceSeconds: number;
 }
 
 export type AdmissionOutcome =
@@ -109,6 +116,38 @@ export function inflightLimitFor(jobId: string, event: JobEvent, limits: Infligh
   return limits.maxInflightPerTenant;
 }
 
+/**
+ * A job in flight as the sweepers' work list shows it: one entry per job from admission (written
+ * before the job row, so an admission that dies half-way is still found) until the job ends.
+ * `shard` is the job's lane; `checkAt` is when a sweeper should look at it next.
+ */
+export interface ActiveJobEntry {
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly shard: number;
+  readonly checkAt: string;
+  readonly createdAt: string;
+  /** The admission's idempotency record, so an orphan record can be found and removed. */
+  readonly idempotencyScope: string;
+}
+
+/** A finished job as the retention list shows it (one entry per terminal job, by finish time). */
+export interface FinishedJobEntry {
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly finishedAt: string;
+}
+
+/** A tenant's in-flight counter as stored, with the version a correction must match. */
+export interface InflightCounter {
+  readonly tenantId: string;
+  readonly count: number;
+  /** Opaque (the row's ETag): changes with every write of the counter. */
+  readonly version: string;
+  /** Set by `markInflightSuspect`: the count the jobs in flight gave when drift was first seen. */
+  readonly suspect?: { readonly expected: number; readonly seenAt: string };
+}
+
 export interface JobPage {
   /** Newest first. */
   readonly items: readonly JobSummary[];
@@ -162,4 +201,55 @@ export interface JobLedger {
 
   /** Resolves when the backing store answers; throws LedgerUnavailableError otherwise. */
   ping(): Promise<void>;
+
+  // ---- The sweepers' work lists (DESIGN: whatever a sweeper must find is indexed: O(due)) ----
+
+  /**
+   * Active jobs of `shard` whose `checkAt` is at or before `now`, soonest first, at most `limit`.
+   * Never reads finished jobs.
+   */
+  listDueJobs(shard: number, now: Date, limit: number): Promise<readonly ActiveJobEntry[]>;
+
+  /** Moves an active job's next check. No-op when the job has no entry (it ended meanwhile). */
+  scheduleCheck(jobId: string, shard: number, checkAt: Date): Promise<void>;
+
+  /** Removes an active entry whose job ended or never committed. No-op when absent. */
+  dropActiveEntry(jobId: string, shard: number): Promise<void>;
+
+  /** Jobs in flight per tenant, counted from the active entries whose job row exists and is not terminal. */
+  countActiveJobs(): Promise<ReadonlyMap<string, number>>;
+
+  /** Finished jobs whose `finishedAt` is before `before`, oldest first, at most `limit`. */
+  listFinishedJobs(before: Date, limit: number): Promise<readonly FinishedJobEntry[]>;
+
+  /**
+   * Removes a finished job and everything it left: its row, its steps, its tenant index row, its
+   * retention entry and its idempotency record (only if the record still names this job).
+   * Resolves false when there is no such job; throws InvalidTransitionError when it has not ended.
+   */
+  purgeJob(jobId: string): Promise<boolean>;
+
+  /**
+   * Removes the idempotency record `scope` if it names `jobId` and that job does not exist (an
+   * admission that died before its job row). Resolves true when a record was removed.
+   */
+  removeOrphanIdempotency(scope: string, jobId: string): Promise<boolean>;
+
+  /**
+   * Appends a repair to the job (conditional write; the history keeps the last 20). With
+   * `countsRestart`, also counts one orchestration restart. Throws JobNotFoundError.
+   */
+  recordRepair(jobId: string, repair: Repair, options?: { readonly countsRestart?: boolean }): Promise<Job>;
+
+  /** Every tenant's in-flight counter. */
+  listInflightCounters(): Promise<readonly InflightCounter[]>;
+
+  /**
+   * Notes on the counter that the jobs in flight gave `expected`, if the counter is still at
+   * `version`. Resolves false when the counter changed meanwhile.
+   */
+  markInflightSuspect(tenantId: string, version: string, expected: number, now: Date): Promise<boolean>;
+
+  /** Sets the counter to `count` (clearing the suspicion) if it is still at `version`; false otherwise. */
+  correctInflight(tenantId: string, version: string, count: number): Promise<boolean>;
 }

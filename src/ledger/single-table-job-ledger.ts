@@ -5,6 +5,8 @@
  *   PK = `TENANT|<tenant id>`    RK = `<inverted ms>|<job id>`      the tenant's job index
  *   PK = `INFLIGHT|<tenant id>`  RK = `INFLIGHT`                    the tenant's in-flight counter
  *   PK = `IDEMP|<scope id>`      RK = `IDEMPOTENCY`                 an idempotency record
+ *   PK = `SWEEP|active|<shard>`  RK = job id                        a job in flight (`checkAt`)
+ *   PK = `SWEEP|done|<yyyy-mm-dd>` RK = `<finishedAt>|<job id>`     a finished job, by finish day
  *
  * A job and its steps share a partition, so they are written in one entity-group transaction and
  * read back with one query. The counter has a partition of its own rather than sharing the index's:
@@ -14,7 +16,13 @@
  * All algorithms are shared with the separate-tables backend (table-support/table-ledger-engine.ts).
  */
 import { JOB_ROW_KEY } from './keys';
-import { checkedStepRowKey, encodeKeyPart, type TableLedgerLayout } from './table-support/layout';
+import {
+  checkedStepRowKey,
+  checkShard,
+  encodeKeyPart,
+  prefixRange,
+  type TableLedgerLayout,
+} from './table-support/layout';
 import { TableLedgerEngine, type TableLedgerTuning } from './table-support/table-ledger-engine';
 import type { TableStorageOptions } from './table-support/table-clients';
 
@@ -28,13 +36,18 @@ export interface SingleTableJobLedgerOptions extends TableStorageOptions, TableL
 
 export function singleTableLayout(table: string): TableLedgerLayout {
   return {
-    tables: { jobs: table, steps: table, idempotency: table, jobIndex: table, inflight: table },
+    tables: { jobs: table, steps: table, idempotency: table, jobIndex: table, inflight: table, sweep: table },
     jobRow: (jobId) => ({ partitionKey: jobId, rowKey: JOB_ROW_KEY }),
     stepRow: (jobId, index, stepId) => ({ partitionKey: jobId, rowKey: checkedStepRowKey(index, stepId) }),
     stepsPartition: (jobId) => jobId,
     idempotencyRow: (scopeId) => ({ partitionKey: `IDEMP|${encodeKeyPart(scopeId)}`, rowKey: 'IDEMPOTENCY' }),
     indexPartition: (tenantId) => `TENANT|${encodeKeyPart(tenantId)}`,
     inflightRow: (tenantId) => ({ partitionKey: `INFLIGHT|${encodeKeyPart(tenantId)}`, rowKey: 'INFLIGHT' }),
+    inflightPartitions: prefixRange('INFLIGHT|'),
+    activePartition: (shard) => `SWEEP|active|${checkShard(shard)}`,
+    activePartitions: prefixRange('SWEEP|active|'),
+    finishedPartition: (day) => `SWEEP|done|${day}`,
+    finishedPartitions: prefixRange('SWEEP|done|'),
   };
 }
 

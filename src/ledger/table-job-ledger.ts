@@ -6,6 +6,8 @@
  *   Idempotency  PK = scope id (hash)     RK = `IDEMPOTENCY`
  *   JobIndex     PK = tenant id           RK = `<inverted ms>|<job id>` (newest first)
  *   Inflight     PK = tenant id           RK = `INFLIGHT`
+ *   Sweep        PK = `active|<shard>`     RK = job id                 (jobs in flight, `checkAt`)
+ *                PK = `done|<yyyy-mm-dd>`  RK = `<finishedAt>|<job id>` (finished jobs, by day)
  *
  * Jobs and steps are in different tables, so no transaction spans them: the steps are written first
  * and the job row last, the job row being the commit point (readers without it see no job).
@@ -14,7 +16,9 @@
 import { JOB_ROW_KEY } from './keys';
 import {
   checkedStepRowKey,
+  checkShard,
   encodeKeyPart,
+  prefixRange,
   type LedgerTableNames,
   type TableLedgerLayout,
 } from './table-support/layout';
@@ -30,6 +34,7 @@ export const DEFAULT_LEDGER_TABLE_NAMES: LedgerTableNames = Object.freeze({
   idempotency: 'LuciusIdempotency',
   jobIndex: 'LuciusJobIndex',
   inflight: 'LuciusInflight',
+  sweep: 'LuciusSweep',
 });
 
 export interface TableJobLedgerOptions extends TableStorageOptions, TableLedgerTuning {
@@ -48,6 +53,10 @@ export function separateTablesLayout(tables: LedgerTableNames): TableLedgerLayou
     idempotencyRow: (scopeId) => ({ partitionKey: encodeKeyPart(scopeId), rowKey: IDEMPOTENCY_ROW_KEY }),
     indexPartition: (tenantId) => encodeKeyPart(tenantId),
     inflightRow: (tenantId) => ({ partitionKey: encodeKeyPart(tenantId), rowKey: INFLIGHT_ROW_KEY }),
+    activePartition: (shard) => `active|${checkShard(shard)}`,
+    activePartitions: prefixRange('active|'),
+    finishedPartition: (day) => `done|${day}`,
+    finishedPartitions: prefixRange('done|'),
   };
 }
 

@@ -15,7 +15,14 @@
  * - Counters added after rows were first written (`redrives` on jobs, `attemptBase` on steps) are
  *   read as 0 when a row lacks them.
  */
-import { toJobSummary, type JobSummary } from '../job-ledger';
+import type { Repair } from '../../domain/repair';
+import {
+  toJobSummary,
+  type ActiveJobEntry,
+  type FinishedJobEntry,
+  type InflightCounter,
+  type JobSummary,
+} from '../job-ledger';
 import { isJobStatus, type Job, type JobFailure } from '../../domain/job';
 import { isStepStatus, STEP_TYPES, type Step, type StepFailure, type StepType } from '../../domain/step';
 import { LedgerEntityTooLargeError } from '../errors';
@@ -55,8 +62,11 @@ export function jobToEntity(job: Job, keys: RowKeys, revision: number): Entity {
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     redrives: job.redrives,
+    orchestrationRestarts: job.orchestrationRestarts,
   };
   putJson(entity, 'labels', job.labels);
+  if (job.repairs.length > 0) putJson(entity, 'repairs', job.repairs);
+  putOptional(entity, 'deadlineAt', job.deadlineAt);
   putJson(entity, 'stepIds', job.stepIds);
   putOptional(entity, 'correlationId', job.correlationId);
   putOptional(entity, 'startedAt', job.startedAt);
@@ -78,6 +88,7 @@ export function jobFromEntity(entity: EntityProps): Job {
   const finishedAt = read.optionalString('finishedAt');
   const cancelReason = read.optionalString('cancelReason');
   const failure = getJson(entity, 'failure') as JobFailure | undefined;
+  const deadlineAt = read.optionalString('deadlineAt');
   return {
     jobId: read.string('jobId'),
     tenantId: read.string('tenantId'),
@@ -102,6 +113,9 @@ export function jobFromEntity(entity: EntityProps): Job {
     ...(failure === undefined ? {} : { failure }),
     ...(cancelReason === undefined ? {} : { cancelReason }),
     redrives: read.integerOr('redrives', 0),
+    ...(deadlineAt === undefined ? {} : { deadlineAt }),
+    orchestrationRestarts: read.integerOr('orchestrationRestarts', 0),
+    repairs: (getJson(entity, 'repairs') ?? []) as Repair[],
   };
 }
 
@@ -242,13 +256,77 @@ export function idempotencyFromEntity(entity: EntityProps): IdempotencyRow {
   };
 }
 
-export function counterToEntity(keys: RowKeys, tenantId: string, count: number): Entity {
-  return { partitionKey: keys.partitionKey, rowKey: keys.rowKey, tenantId, count };
+/**
+ * A counter row. Only `markInflightSuspect` passes `suspect`: every other write of the counter (a
+ * slot taken or given back, a correction) drops the suspicion, because the count it was about changed.
+ */
+export function counterToEntity(
+  keys: RowKeys,
+  tenantId: string,
+  count: number,
+  suspect?: InflightCounter['suspect'],
+): Entity {
+  return {
+    partitionKey: keys.partitionKey,
+    rowKey: keys.rowKey,
+    tenantId,
+    count,
+    ...(suspect === undefined ? {} : { suspectExpected: suspect.expected, suspectSeenAt: suspect.seenAt }),
+  };
+}
+
+export function counterFromEntity(entity: EntityProps & { readonly etag: string }): InflightCounter {
+  const read = reader(entity, 'in-flight counter');
+  const expected = entity['suspectExpected'];
+  const seenAt = read.optionalString('suspectSeenAt');
+  return {
+    tenantId: read.string('tenantId'),
+    count: read.integer('count'),
+    version: entity.etag,
+    ...(typeof expected === 'number' && seenAt !== undefined ? { suspect: { expected, seenAt } } : {}),
+  };
 }
 
 export function countOf(entity: EntityProps | undefined): number {
   if (entity === undefined) return 0;
   return reader(entity, 'in-flight counter').integer('count');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Work lists of the sweepers
+
+/**
+ * An active-job row. `revision` is the job row's revision when the entry was (re)written: a job's
+ * terminal write removes the entry only if it is not newer than itself, so a slow writer never
+ * removes the entry a later redrive put back.
+ */
+export function activeToEntity(keys: RowKeys, entry: ActiveJobEntry, revision: number): Entity {
+  return { partitionKey: keys.partitionKey, rowKey: keys.rowKey, revision, ...entry };
+}
+
+export function activeFromEntity(entity: EntityProps): ActiveJobEntry {
+  const read = reader(entity, 'active job');
+  return {
+    jobId: read.string('jobId'),
+    tenantId: read.string('tenantId'),
+    shard: read.integer('shard'),
+    checkAt: read.string('checkAt'),
+    createdAt: read.string('createdAt'),
+    idempotencyScope: read.string('idempotencyScope'),
+  };
+}
+
+export function finishedToEntity(keys: RowKeys, entry: FinishedJobEntry): Entity {
+  return { partitionKey: keys.partitionKey, rowKey: keys.rowKey, ...entry };
+}
+
+export function finishedFromEntity(entity: EntityProps): FinishedJobEntry {
+  const read = reader(entity, 'finished job');
+  return {
+    jobId: read.string('jobId'),
+    tenantId: read.string('tenantId'),
+    finishedAt: read.string('finishedAt'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,14 @@ export interface LedgerTableNames {
   readonly idempotency: string;
   readonly jobIndex: string;
   readonly inflight: string;
+  /** The sweepers' work lists (active jobs by shard, finished jobs by day). */
+  readonly sweep: string;
+}
+
+/** An inclusive-exclusive range of partition keys: `from <= PartitionKey < to`. */
+export interface PartitionRange {
+  readonly from: string;
+  readonly to: string;
 }
 
 export interface TableLedgerLayout {
@@ -27,6 +35,38 @@ export interface TableLedgerLayout {
   /** The partition of a tenant's job index; its row keys are `indexRowKey(createdAt, jobId)`. */
   indexPartition(tenantId: string): string;
   inflightRow(tenantId: string): RowKeys;
+  /** The partitions holding the in-flight counters; absent when the counters have their table to themselves. */
+  readonly inflightPartitions?: PartitionRange;
+  /** The active-jobs list of one shard; its row keys are job ids. */
+  activePartition(shard: number): string;
+  /** Every shard's active-jobs partition. */
+  readonly activePartitions: PartitionRange;
+  /** The finished-jobs list of one day (`yyyy-mm-dd` of `finishedAt`); row keys `{finishedAt}|{jobId}`. */
+  finishedPartition(day: string): string;
+  /** Every day's finished-jobs partition. */
+  readonly finishedPartitions: PartitionRange;
+}
+
+/** The range of every partition key starting with `prefix` (`}` sorts right after `|`). */
+export function prefixRange(prefix: string): PartitionRange {
+  if (!prefix.endsWith('|')) throw new RangeError(`partition prefix "${prefix}" must end with "|"`);
+  return { from: prefix, to: `${prefix.slice(0, -1)}}` };
+}
+
+/** Row keys of the work lists, shared by both layouts. */
+export function finishedRowKey(finishedAt: string, jobId: string): string {
+  return assertValidKey(`${finishedAt}|${jobId}`, 'finished-job row key');
+}
+
+/** The day partition of a finish time: its UTC date. */
+export function finishedDay(finishedAt: string): string {
+  return new Date(finishedAt).toISOString().slice(0, 10);
+}
+
+export function checkShard(shard: number): number {
+  if (!Number.isInteger(shard) || shard < 0 || shard > 9999)
+    throw new RangeError(`shard must be an integer in 0..9999, got ${shard}`);
+  return shard;
 }
 
 /** Row-key bounds of step rows: every `STEP|...` key sorts in [STEP|, STEP}). */

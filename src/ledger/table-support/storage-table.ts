@@ -81,7 +81,16 @@ export class StorageTable {
     }
   }
 
-  /** Deletes if it still has `etag`; false when it changed or is already gone. */
+  /** Inserts or replaces the whole entity, whatever is there (for rows only their owner writes). */
+  async upsert(entity: Entity): Promise<void> {
+    try {
+      await this.client.upsertEntity(stamp(entity), 'Replace');
+    } catch (error) {
+      throw this.unavailable('upsert', entity, error);
+    }
+  }
+
+  /** Deletes if it still has `etag` (`*`: whatever it holds); false when it changed or is already gone. */
   async delete(keys: RowKeys, etag: string): Promise<boolean> {
     try {
       await this.client.deleteEntity(keys.partitionKey, keys.rowKey, { etag });
@@ -149,12 +158,12 @@ export class StorageTable {
   }
 
   /**
-   * Entities matching `filter` (build it with `odata` so values are escaped), in key order, one SDK
+   * Entities matching `filter` (build it with `odata` so values are escaped; none: every entity), in key order, one SDK
    * page after another; the caller stops iterating when it has enough.
    */
-  async *query(filter: string, pageSize: number = MAX_PAGE_SIZE): AsyncGenerator<StoredEntity> {
+  async *query(filter: string | undefined, pageSize: number = MAX_PAGE_SIZE): AsyncGenerator<StoredEntity> {
     const pages = this.client
-      .listEntities<EntityProps>({ queryOptions: { filter } })
+      .listEntities<EntityProps>(filter === undefined ? {} : { queryOptions: { filter } })
       .byPage({ maxPageSize: Math.min(pageSize, MAX_PAGE_SIZE) });
     for (;;) {
       let page: IteratorResult<Array<TableEntityResult<EntityProps>>>;
@@ -171,7 +180,7 @@ export class StorageTable {
     }
   }
 
-  async queryAll(filter: string): Promise<StoredEntity[]> {
+  async queryAll(filter: string | undefined): Promise<StoredEntity[]> {
     const all: StoredEntity[] = [];
     for await (const entity of this.query(filter)) all.push(entity);
     return all;

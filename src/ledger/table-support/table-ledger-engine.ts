@@ -11,12 +11,20 @@
  *   1. point-read the idempotency record: live + same hash → duplicate; live + other hash → conflict;
  *   2. take an in-flight slot (conditional counter increment; at the limit → TenantAtCapacityError,
  *      nothing written);
- *   3. claim the idempotency record (insert, or replace an expired one with If-Match); losing the
- *      claim to a concurrent admission gives the slot back and decides again against the winner;
- *   4. write the steps and the job row, the job row last as the commit point (one transaction when
+ *   3. claim the idempotency record (insert, or replace an expired one with If-Match; a live record
+ *      whose job is still missing `orphanGraceSeconds` after it was written counts as expired: its
+ *      admission died); losing the claim to a concurrent admission gives the slot back and decides
+ *      again against the winner;
+ *   4. add the job to the sweepers' active list (so a job that never commits is still found);
+ *   5. write the steps and the job row, the job row last as the commit point (one transaction when
  *      the layout keeps them in one partition); readers that find no job row see no job;
- *   5. add the tenant's index row.
- *   A failure before the commit point gives the slot back and withdraws the claim (best effort).
+ *   6. add the tenant's index row.
+ *   A failure before the commit point withdraws the claim, gives the slot back and removes the active
+ *   entry (best effort; what is left is the sweepers' to repair).
+ *
+ * Work lists: the writer that moves a job into a terminal state removes its active entry and adds
+ * its finished entry (a replayed event on a terminal job does both again, so a retry repairs them);
+ * a redrive puts the active entry back and removes the finished one.
  *
  * Redrive (a job event that takes a job from a terminal state back into flight): the slot is taken
  * first (at the limit → TenantAtCapacityError, nothing written), then the job row is written
@@ -28,13 +36,13 @@
  */
 import { odata } from '@azure/data-tables';
 import type { TableClient } from '@azure/data-tables';
-import { isWithinWindow } from '../../domain/idempotency';
+import { InvalidTransitionError } from '../../domain/errors';
+import { idempotencyScopeId, isOrphanPastGrace, isWithinWindow } from '../../domain/idempotency';
 import {
   isTerminalJobStatus,
   transitionJob,
   type Job,
   type JobEvent,
-  type JobStatus,
   type Transition,
 } from '../../domain/job';
 import {
@@ -44,6 +52,7 @@ import {
   type StepEvent,
   type StepTransition,
 } from '../../domain/step';
+import { appendRepair, type Repair } from '../../domain/repair';
 import {
   IdempotencyConflictError,
   JobNotFoundError,
@@ -54,9 +63,12 @@ import {
 import {
   inflightLimitFor,
   reentersFlight,
+  type ActiveJobEntry,
   type AdmissionLimits,
   type AdmissionOutcome,
   type AdmissionRecord,
+  type FinishedJobEntry,
+  type InflightCounter,
   type InflightLimits,
   type JobLedger,
   type JobListQuery,
@@ -66,9 +78,14 @@ import {
 } from '../job-ledger';
 import { decodeContinuation, encodeContinuation, indexRowKey } from '../keys';
 import {
+  activeFromEntity,
+  activeToEntity,
   checkTransactionSize,
   countOf,
+  counterFromEntity,
   counterToEntity,
+  finishedFromEntity,
+  finishedToEntity,
   idempotencyFromEntity,
   idempotencyToEntity,
   indexToEntity,
@@ -81,10 +98,14 @@ import {
 } from './entity-mapping';
 import {
   checkJobId,
+  checkShard,
+  finishedDay,
+  finishedRowKey,
   isJobId,
   STEP_ROW_KEY_FROM,
   STEP_ROW_KEY_TO,
   type LedgerTableNames,
+  type PartitionRange,
   type TableLedgerLayout,
 } from './layout';
 import { MAX_PAGE_SIZE, StorageTable, type Entity, type RowKeys, type StoredEntity } from './storage-table';
@@ -100,6 +121,8 @@ const DEFAULT_MAX_WRITE_ATTEMPTS = 60;
 const MAX_CONTENTION_PAUSE_MS = 40;
 /** A transaction holds at most 100 rows: the job row and its steps. */
 export const MAX_STEPS_PER_JOB = 99;
+/** Job rows read at once when counting the jobs in flight. */
+const READ_CONCURRENCY = 16;
 /** Step positions are immutable, so the step-id → index maps of recently used jobs are kept. */
 const STEP_INDEX_CACHE_SIZE = 10_000;
 
@@ -108,8 +131,8 @@ interface DecidedJobEvent {
   readonly transition: Transition<Job>;
   /** The job row's revision after this call. */
   readonly revision: number;
-  /** The status this call's write changed the job from; absent when nothing was written. */
-  readonly from: JobStatus | undefined;
+  /** The job as this call's write found it; absent when nothing was written. */
+  readonly previous: Job | undefined;
 }
 
 type JobEventOutcome =
@@ -137,6 +160,7 @@ export abstract class TableLedgerEngine implements JobLedger {
   private readonly idempotency: StorageTable;
   private readonly jobIndex: StorageTable;
   private readonly inflight: StorageTable;
+  private readonly sweep: StorageTable;
   private readonly ready: () => Promise<void>;
   /** Job row and step rows share a partition, so they are written in one transaction and read in one query. */
   private readonly colocated: boolean;
@@ -163,6 +187,7 @@ export abstract class TableLedgerEngine implements JobLedger {
     this.idempotency = tableNamed(names.idempotency);
     this.jobIndex = tableNamed(names.jobIndex);
     this.inflight = tableNamed(names.inflight);
+    this.sweep = tableNamed(names.sweep);
     this.ready = tableCreator([...clients.values()]);
     const probe = '00000000-0000-0000-0000-000000000000';
     this.colocated =
@@ -203,18 +228,39 @@ export abstract class TableLedgerEngine implements JobLedger {
         ? row
         : undefined;
 
+    const answer = (row: StoredEntity): Promise<AdmissionOutcome | undefined> =>
+      this.answerExisting(row, record, now, limits.orphanGraceSeconds);
+    const activeKeys = this.activeKeys(job.lane, job.jobId);
+    const activeEntity = activeToEntity(
+      activeKeys,
+      {
+        jobId: job.jobId,
+        tenantId: job.tenantId,
+        shard: job.lane,
+        checkAt: new Date(now.getTime() + limits.orphanGraceSeconds * 1000).toISOString(),
+        createdAt: job.createdAt,
+        idempotencyScope: idempotency.scopeId,
+      },
+      0,
+    );
+
     await this.ready();
     let existing = await this.idempotency.read(idemKeys);
     for (let attempt = 1; ; attempt += 1) {
       const recorded = live(existing);
-      if (recorded !== undefined) return this.answerExisting(recorded, record);
+      if (recorded !== undefined) {
+        const outcome = await answer(recorded);
+        if (outcome !== undefined) return outcome;
+        // An orphan past its grace: claimed over below, with its ETag, like an expired record.
+      }
       if (attempt > this.maxWriteAttempts)
         throw new WriteContentionError(`idempotency record ${idempotency.scopeId}`, this.maxWriteAttempts);
 
       if (!(await this.takeSlot(job.tenantId, limits.maxInflightPerTenant))) {
         // The slot may have gone to a concurrent identical admission: that is still a duplicate.
         const again = live(await this.idempotency.read(idemKeys));
-        if (again !== undefined) return this.answerExisting(again, record);
+        const outcome = again === undefined ? undefined : await answer(again);
+        if (outcome !== undefined) return outcome;
         throw new TenantAtCapacityError(job.tenantId, limits.maxInflightPerTenant);
       }
 
@@ -235,31 +281,47 @@ export abstract class TableLedgerEngine implements JobLedger {
         continue;
       }
 
-      await this.commitJob(job, jobEntity, stepEntities, idemKeys, claim.etag);
+      const claimEtag = claim.etag;
+      const undo = (): Promise<void> => this.undoAdmission(job.tenantId, idemKeys, claimEtag, activeKeys);
+      try {
+        await this.sweep.upsert(activeEntity);
+      } catch (error) {
+        await undo();
+        throw error;
+      }
+      await this.commitJob(jobEntity, stepEntities, undo);
       // The index row carries revision 0; if a transition already wrote a newer one, keep it.
       await this.jobIndex.insert(indexToEntity(job, this.indexKeys(job), 0));
       return { kind: 'created', job, steps };
     }
   }
 
-  private async answerExisting(row: StoredEntity, record: AdmissionRecord): Promise<AdmissionOutcome> {
+  /**
+   * The answer to a command whose idempotency record is live; undefined when the record is an orphan
+   * past its grace (no job `orphanGraceSeconds` after it was written), which admission claims over.
+   */
+  private async answerExisting(
+    row: StoredEntity,
+    record: AdmissionRecord,
+    now: Date,
+    orphanGraceSeconds: number,
+  ): Promise<AdmissionOutcome | undefined> {
     const stored = idempotencyFromEntity(row);
     if (stored.requestHash !== record.idempotency.requestHash) {
       throw new IdempotencyConflictError(record.job.tenantId, record.idempotency.key, stored.jobId);
     }
     const found = await this.getJob(stored.jobId);
-    return found === undefined
-      ? { kind: 'duplicate', jobId: stored.jobId, steps: [] }
-      : { kind: 'duplicate', jobId: stored.jobId, job: found.job, steps: found.steps };
+    if (found !== undefined)
+      return { kind: 'duplicate', jobId: stored.jobId, job: found.job, steps: found.steps };
+    if (isOrphanPastGrace(stored.createdAt, now, orphanGraceSeconds)) return undefined;
+    return { kind: 'duplicate', jobId: stored.jobId, steps: [] };
   }
 
-  /** Writes steps and the job row (the commit point); undoes the claim and the slot if it did not commit. */
+  /** Writes steps and the job row (the commit point); calls `undo` if it certainly did not commit. */
   private async commitJob(
-    job: Job,
     jobEntity: Entity,
     stepEntities: readonly Entity[],
-    idemKeys: RowKeys,
-    claimEtag: string,
+    undo: () => Promise<void>,
   ): Promise<void> {
     let outcome;
     try {
@@ -284,19 +346,30 @@ export abstract class TableLedgerEngine implements JobLedger {
         () => undefined,
       );
       if (committed === true) return;
-      if (committed === false) await this.undoClaim(job.tenantId, idemKeys, claimEtag);
+      if (committed === false) await undo();
       throw error;
     }
     if (!outcome.ok) {
-      await this.undoClaim(job.tenantId, idemKeys, claimEtag);
-      throw new Error(`job ${job.jobId} already exists: job ids must be unique per admission`);
+      await undo();
+      throw new Error(
+        `job ${String(jobEntity['jobId'])} already exists: job ids must be unique per admission`,
+      );
     }
   }
 
-  /** Best effort: the original failure is what the caller needs to see. */
-  private async undoClaim(tenantId: string, idemKeys: RowKeys, claimEtag: string): Promise<void> {
+  /**
+   * Best effort: the original failure is what the caller needs to see. The active entry goes last,
+   * so whatever is left behind is still listed for the sweepers.
+   */
+  private async undoAdmission(
+    tenantId: string,
+    idemKeys: RowKeys,
+    claimEtag: string,
+    activeKeys: RowKeys,
+  ): Promise<void> {
     await this.idempotency.delete(idemKeys, claimEtag).catch(() => false);
     await this.releaseSlotAfterFailure(tenantId);
+    await this.sweep.delete(activeKeys, '*').catch(() => false);
   }
 
   private async releaseSlotAfterFailure(tenantId: string): Promise<void> {
@@ -398,6 +471,244 @@ export abstract class TableLedgerEngine implements JobLedger {
   }
 
   // -------------------------------------------------------------------------------------------
+  // The sweepers' work lists
+
+  async listDueJobs(shard: number, now: Date, limit: number): Promise<readonly ActiveJobEntry[]> {
+    checkShard(shard);
+    checkLimit(limit);
+    await this.ready();
+    // One partition per shard: what is read is the shard's jobs in flight, never a finished job.
+    const rows = await this.sweep.queryAll(
+      odata`PartitionKey eq ${this.layout.activePartition(shard)} and checkAt le ${now.toISOString()}`,
+    );
+    return rows
+      .map(activeFromEntity)
+      .sort((a, b) => compare(a.checkAt, b.checkAt) || compare(a.jobId, b.jobId))
+      .slice(0, limit);
+  }
+
+  async scheduleCheck(jobId: string, shard: number, checkAt: Date): Promise<void> {
+    if (!isJobId(jobId)) return;
+    await this.ready();
+    const keys = this.activeKeys(shard, jobId);
+    await this.updateConditionally(this.sweep, keys, `active entry of job ${jobId}`, (current) =>
+      current === undefined
+        ? { result: undefined }
+        : {
+            write: activeToEntity(
+              keys,
+              { ...activeFromEntity(current), checkAt: checkAt.toISOString() },
+              revisionOf(current),
+            ),
+            result: undefined,
+          },
+    );
+  }
+
+  async dropActiveEntry(jobId: string, shard: number): Promise<void> {
+    if (!isJobId(jobId)) return;
+    await this.ready();
+    await this.sweep.delete(this.activeKeys(shard, jobId), '*');
+  }
+
+  async countActiveJobs(): Promise<ReadonlyMap<string, number>> {
+    await this.ready();
+    const entries = (await this.sweep.queryAll(rangeFilter(this.layout.activePartitions))).map(
+      activeFromEntity,
+    );
+    const counts = new Map<string, number>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < entries.length; i = next++) {
+        const entry = entries[i] as ActiveJobEntry;
+        const row = await this.jobs.read(this.layout.jobRow(entry.jobId));
+        if (row === undefined || isTerminalJobStatus(jobFromEntity(row).status)) continue;
+        counts.set(entry.tenantId, (counts.get(entry.tenantId) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, entries.length) }, worker));
+    return counts;
+  }
+
+  async listFinishedJobs(before: Date, limit: number): Promise<readonly FinishedJobEntry[]> {
+    checkLimit(limit);
+    await this.ready();
+    const beforeIso = before.toISOString();
+    // Day partitions up to `before`'s day, in key order (oldest first); row keys start with
+    // `finishedAt`, so `RowKey lt before` keeps exactly the jobs that finished earlier.
+    const filter = odata`PartitionKey ge ${this.layout.finishedPartitions.from} and PartitionKey le ${this.layout.finishedPartition(finishedDay(beforeIso))} and RowKey lt ${beforeIso}`;
+    const entries: FinishedJobEntry[] = [];
+    for await (const row of this.sweep.query(filter, limit)) {
+      entries.push(finishedFromEntity(row));
+      if (entries.length >= limit) break;
+    }
+    return entries;
+  }
+
+  async purgeJob(jobId: string): Promise<boolean> {
+    if (!isJobId(jobId)) return false;
+    await this.ready();
+    const found = await this.getJob(jobId);
+    if (found === undefined) return false;
+    const { job, steps } = found;
+    if (!isTerminalJobStatus(job.status)) throw new InvalidTransitionError('job', jobId, job.status, 'PURGE');
+    const idemKeys = this.layout.idempotencyRow(idempotencyScopeId(job.tenantId, job.idempotencyKey));
+    const record = await this.idempotency.read(idemKeys);
+    await Promise.all([
+      record !== undefined && idempotencyFromEntity(record).jobId === jobId
+        ? this.idempotency.delete(idemKeys, record.etag)
+        : Promise.resolve(false),
+      this.jobIndex.delete(this.indexKeys(job), '*'),
+      this.sweep.delete(this.activeKeys(job.lane, jobId), '*'),
+      ...steps.map((step) => this.steps.delete(this.layout.stepRow(jobId, step.index, step.stepId), '*')),
+    ]);
+    // The finished entry, then the job row last: a purge that dies half-way is done again by the
+    // next retention sweep (it finds the entry), or leaves at worst a finished job row unlisted.
+    if (job.finishedAt !== undefined) await this.sweep.delete(this.finishedKeys(job.finishedAt, jobId), '*');
+    await this.jobs.delete(this.layout.jobRow(jobId), '*');
+    this.stepIndexes.delete(jobId);
+    return true;
+  }
+
+  async removeOrphanIdempotency(scope: string, jobId: string): Promise<boolean> {
+    await this.ready();
+    const keys = this.layout.idempotencyRow(scope);
+    const record = await this.idempotency.read(keys);
+    if (record === undefined || idempotencyFromEntity(record).jobId !== jobId) return false;
+    if (isJobId(jobId) && (await this.jobs.read(this.layout.jobRow(jobId))) !== undefined) return false;
+    // If-Match: a record replaced meanwhile (a re-admission) is not this orphan any more.
+    return this.idempotency.delete(keys, record.etag);
+  }
+
+  async recordRepair(
+    jobId: string,
+    repair: Repair,
+    options: { readonly countsRestart?: boolean } = {},
+  ): Promise<Job> {
+    if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
+    await this.ready();
+    const keys = this.layout.jobRow(jobId);
+    // The job's status and times are not touched, so the tenant index row stays as it is.
+    return this.updateConditionally(this.jobs, keys, `job ${jobId}`, (current) => {
+      if (current === undefined) throw new JobNotFoundError(jobId);
+      const job = jobFromEntity(current);
+      const next: Job = {
+        ...job,
+        repairs: appendRepair(job.repairs, repair),
+        orchestrationRestarts: job.orchestrationRestarts + (options.countsRestart === true ? 1 : 0),
+      };
+      return { write: jobToEntity(next, keys, revisionOf(current) + 1), result: next };
+    });
+  }
+
+  async listInflightCounters(): Promise<readonly InflightCounter[]> {
+    await this.ready();
+    const range = this.layout.inflightPartitions;
+    const rows = await this.inflight.queryAll(range === undefined ? undefined : rangeFilter(range));
+    return rows.map(counterFromEntity);
+  }
+
+  async markInflightSuspect(
+    tenantId: string,
+    version: string,
+    expected: number,
+    now: Date,
+  ): Promise<boolean> {
+    return this.rewriteCounter(tenantId, version, (count) => ({
+      count,
+      suspect: { expected, seenAt: now.toISOString() },
+    }));
+  }
+
+  async correctInflight(tenantId: string, version: string, count: number): Promise<boolean> {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`an in-flight count is a non-negative integer, got ${count}`);
+    return this.rewriteCounter(tenantId, version, () => ({ count }));
+  }
+
+  /** Rewrites the counter only if it is still at `version` (If-Match on its ETag). */
+  private async rewriteCounter(
+    tenantId: string,
+    version: string,
+    rewrite: (count: number) => { count: number; suspect?: InflightCounter['suspect'] },
+  ): Promise<boolean> {
+    await this.ready();
+    const keys = this.layout.inflightRow(tenantId);
+    const current = await this.inflight.read(keys);
+    if (current === undefined || current.etag !== version) return false;
+    const { count, suspect } = rewrite(countOf(current));
+    const outcome = await this.inflight.replace(counterToEntity(keys, tenantId, count, suspect), version);
+    return outcome.ok;
+  }
+
+  /**
+   * Removes the active entry unless a later write (a redrive) put it back, and lists the job as
+   * finished. A replayed event (`written` false) only writes what is missing.
+   */
+  private async listAsFinished(job: Job, revision: number, written: boolean): Promise<void> {
+    const keys = this.activeKeys(job.lane, job.jobId);
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await this.sweep.read(keys);
+      if (current === undefined || revisionOf(current) > revision) break;
+      if (await this.sweep.delete(keys, current.etag)) break;
+      if (attempt >= this.maxWriteAttempts)
+        throw new WriteContentionError(`active entry of job ${job.jobId}`, this.maxWriteAttempts);
+    }
+    const finishedAt = job.finishedAt ?? job.updatedAt;
+    const finishedKeys = this.finishedKeys(finishedAt, job.jobId);
+    if (!written && (await this.sweep.read(finishedKeys)) !== undefined) return;
+    await this.sweep.upsert(
+      finishedToEntity(finishedKeys, { jobId: job.jobId, tenantId: job.tenantId, finishedAt }),
+    );
+  }
+
+  /** A redriven job is in flight again: due for a check now, and no longer finished. */
+  private async listAsActiveAgain(job: Job, previous: Job, revision: number, now: Date): Promise<void> {
+    const keys = this.activeKeys(job.lane, job.jobId);
+    const entry: ActiveJobEntry = {
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      shard: job.lane,
+      checkAt: now.toISOString(),
+      createdAt: job.createdAt,
+      idempotencyScope: idempotencyScopeId(job.tenantId, job.idempotencyKey),
+    };
+    await this.updateConditionally(this.sweep, keys, `active entry of job ${job.jobId}`, (current) =>
+      current !== undefined && revisionOf(current) >= revision
+        ? { result: undefined }
+        : { write: activeToEntity(keys, entry, revision), result: undefined },
+    );
+    const finishedAt = previous.finishedAt ?? previous.updatedAt;
+    await this.sweep.delete(this.finishedKeys(finishedAt, job.jobId), '*');
+  }
+
+  /** Lists an in-flight job as active if nothing lists it (one read when it is listed). */
+  private async ensureActive(job: Job, revision: number, now: Date): Promise<void> {
+    const keys = this.activeKeys(job.lane, job.jobId);
+    if ((await this.sweep.read(keys)) !== undefined) return;
+    const entry: ActiveJobEntry = {
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      shard: job.lane,
+      checkAt: now.toISOString(),
+      createdAt: job.createdAt,
+      idempotencyScope: idempotencyScopeId(job.tenantId, job.idempotencyKey),
+    };
+    await this.sweep.insert(activeToEntity(keys, entry, revision));
+  }
+
+  private activeKeys(shard: number, jobId: string): RowKeys {
+    return { partitionKey: this.layout.activePartition(shard), rowKey: jobId };
+  }
+
+  private finishedKeys(finishedAt: string, jobId: string): RowKeys {
+    return {
+      partitionKey: this.layout.finishedPartition(finishedDay(finishedAt)),
+      rowKey: finishedRowKey(finishedAt, jobId),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
   // State changes
 
   async applyJobEvent(
@@ -408,7 +719,8 @@ export abstract class TableLedgerEngine implements JobLedger {
   ): Promise<Transition<Job>> {
     if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
     await this.ready();
-    const { transition, revision, from, heldSlot } = await this.writeJobEvent(jobId, event, now, limits);
+    const { transition, revision, previous, heldSlot } = await this.writeJobEvent(jobId, event, now, limits);
+    const from = previous?.status;
     const followUps = [this.syncIndex(transition.next, revision)];
     // Only the writer whose conditional write moved the job into a terminal state gets here with
     // `from`, so the slot is released exactly once.
@@ -419,6 +731,17 @@ export abstract class TableLedgerEngine implements JobLedger {
     // the time it was written) is given back.
     if (heldSlot !== undefined && (from === undefined || !reentersFlight(from, transition.next.status))) {
       followUps.push(this.releaseSlot(heldSlot.tenantId));
+    }
+    // The work lists follow the job: a terminal job (whoever wrote it; idempotent, so a replayed
+    // event repairs them) is finished; the writer of a redrive lists it as active again.
+    if (isTerminalJobStatus(transition.next.status)) {
+      followUps.push(this.listAsFinished(transition.next, revision, transition.changed));
+    } else if (previous !== undefined && reentersFlight(previous.status, transition.next.status)) {
+      followUps.push(this.listAsActiveAgain(transition.next, previous, revision, now));
+    } else if (!transition.changed && event.type === 'START') {
+      // Every run of the orchestration starts with START: a run over a job already RUNNING (a
+      // redrive whose writer died before listing it again, then resent) puts a missing entry back.
+      followUps.push(this.ensureActive(transition.next, revision, now));
     }
     // All are attempted even if one fails. A repeated event (no change) syncs the index again, so
     // a caller retrying after a failure here repairs the listing.
@@ -456,7 +779,12 @@ export abstract class TableLedgerEngine implements JobLedger {
             const t = transitionJob(job, event, now);
             if (!t.changed)
               return {
-                result: { kind: 'decided', transition: t, revision: revisionOf(current), from: undefined },
+                result: {
+                  kind: 'decided',
+                  transition: t,
+                  revision: revisionOf(current),
+                  previous: undefined,
+                },
               };
             if (reentersFlight(job.status, t.next.status) && held === undefined)
               return { result: { kind: 'needs-slot', tenantId: job.tenantId } };
@@ -464,7 +792,7 @@ export abstract class TableLedgerEngine implements JobLedger {
             const next = revisionOf(current) + 1;
             return {
               write: jobToEntity(t.next, keys, next),
-              result: { kind: 'decided', transition: t, revision: next, from: job.status },
+              result: { kind: 'decided', transition: t, revision: next, previous: job },
             };
           },
         );
@@ -595,6 +923,19 @@ function checkAdmissionRecord(record: AdmissionRecord): void {
     if (step.jobId !== job.jobId)
       throw new RangeError(`step ${step.stepId} belongs to job ${step.jobId}, not ${job.jobId}`);
   }
+}
+
+function rangeFilter(range: PartitionRange): string {
+  return odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}`;
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function isStepRowKey(rowKey: string): boolean {

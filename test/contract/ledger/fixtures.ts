@@ -42,7 +42,14 @@ export function at(offsetMs = 0): Date {
 export const SECOND = 1000;
 export const HOUR = 3_600_000;
 
-export const LIMITS: AdmissionLimits = { maxInflightPerTenant: 100, idempotencyTtlHours: 24 };
+/** An idempotency record whose job is still missing this long after it was written is an orphan. */
+export const ORPHAN_GRACE_SECONDS = 60;
+
+export const LIMITS: AdmissionLimits = {
+  maxInflightPerTenant: 100,
+  idempotencyTtlHours: 24,
+  orphanGraceSeconds: ORPHAN_GRACE_SECONDS,
+};
 
 export function limits(maxInflightPerTenant: number): AdmissionLimits {
   return { ...LIMITS, maxInflightPerTenant };

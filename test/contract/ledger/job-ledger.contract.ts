@@ -1,7 +1,9 @@
 /**
  * The JobLedger contract: one suite, run unchanged against every backend (memory, table, ledger).
- * `makeLedger` returns a ledger over fresh, empty storage; tests also use unique tenants so nothing
- * depends on isolation alone. Backend-specific checks live in the `*-job-ledger.test.ts` files.
+ * `makeLedger` returns a ledger over fresh, empty storage (and a way to run an admission that dies
+ * at its commit point on that storage); tests also use unique tenants so nothing depends on
+ * isolation alone. The sweepers' part of the port is in job-ledger-sweep.contract.ts, run from here.
+ * Backend-specific checks live in the `*-job-ledger.test.ts` files.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { InvalidTransitionError, StaleLeaseError } from '../../../src/domain/errors';
@@ -13,9 +15,17 @@ import {
   StepNotFoundError,
   TenantAtCapacityError,
 } from '../../../src/ledger/errors';
-import type { AdmissionOutcome, JobLedger, JobListQuery, JobSummary } from '../../../src/ledger/job-ledger';
+import type {
+  AdmissionLimits,
+  AdmissionOutcome,
+  AdmissionRecord,
+  JobLedger,
+  JobListQuery,
+  JobSummary,
+} from '../../../src/ledger/job-ledger';
 import { encodeContinuation } from '../../../src/ledger/keys';
 import { uniqueTenantId } from '../../support/unique';
+import { describeSweepContract } from './job-ledger-sweep.contract';
 import {
   ack,
   admission,
@@ -35,15 +45,29 @@ function fingerprint(value: unknown): string {
   return `${json.length}:${createHash('sha256').update(json).digest('hex')}`;
 }
 
-export function describeJobLedgerContract(name: string, makeLedger: () => Promise<JobLedger>): void {
+/** A backend under test: a ledger over fresh storage, and a dying admission on the same storage. */
+export interface LedgerUnderTest {
+  readonly ledger: JobLedger;
+  /**
+   * Runs `admit` as a process that dies at the commit point: what the admission writes before its
+   * job row stays written, nothing after it is written, and the call rejects.
+   */
+  admitDyingAtCommit(record: AdmissionRecord, limits: AdmissionLimits, now: Date): Promise<void>;
+}
+
+export function describeJobLedgerContract(name: string, makeLedger: () => Promise<LedgerUnderTest>): void {
   describe(`${name} (JobLedger contract)`, () => {
+    let subject: LedgerUnderTest;
     let ledger: JobLedger;
     let tenantId: string;
 
     beforeEach(async () => {
-      ledger = await makeLedger();
+      subject = await makeLedger();
+      ledger = subject.ledger;
       tenantId = uniqueTenantId();
     });
+
+    describeSweepContract(() => subject);
 
     async function listAll(
       query: Omit<JobListQuery, 'limit' | 'continuation'>,

@@ -10,13 +10,30 @@ import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTableName, uniqueTenantId } from '../../support/unique';
 import { admission, at, dispatch, LIMITS, limits } from './fixtures';
 import { describeJobLedgerContract } from './job-ledger.contract';
-import { rawEntities, unreachableConnectionString, withoutProperties } from './table-fixtures';
+import {
+  diesAtFirstTransaction,
+  rawEntities,
+  unreachableConnectionString,
+  withoutProperties,
+} from './table-fixtures';
 
 function ledgerOn(table: string): SingleTableJobLedger {
   return new SingleTableJobLedger({ connection: { connectionString: testTableConnectionString() }, table });
 }
 
-describeJobLedgerContract('SingleTableJobLedger', async () => ledgerOn(uniqueTableName('ledger')));
+describeJobLedgerContract('SingleTableJobLedger', async () => {
+  const table = uniqueTableName('ledger');
+  return {
+    ledger: ledgerOn(table),
+    admitDyingAtCommit: async (record, admissionLimits, now) => {
+      await new SingleTableJobLedger({
+        connection: { connectionString: testTableConnectionString() },
+        table,
+        clientOptions: diesAtFirstTransaction(),
+      }).admit(record, admissionLimits, now);
+    },
+  };
+});
 
 describe('SingleTableJobLedger on Table Storage', () => {
   let table: string;
@@ -43,8 +60,13 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect(others.map((r) => (r.partitionKey ?? '').split('|')[0]).sort()).toEqual([
       'IDEMP',
       'INFLIGHT',
+      'SWEEP',
       'TENANT',
     ]);
+    expect(others.find((r) => r.partitionKey?.startsWith('SWEEP|'))).toMatchObject({
+      partitionKey: `SWEEP|active|${record.job.lane}`,
+      rowKey: record.job.jobId,
+    });
     expect(others.find((r) => r.partitionKey?.startsWith('TENANT|'))).toMatchObject({
       jobId: record.job.jobId,
       status: 'RUNNING',
@@ -93,6 +115,27 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect(await ledger.inflightCount(tenantId)).toBe(4);
     expect((await rawEntities(table)).filter((r) => r.rowKey === 'JOB')).toHaveLength(4);
     expect((await rawEntities(table)).filter((r) => r.partitionKey?.startsWith('IDEMP|'))).toHaveLength(4);
+  });
+
+  it('keeps the work lists in SWEEP partitions: active by shard, finished by day', async () => {
+    const record = admission({ tenantId });
+    await ledger.admit(record, LIMITS, at());
+    const sweepRows = async (): Promise<Array<[string | undefined, string | undefined]>> =>
+      (await rawEntities(table))
+        .filter((r) => r.partitionKey?.startsWith('SWEEP|'))
+        .map((r) => [r.partitionKey, r.rowKey]);
+    expect(await sweepRows()).toEqual([[`SWEEP|active|${record.job.lane}`, record.job.jobId]]);
+
+    await ledger.applyJobEvent(record.job.jobId, { type: 'CANCEL' }, at(1000));
+
+    const finishedAt = at(1000).toISOString();
+    expect(await sweepRows()).toEqual([
+      [`SWEEP|done|${finishedAt.slice(0, 10)}`, `${finishedAt}|${record.job.jobId}`],
+    ]);
+    for (const [partitionKey, rowKey] of await sweepRows()) {
+      expect(partitionKey).not.toMatch(FORBIDDEN_KEY_CHARS);
+      expect(rowKey).not.toMatch(FORBIDDEN_KEY_CHARS);
+    }
   });
 
   it('reads jobs and steps written before redrives existed as never redriven', async () => {

@@ -1,8 +1,8 @@
 /**
  * Helpers for the Table-backend-specific checks: raw access to what the ledgers wrote, bypassing
- * them, and a connection that certainly fails.
+ * them, a connection that certainly fails, and one whose process "dies" half-way.
  */
-import { TableClient, type TableEntityResult } from '@azure/data-tables';
+import { TableClient, type TableEntityResult, type TableServiceClientOptions } from '@azure/data-tables';
 import { findFreePort } from '../../../devhost/azurite';
 import { testTableConnectionString } from '../../support/table-storage';
 
@@ -40,4 +40,32 @@ export async function unreachableConnectionString(): Promise<string> {
     /TableEndpoint=http:\/\/[^/;]+/i,
     `TableEndpoint=http://127.0.0.1:${port}`,
   );
+}
+
+/**
+ * Client options of a process that dies at its first entity-group transaction: in an admission,
+ * that is the job and its steps (one partition) or the steps before the job row (separate tables),
+ * so everything written before the commit point stays and nothing after it is written: that request
+ * and every later one fail without reaching storage.
+ */
+export function diesAtFirstTransaction(): TableServiceClientOptions {
+  let dead = false;
+  return {
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [
+      {
+        position: 'perCall',
+        policy: {
+          name: 'processDiesAtFirstTransaction',
+          sendRequest: async (request, next) => {
+            if (dead || new URL(request.url).pathname.endsWith('$batch')) {
+              dead = true;
+              throw new Error('the process died');
+            }
+            return next(request);
+          },
+        },
+      },
+    ],
+  };
 }

@@ -10,7 +10,13 @@ import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTablePrefix, uniqueTenantId } from '../../support/unique';
 import { admission, at, dispatch, LIMITS, limits } from './fixtures';
 import { describeJobLedgerContract } from './job-ledger.contract';
-import { rawEntities, rawTable, unreachableConnectionString, withoutProperties } from './table-fixtures';
+import {
+  diesAtFirstTransaction,
+  rawEntities,
+  rawTable,
+  unreachableConnectionString,
+  withoutProperties,
+} from './table-fixtures';
 
 function uniqueTables(): LedgerTableNames {
   const prefix = uniqueTablePrefix('tbl');
@@ -20,6 +26,7 @@ function uniqueTables(): LedgerTableNames {
     idempotency: `${prefix}Idem`,
     jobIndex: `${prefix}Index`,
     inflight: `${prefix}Inflight`,
+    sweep: `${prefix}Sweep`,
   };
 }
 
@@ -27,7 +34,19 @@ function ledgerOn(tables: LedgerTableNames): TableJobLedger {
   return new TableJobLedger({ connection: { connectionString: testTableConnectionString() }, tables });
 }
 
-describeJobLedgerContract('TableJobLedger', async () => ledgerOn(uniqueTables()));
+describeJobLedgerContract('TableJobLedger', async () => {
+  const tables = uniqueTables();
+  return {
+    ledger: ledgerOn(tables),
+    admitDyingAtCommit: async (record, admissionLimits, now) => {
+      await new TableJobLedger({
+        connection: { connectionString: testTableConnectionString() },
+        tables,
+        clientOptions: diesAtFirstTransaction(),
+      }).admit(record, admissionLimits, now);
+    },
+  };
+});
 
 describe('TableJobLedger on Table Storage', () => {
   let tables: LedgerTableNames;
@@ -53,6 +72,7 @@ describe('TableJobLedger on Table Storage', () => {
       idempotency: await rawEntities(tables.idempotency),
       jobIndex: await rawEntities(tables.jobIndex),
       inflight: await rawEntities(tables.inflight),
+      sweep: await rawEntities(tables.sweep),
     };
     expect(rows.jobs.map((r) => [r.partitionKey, r.rowKey])).toEqual([[record.job.jobId, 'JOB']]);
     expect(rows.steps.map((r) => [r.partitionKey, r.rowKey])).toEqual([
@@ -68,6 +88,9 @@ describe('TableJobLedger on Table Storage', () => {
     });
     expect(rows.inflight).toHaveLength(1);
     expect(rows.inflight[0]).toMatchObject({ count: 1, tenantId: oddTenant });
+    expect(rows.sweep.map((r) => [r.partitionKey, r.rowKey])).toEqual([
+      [`active|${record.job.lane}`, record.job.jobId],
+    ]);
     for (const row of Object.values(rows).flat()) {
       expect(row.partitionKey).not.toMatch(FORBIDDEN_KEY_CHARS);
       expect(row.rowKey).not.toMatch(FORBIDDEN_KEY_CHARS);

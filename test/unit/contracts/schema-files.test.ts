@@ -10,7 +10,7 @@ import {
   schemaUri,
 } from '../../../src/contracts/schema-files';
 import { SIS_ANALYSES } from '../../../src/contracts/step-payloads';
-import { FAILURE_CLASSES } from '../../../src/domain/failure';
+import { WORKER_FAILURE_CLASSES } from '../../../src/domain/failure';
 import { STEP_TYPES } from '../../../src/domain/step';
 
 const projectRoot = resolve(__dirname, '../../..');
@@ -74,7 +74,7 @@ describe('schema enums', () => {
     );
     expect(
       at(readSchemaFile('result.v1'), 'properties', 'failure', 'properties', 'failure_class', 'enum'),
-    ).toEqual(FAILURE_CLASSES);
+    ).toEqual(WORKER_FAILURE_CLASSES);
     expect(at(readSchemaFile('steps/sis.v1'), 'properties', 'analysis', 'items', 'enum')).toEqual(
       SIS_ANALYSES,
     );

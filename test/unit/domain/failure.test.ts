@@ -1,5 +1,5 @@
 import { BACKOFF_SCHEDULES, backoffFor } from '../../../src/domain/backoff';
-import { decideRetry, FAILURE_CLASSES, isRetryableClass } from '../../../src/domain/failure';
+import { decideRetry, FAILURE_CLASSES, isRetryableClass, scheduleFor } from '../../../src/domain/failure';
 
 describe('decideRetry', () => {
   it('retries transient, timeout, ACK-timeout, lease-expired and dispatch failures while attempts remain', () => {
@@ -46,19 +46,21 @@ describe('decideRetry', () => {
 
 describe('backoffFor', () => {
   it('uses 30 s / 2 min / 10 min for dispatch failures', () => {
-    expect([1, 2, 3].map((n) => backoffFor('DISPATCH_FAILED', n).delayMs)).toEqual([
+    expect([1, 2, 3].map((n) => backoffFor(scheduleFor('DISPATCH_FAILED'), n).delayMs)).toEqual([
       30_000, 120_000, 600_000,
     ]);
   });
 
   it('uses 1 min / 5 min / 15 min for ACK timeouts, lease expiries and worker failures', () => {
     for (const failureClass of ['ACK_TIMEOUT', 'LEASE_EXPIRED', 'TRANSIENT'] as const) {
-      expect([1, 2, 3].map((n) => backoffFor(failureClass, n).delayMs)).toEqual([60_000, 300_000, 900_000]);
+      expect([1, 2, 3].map((n) => backoffFor(scheduleFor(failureClass), n).delayMs)).toEqual([
+        60_000, 300_000, 900_000,
+      ]);
     }
   });
 
   it('keeps the last delay for retries beyond the schedule', () => {
-    expect(backoffFor('DISPATCH_FAILED', 9).delayMs).toBe(600_000);
+    expect(backoffFor(scheduleFor('DISPATCH_FAILED'), 9).delayMs).toBe(600_000);
     expect(BACKOFF_SCHEDULES.reply.at(-1)).toBe(900_000);
   });
 });

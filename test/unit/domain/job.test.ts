@@ -31,6 +31,8 @@ function job(status: Job['status']): Job {
     createdAt: T0.toISOString(),
     updatedAt: T0.toISOString(),
     redrives: 0,
+    orchestrationRestarts: 0,
+    repairs: [],
   };
 }
 

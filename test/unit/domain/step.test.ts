@@ -266,11 +266,21 @@ describe('transitionStep REDRIVE', () => {
     expect(() => transitionStep(dispatched, ack(2, 'l2'), at(60))).toThrow(StaleLeaseError);
   });
 
+  it('reopens a step cancelled when its job failed as a whole, after its last attempt', () => {
+    const cancelledInFlight = run(pending, dispatch(1), ack(), { type: 'CANCEL', reason: 'job deadline' });
+    const redriven = transitionStep(cancelledInFlight, { type: 'REDRIVE' }, at(50)).next;
+    expect(redriven).toMatchObject({ status: 'FAILED_RETRY', attemptNo: 1, attemptBase: 1 });
+    expect(redriven).not.toHaveProperty('finishedAt');
+    expect(run(redriven, dispatch(2, 'l2'))).toMatchObject({ status: 'DISPATCHING', attemptNo: 2 });
+
+    const neverRan = transitionStep(run(pending, { type: 'CANCEL' }), { type: 'REDRIVE' }, at(50)).next;
+    expect(neverRan).toMatchObject({ status: 'FAILED_RETRY', attemptNo: 0, attemptBase: 0 });
+  });
+
   it('refuses to redrive a step that did not fail finally', () => {
     const retrying = run(pending, dispatch(1), fail(1, LEASE));
     const done = run(pending, dispatch(1), { type: 'SUCCEED', attemptNo: 1, leaseId: LEASE });
-    const cancelled = run(pending, { type: 'CANCEL' });
-    for (const step of [pending, run(pending, dispatch(1)), retrying, done, cancelled]) {
+    for (const step of [pending, run(pending, dispatch(1)), retrying, done]) {
       expect(() => transitionStep(step, { type: 'REDRIVE' }, at(50))).toThrow(InvalidTransitionError);
     }
   });

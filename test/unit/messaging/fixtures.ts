@@ -36,6 +36,8 @@ export function job(jobId = 'job-1', overrides: Partial<Job> = {}): Job {
     createdAt: T0.toISOString(),
     updatedAt: T0.toISOString(),
     redrives: 0,
+    orchestrationRestarts: 0,
+    repairs: [],
     ...overrides,
   };
 }
