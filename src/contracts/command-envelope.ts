@@ -14,6 +14,8 @@ export interface CommandEnvelope {
   /** 0 (lowest) to 9 (highest); 5 when absent. */
   readonly priority?: number;
   readonly labels?: Readonly<Record<string, string>>;
+  /** The job fails with TIMEOUT this long after admission (at most LUCIUS_MAX_JOB_TIMEOUT_SECONDS). */
+  readonly timeout_seconds?: number;
 }
 
 /** Validates a command as a caller sent it; step payloads are checked once the protocol is known. */

@@ -1,6 +1,11 @@
 /**
  * Admission planning: from a schema-valid command envelope to the Job and Steps to record.
  * Pure: the job id, the clock reading, the registry and the settings come in as arguments.
+ *
+ * The job deadline: `Job.deadlineAt` = admission time + the command's `timeout_seconds` (checked
+ * against LUCIUS_MAX_JOB_TIMEOUT_SECONDS by the use case) or LUCIUS_JOB_TIMEOUT_SECONDS. A redrive
+ * gives the job a new window of the same length: `runDeadline` is what a run of the orchestration
+ * enforces.
  */
 import type { CommandEnvelope } from '../contracts/command-envelope';
 import { resolveIdempotency, type IdempotencyIdentity } from './idempotency';
@@ -19,6 +24,8 @@ export interface AdmissionInput {
   readonly registry: ProtocolRegistry;
   readonly validateStepPayload: StepPayloadValidator;
   readonly laneCount: number;
+  /** LUCIUS_JOB_TIMEOUT_SECONDS: the job's window when the command names none. */
+  readonly jobTimeoutSeconds?: number;
 }
 
 export interface AdmissionPlan {
@@ -37,6 +44,7 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
   const { protocol, steps: resolved } = resolveProtocol(envelope, input.registry, input.validateStepPayload);
   const routing = resolveLane(envelope, input.laneCount);
   const at = now.toISOString();
+  const timeoutSeconds = envelope.timeout_seconds ?? input.jobTimeoutSeconds;
   const job: Job = {
     jobId,
     tenantId: envelope.tenant_id,
@@ -57,6 +65,9 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
     createdAt: at,
     updatedAt: at,
     redrives: 0,
+    ...(timeoutSeconds === undefined ? {} : { deadlineAt: secondsAfter(now, timeoutSeconds) }),
+    orchestrationRestarts: 0,
+    repairs: [],
   };
   const steps: Step[] = resolved.map((s) => ({
     jobId,
@@ -75,4 +86,29 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
     updatedAt: at,
   }));
   return { job, steps, idempotency, routing };
+}
+
+function secondsAfter(at: Date, seconds: number): string {
+  return new Date(at.getTime() + seconds * 1000).toISOString();
+}
+
+/**
+ * The deadline a run of the job's orchestration enforces, started at `runStart`:
+ * - a job never redriven: its `deadlineAt` (admission + its timeout);
+ * - a redriven job: a new window of the same length from the run's start, never earlier than its
+ *   `deadlineAt` (the ledger keeps the admission deadline; a run restarted after a redrive takes
+ *   a window from its own start, which a sweeper's bounded restarts can extend at most that often);
+ * - a job admitted before deadlines existed: admission + `defaultTimeoutSeconds`.
+ */
+export function runDeadline(
+  job: Pick<Job, 'createdAt' | 'deadlineAt' | 'redrives'>,
+  defaultTimeoutSeconds: number,
+  runStart: Date,
+): string {
+  const createdAt = Date.parse(job.createdAt);
+  const admitted = job.deadlineAt ?? secondsAfter(new Date(createdAt), defaultTimeoutSeconds);
+  if (job.redrives === 0) return admitted;
+  const window = Date.parse(admitted) - createdAt;
+  const renewed = runStart.getTime() + window;
+  return renewed > Date.parse(admitted) ? new Date(renewed).toISOString() : admitted;
 }

@@ -1,11 +1,13 @@
 /**
  * What an orchestration needs to know about a step's current attempt, and the decisions it takes
- * from it (pure): where the attempt stands (`attemptOutcome`), how two views of it combine
- * (`mergeAttemptViews`), and whether a timer that fired still means a failure (`decideTimeout`).
+ * from it (pure): where the attempt stands (`attemptOutcome`), what the orchestration does next with
+ * the ledger's view (`nextMove`), which deadlines a wait races (`attemptDeadlines`, `passedDeadline`),
+ * and whether a timer that fired still means a failure (`decideTimeout`, `decideFiredTimer`).
  *
- * The ledger's step row is the truth; an AttemptView is a copy of its attempt fields taken after a
- * write (by an activity or by reply ingestion) and carried in orchestration history, so replays
- * see the same values.
+ * The ledger's step row is the truth; an AttemptView is a copy of its attempt fields read by an
+ * activity and carried in orchestration history, so replays see the same values. An event raised
+ * at the orchestration (a reply, a recheck) only makes it read the view again: its payload is
+ * never taken as an outcome.
  */
 import type { BackoffSchedules } from './backoff';
 import type { FailureClass } from './failure';
@@ -84,41 +86,98 @@ export function attemptOutcome(view: AttemptView): AttemptOutcome {
   }
 }
 
-/** How far along the lifecycle a status is; views of one attempt never move backwards. */
-const PROGRESS: Readonly<Record<StepStatus, number>> = {
-  PENDING: 0,
-  DISPATCHING: 1,
-  AWAITING_ACK: 2,
-  IN_PROGRESS: 3,
-  SUCCEEDED: 4,
-  FAILED_RETRY: 4,
-  FAILED_FINAL: 4,
-  CANCELLED: 4,
-};
-
-/**
- * Combines the view the orchestration holds with a newer one of the same attempt. Replies are
- * applied concurrently, so their events may arrive out of order: the further status wins, and
- * within IN_PROGRESS the later lease (a heartbeat's extension is never undone by an older event).
- * A view of another attempt is ignored.
- */
-export function mergeAttemptViews(current: AttemptView, incoming: AttemptView): AttemptView {
-  if (incoming.attemptNo !== current.attemptNo || incoming.leaseId !== current.leaseId) return current;
-  const [from, to] = [PROGRESS[current.status], PROGRESS[incoming.status]];
-  if (to < from) return current;
-  if (to > from || current.status !== 'IN_PROGRESS') return incoming;
-  return later(incoming.leaseExpiresAt, current.leaseExpiresAt) === incoming.leaseExpiresAt
-    ? incoming
-    : {
-        ...incoming,
-        ...(current.leaseExpiresAt === undefined ? {} : { leaseExpiresAt: current.leaseExpiresAt }),
-      };
+export function isInFlight(status: StepStatus): boolean {
+  return status === 'DISPATCHING' || status === 'AWAITING_ACK' || status === 'IN_PROGRESS';
 }
 
-function later(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Date.parse(a) >= Date.parse(b) ? a : b;
+/** Two views describe the same attempt in the same state (every field equal). */
+export function sameAttemptView(a: AttemptView, b: AttemptView): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof AttemptView>;
+  for (const key of keys) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * What the orchestration does with the step as the ledger holds it:
+ * - `dispatch`: record attempt `attemptNo` (PENDING, or FAILED_RETRY once its backoff has passed);
+ * - `publish`: the attempt is DISPATCHING and this run has not published it yet (an attempt adopted
+ *   from a crashed episode or an earlier run, or just recorded): publish its directive under the
+ *   ledger's lease (same message id, so a copy already sent is dropped by the topic);
+ * - `wait`: the attempt is in flight: race its deadlines, its reply event and the job's signals;
+ * - `backoff`: FAILED_RETRY: wait `delayMs` before dispatching (0 when this run found it so at its
+ *   start: a redriven step, or a run that replaced one that died in its backoff);
+ * - `succeeded` / `failed` / `cancelled`: the step ended.
+ */
+export type StepMove =
+  | { readonly kind: 'dispatch'; readonly attemptNo: number }
+  | { readonly kind: 'publish' }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'backoff'; readonly delayMs: number }
+  | { readonly kind: 'succeeded'; readonly outputRef?: string }
+  | { readonly kind: 'failed'; readonly failure: StepFailure }
+  | { readonly kind: 'cancelled' };
+
+export interface MoveContext {
+  /** The attempts this run has already published (`attemptKey`). */
+  readonly published: ReadonlySet<string>;
+  /** The FAILED_RETRY attempt whose backoff has passed (or that this run found at its start). */
+  readonly retryDue?: string;
+}
+
+export function attemptKey(view: Pick<AttemptView, 'attemptNo' | 'leaseId'>): string {
+  return `${view.attemptNo}:${view.leaseId ?? ''}`;
+}
+
+export function nextMove(view: AttemptView, context: MoveContext): StepMove {
+  switch (view.status) {
+    case 'PENDING':
+      return { kind: 'dispatch', attemptNo: view.attemptNo + 1 };
+    case 'FAILED_RETRY': {
+      if (context.retryDue === attemptKey(view)) return { kind: 'dispatch', attemptNo: view.attemptNo + 1 };
+      const outcome = attemptOutcome(view);
+      return { kind: 'backoff', delayMs: outcome.kind === 'retry' ? outcome.delayMs : 0 };
+    }
+    case 'DISPATCHING':
+      return context.published.has(attemptKey(view)) ? { kind: 'wait' } : { kind: 'publish' };
+    case 'AWAITING_ACK':
+    case 'IN_PROGRESS':
+      return { kind: 'wait' };
+    case 'SUCCEEDED':
+      return { kind: 'succeeded', ...(view.outputRef === undefined ? {} : { outputRef: view.outputRef }) };
+    case 'FAILED_FINAL': {
+      if (view.failure === undefined) throw new AttemptViewError(view, 'its failure');
+      return { kind: 'failed', failure: view.failure };
+    }
+    case 'CANCELLED':
+      return { kind: 'cancelled' };
+  }
+}
+
+export interface ArmedDeadline {
+  readonly timeout: AttemptTimeout;
+  readonly deadline: string;
+}
+
+/** The deadlines a wait on an attempt in flight races (none for an attempt that ended). */
+export function attemptDeadlines(view: AttemptView): readonly ArmedDeadline[] {
+  if (!isInFlight(view.status)) return [];
+  const outcome = attemptOutcome(view);
+  if (outcome.kind === 'awaiting-ack') return [{ timeout: 'ack', deadline: outcome.ackDeadline }];
+  if (outcome.kind === 'in-progress')
+    return [
+      { timeout: 'lease', deadline: outcome.leaseExpiresAt },
+      { timeout: 'result', deadline: outcome.resultDeadline },
+    ];
+  return [];
+}
+
+/** The earliest of the attempt's deadlines that is at or before `now`, if any (a recheck resolves it). */
+export function passedDeadline(view: AttemptView, now: Date): ArmedDeadline | undefined {
+  return attemptDeadlines(view)
+    .filter((d) => Date.parse(d.deadline) <= now.getTime())
+    .sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline))[0];
 }
 
 /** The orchestration's timers, and the failure each means when it fires and still applies. */
@@ -163,13 +222,32 @@ export function decideTimeout(step: Step, check: TimeoutCheck): StepEvent | unde
     }
   })();
   if (!applies) return undefined;
+  return timeoutFailure(check.attemptNo, check.leaseId, check);
+}
+
+/**
+ * A timer fired while the orchestration held `held`: `decideTimeout`, and one more rule so that a
+ * wait can never loop on a decision that cannot change: when the ledger's attempt is still in flight
+ * and exactly as the orchestration saw it when it armed the timer (nothing happened since, yet the
+ * check says the timer does not apply, e.g. the timer was armed for another lease), the attempt
+ * fails with the timer's class, under the ledger's own attempt and lease.
+ */
+export function decideFiredTimer(step: Step, check: TimeoutCheck, held: AttemptView): StepEvent | undefined {
+  const event = decideTimeout(step, check);
+  if (event !== undefined) return event;
+  if (!isInFlight(step.status) || step.leaseId === undefined) return undefined;
+  if (!sameAttemptView(toAttemptView(step), held)) return undefined;
+  return timeoutFailure(step.attemptNo, step.leaseId, check);
+}
+
+function timeoutFailure(attemptNo: number, leaseId: string, check: TimeoutCheck): StepEvent {
   const { failureClass, what } = TIMEOUT_FAILURE[check.timeout];
   return {
     type: 'FAIL',
-    attemptNo: check.attemptNo,
-    leaseId: check.leaseId,
+    attemptNo,
+    leaseId,
     failureClass,
-    message: `attempt ${check.attemptNo}: ${what} (${check.deadline})`,
+    message: `attempt ${attemptNo}: ${what} (${check.deadline})`,
     maxAttempts: check.maxAttempts,
     ...(check.backoff === undefined ? {} : { backoff: check.backoff }),
   };

@@ -1,84 +1,117 @@
 /**
  * `jobOrchestrator`: one instance per job (instance id = job id) runs the job's steps in order
  * through external workers. Deterministic: time, ids, waits and side effects go through
- * `context.df` only, and every decision is the domain's (`attemptOutcome`, `mergeAttemptViews`,
- * the step state machine inside the activities).
+ * `context.df` only, and every decision is the domain's (`nextMove`, `attemptDeadlines`,
+ * `passedDeadline`, the step state machine inside the activities).
  *
- * Per step, per attempt:
- *   1. recordAttempt: attempt n+1 with a lease id from `context.df.newGuid`, written before publishing;
- *   2. publishDirective (a failed publish is the attempt's DISPATCH_FAILED, retried on the dispatch backoff);
- *   3. wait for the attempt's reply events against the ACK deadline; once ACKed (a RESULT before the
- *      ACK counts as both), against the lease (heartbeats extend it) and the step result deadline;
- *      a timer that fires is checked against the ledger (resolveTimeout) before it counts;
- *   4. on FAILED_RETRY wait the backoff the state machine chose, then attempt n+2; on SUCCEEDED
- *      pass the step's output_ref to the next step as its input_ref; on FAILED_FINAL fail the job.
- * A `cancel` event is watched during every wait: the job is cancelled at its current step and the
- * worker holding the attempt is told. Every timer that loses a race is cancelled.
+ * The ledger is the truth: each step is driven by its attempt as the ledger holds it (the plan of
+ * `startJob`, then what every activity answers), never by an event's payload.
+ *   1. dispatch: recordAttempt n+1 with a lease from `context.df.newGuid`, written before publishing.
+ *      When the ledger already holds an attempt (recorded under another lease by a crashed episode or
+ *      an earlier run of the instance), the answer is that attempt and the orchestration adopts it.
+ *   2. publish: a DISPATCHING attempt this run has not published (its own, or adopted) is published
+ *      under the ledger's lease (same message id: the topic drops a copy already sent). A failed
+ *      publish is the attempt's DISPATCH_FAILED.
+ *   3. wait on an attempt in flight: its reply event (`reply:{step}:{attempt}:{lease}` of the ledger's
+ *      lease), its deadlines (ACK; then the lease and the step result deadline), `cancel`, `recheck`
+ *      and the job deadline. A reply only makes the orchestration read the attempt (`readAttempt`). A
+ *      fired timer is resolved in the ledger (`resolveTimeout`, which fails the attempt when the
+ *      ledger's view did not change since the timer was armed), so every wait either sees a changed
+ *      view, re-arms on a later deadline or ends the attempt: it never loops.
+ *   4. FAILED_RETRY: wait the backoff the state machine chose, then dispatch (at once when the run
+ *      found the step so at its start: a redriven step, or a run replacing one that was lost);
+ *      SUCCEEDED passes its output_ref on as the next step's input_ref; FAILED_FINAL fails the job.
+ * `recheck` (raised by a sweeper): read the ledger now, resolve the attempt's deadlines that passed
+ * by the orchestration's clock and, with `redispatch`, publish a DISPATCHING attempt again.
+ * `cancel`: the job is cancelled at its current step and the worker holding the attempt is told.
+ * The job deadline (`plan.deadlineAt`): the job fails with TIMEOUT, its unfinished steps are
+ * CANCELLED and the worker holding the attempt is told, as on cancel. Timers that lose a race are
+ * cancelled.
  *
- * Steps already SUCCEEDED (a redriven job) are skipped, their outputs kept.
+ * Steps already SUCCEEDED (a redriven or restarted job) are skipped, their outputs kept.
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from 'durable-functions';
 import {
-  attemptOutcome,
-  mergeAttemptViews,
-  type AttemptOutcome,
-  type AttemptTimeout,
+  attemptDeadlines,
+  attemptKey,
+  AttemptViewError,
+  nextMove,
+  passedDeadline,
+  type ArmedDeadline,
   type AttemptView,
 } from '../domain/attempt';
-import { assertNever, type JobFailure } from '../domain/job';
+import { assertNever, type JobFailure, type JobStatus } from '../domain/job';
 import type { StepFailure } from '../domain/step';
 import {
   CANCEL_EVENT,
+  RECHECK_EVENT,
   replyEventName,
+  type ActivityInput,
+  type ActivityOutput,
   type AttemptRef,
   type CancelEvent,
-  type CancelJobInput,
-  type FinishJobInput,
+  type JobActivities,
+  type JobActivityName,
   type JobCustomStatus,
   type JobOutput,
   type JobPlan,
   type PlannedStep,
-  type PublishFailedInput,
-  type RecordAttemptInput,
-  type ReplyEvent,
-  type ResolveTimeoutInput,
+  type RecheckEvent,
   type StepSummary,
 } from './job-protocol';
-import type { JobOrchestrationInput } from './orchestration-starter';
 
-type ActivityCall<I> = (input: I) => Task;
-
-/** The activities the orchestrator calls, as the handles `df.app.activity` returned. */
-export interface JobActivities {
-  readonly startJob: ActivityCall<JobOrchestrationInput>;
-  readonly recordAttempt: ActivityCall<RecordAttemptInput>;
-  readonly publishDirective: ActivityCall<AttemptRef>;
-  readonly recordPublishFailure: ActivityCall<PublishFailedInput>;
-  readonly resolveTimeout: ActivityCall<ResolveTimeoutInput>;
-  readonly finishJob: ActivityCall<FinishJobInput>;
-  readonly cancelJob: ActivityCall<CancelJobInput>;
-}
+export type { JobActivities } from './job-protocol';
 
 /** Retries of an activity whose store or bus was briefly unreachable (each activity is idempotent). */
 export const ACTIVITY_RETRY = new df.RetryOptions(2_000, 6);
 ACTIVITY_RETRY.backoffCoefficient = 2;
 ACTIVITY_RETRY.maxRetryIntervalInMilliseconds = 60_000;
 
+/** The value a yielded task completed with, as Durable hands it back (the one unavoidable cast). */
+function* completed<T>(task: Task): Generator<Task, T, unknown> {
+  return (yield task) as T;
+}
+
+type Call = <K extends JobActivityName>(
+  name: K,
+  input: ActivityInput<K>,
+  options?: { readonly retry: boolean },
+) => Generator<Task, ActivityOutput<K>, unknown>;
+
+function caller(activities: JobActivities): Call {
+  return function* call(name, input, options = { retry: true }) {
+    const task = activities[name](input);
+    return yield* completed(options.retry ? task.withRetry(ACTIVITY_RETRY) : task);
+  };
+}
+
+interface Run {
+  readonly context: OrchestrationContext;
+  readonly plan: JobPlan;
+  readonly call: Call;
+}
+
 type StepRun =
   | { readonly kind: 'succeeded'; readonly summary: StepSummary }
   | { readonly kind: 'failed'; readonly summary: StepSummary; readonly failure: StepFailure }
-  | { readonly kind: 'cancelled'; readonly summary: StepSummary; readonly reason?: string };
+  | { readonly kind: 'cancelled'; readonly summary: StepSummary; readonly status: JobStatus }
+  | {
+      readonly kind: 'expired';
+      readonly summary: StepSummary;
+      readonly status: JobStatus;
+      readonly failure: JobFailure;
+    };
 
 export function jobOrchestrator(activities: JobActivities): OrchestrationHandler {
-  const call = <I>(activity: ActivityCall<I>, input: I): Task =>
-    (activity(input) as Task & { withRetry(options: df.RetryOptions): Task }).withRetry(ACTIVITY_RETRY);
+  const call = caller(activities);
 
   return function* orchestrate(context: OrchestrationContext): Generator<Task, JobOutput, unknown> {
-    const input = context.df.getInput<JobOrchestrationInput>();
-    const plan = (yield call(activities.startJob, input)) as JobPlan;
+    const input = context.df.getInput<ActivityInput<'startJob'>>();
+    const plan = yield* call('startJob', input);
     const summaries: StepSummary[] = plan.steps.map((step) => summaryOf(step));
     if (plan.status !== 'RUNNING') return { jobId: plan.jobId, status: plan.status, steps: summaries };
+    const run: Run = { context, plan, call };
 
     let inputRef = plan.inputRef;
     for (const [position, step] of plan.steps.entries()) {
@@ -86,170 +119,247 @@ export function jobOrchestrator(activities: JobActivities): OrchestrationHandler
         inputRef = step.outputRef ?? inputRef;
         continue;
       }
-      const run: StepRun = yield* runStep(context, activities, call, plan, step, inputRef);
-      summaries[position] = run.summary;
-      if (run.kind === 'cancelled') {
-        return { jobId: plan.jobId, status: 'CANCELLED', steps: cancelRest(summaries, position) };
+      const result: StepRun = yield* runStep(run, step, inputRef);
+      summaries[position] = result.summary;
+      switch (result.kind) {
+        case 'succeeded':
+          inputRef = result.summary.outputRef ?? inputRef;
+          break;
+        case 'cancelled':
+          return { jobId: plan.jobId, status: result.status, steps: cancelRest(summaries, position) };
+        case 'expired':
+          return {
+            jobId: plan.jobId,
+            status: result.status,
+            ...(result.status === 'FAILED' ? { failure: result.failure } : {}),
+            steps: cancelRest(summaries, position),
+          };
+        case 'failed': {
+          const failure: JobFailure = {
+            stepId: step.stepId,
+            failureClass: result.failure.failureClass,
+            message: result.failure.message,
+          };
+          const status = yield* call('finishJob', { jobId: plan.jobId, outcome: 'FAILED', failure });
+          return { jobId: plan.jobId, status, failure, steps: summaries };
+        }
+        default:
+          assertNever(result);
       }
-      if (run.kind === 'failed') {
-        const failure: JobFailure = {
-          stepId: step.stepId,
-          failureClass: run.failure.failureClass,
-          message: run.failure.message,
-        };
-        const status = (yield call(activities.finishJob, {
-          jobId: plan.jobId,
-          outcome: 'FAILED',
-          failure,
-        })) as JobOutput['status'];
-        return { jobId: plan.jobId, status, failure, steps: summaries };
-      }
-      inputRef = run.summary.outputRef ?? inputRef;
     }
-    const status = (yield call(activities.finishJob, {
-      jobId: plan.jobId,
-      outcome: 'SUCCEEDED',
-    })) as JobOutput['status'];
+    const status = yield* call('finishJob', { jobId: plan.jobId, outcome: 'SUCCEEDED' });
     return { jobId: plan.jobId, status, outputRef: inputRef, steps: summaries };
   };
 }
 
-function* runStep(
-  context: OrchestrationContext,
-  activities: JobActivities,
-  call: <I>(activity: ActivityCall<I>, input: I) => Task,
-  plan: JobPlan,
-  step: PlannedStep,
-  inputRef: string,
-): Generator<Task, StepRun, unknown> {
-  const { jobId, timings } = plan;
-  let attemptNo = step.attemptNo;
-  for (;;) {
-    attemptNo += 1;
-    const ref: AttemptRef = {
-      jobId,
-      stepId: step.stepId,
-      attemptNo,
-      leaseId: context.df.newGuid(`${jobId}:${step.stepId}:${attemptNo}`),
-    };
-    const ackDeadline = after(context, timings.ackTimeoutSeconds * 1000);
-    showStatus(context, step, attemptNo, 'DISPATCHING');
-    let view = (yield call(activities.recordAttempt, { ...ref, inputRef, ackDeadline })) as AttemptView;
-    if (view.status === 'DISPATCHING' && view.leaseId === ref.leaseId) {
-      try {
-        view = (yield activities.publishDirective(ref)) as AttemptView;
-      } catch (publishError) {
-        view = (yield call(activities.recordPublishFailure, {
-          ...ref,
-          message: messageOf(publishError),
-        })) as AttemptView;
-      }
-    }
+/** Drives one step from the ledger's view of it until it ends, the job is cancelled or its deadline passes. */
+function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task, StepRun, unknown> {
+  const { context, plan, call } = run;
+  const { jobId } = plan;
+  const stepRef = { jobId, stepId: step.stepId };
+  let view: AttemptView = step;
+  const published = new Set<string>();
+  // A step this run found FAILED_RETRY is dispatched at once; later ones wait their backoff first.
+  let retryDue: string | undefined = step.status === 'FAILED_RETRY' ? attemptKey(step) : undefined;
+  let backoff: { readonly key: string; readonly until: string } | undefined;
 
-    const settled: Settled = yield* awaitAttempt(context, activities, call, step, ref, view);
-    const summary: StepSummary = {
-      stepId: step.stepId,
-      status: settled.view.status,
-      attempts: attemptNo,
-      ...(settled.view.outputRef === undefined ? {} : { outputRef: settled.view.outputRef }),
-    };
-    const outcome = settled.outcome;
-    switch (outcome.kind) {
-      case 'succeeded':
-        return { kind: 'succeeded', summary };
-      case 'failed':
-        return { kind: 'failed', summary, failure: outcome.failure };
-      case 'cancelled':
-        return yield* cancel(context, activities, call, jobId, summary, settled.cancelReason, ref);
-      case 'retry': {
-        const retryAt = after(context, outcome.delayMs);
-        showStatus(context, step, attemptNo, 'RETRY_BACKOFF', retryAt);
-        const backoff = context.df.createTimer(new Date(retryAt));
-        const cancelled = context.df.waitForExternalEvent(CANCEL_EVENT);
-        const winner = (yield context.df.Task.any([backoff, cancelled])) as Task;
-        if (winner === cancelled) {
-          backoff.cancel();
-          return yield* cancel(context, activities, call, jobId, summary, reasonOf(cancelled.result));
+  for (;;) {
+    const move = nextMove(view, { published, ...(retryDue === undefined ? {} : { retryDue }) });
+    switch (move.kind) {
+      case 'dispatch': {
+        const leaseId = context.df.newGuid(`${jobId}:${step.stepId}:${move.attemptNo}`);
+        showStatus(context, step, move.attemptNo, 'DISPATCHING');
+        view = yield* call('recordAttempt', {
+          ...stepRef,
+          attemptNo: move.attemptNo,
+          leaseId,
+          inputRef,
+          ackDeadline: after(context, plan.timings.ackTimeoutSeconds * 1000),
+        });
+        break;
+      }
+      case 'publish':
+        published.add(attemptKey(view));
+        view = yield* publish(run, refOf(jobId, view));
+        break;
+      case 'wait': {
+        const ref = refOf(jobId, view);
+        showStatus(context, step, view.attemptNo, view.status);
+        const armed = attemptDeadlines(view).map((deadline) => ({
+          deadline: deadline.deadline,
+          armed: deadline,
+        }));
+        const wake = yield* wait(run, armed, replyEventName(ref.stepId, ref.attemptNo, ref.leaseId));
+        switch (wake.kind) {
+          case 'reply':
+            view = yield* call('readAttempt', stepRef);
+            break;
+          case 'recheck':
+            view = yield* recheck(run, stepRef, wake.event);
+            break;
+          case 'timer':
+            if (wake.armed === undefined) throw new Error('an attempt wait fired a timer it did not arm');
+            view = yield* call('resolveTimeout', { ...ref, ...wake.armed, held: view });
+            break;
+          case 'cancel':
+            return yield* cancel(run, summaryOf(view), wake.reason, ref);
+          case 'deadline':
+            return yield* expire(run, summaryOf(view), ref);
+          default:
+            assertNever(wake);
         }
         break;
       }
+      case 'backoff': {
+        const key = attemptKey(view);
+        if (backoff?.key !== key) backoff = { key, until: after(context, move.delayMs) };
+        showStatus(context, step, view.attemptNo, 'RETRY_BACKOFF', backoff.until);
+        const wake = yield* wait(run, [{ deadline: backoff.until }]);
+        switch (wake.kind) {
+          case 'timer':
+            retryDue = key;
+            break;
+          case 'recheck':
+          case 'reply':
+            view = yield* call('readAttempt', stepRef);
+            break;
+          case 'cancel':
+            return yield* cancel(run, summaryOf(view), wake.reason);
+          case 'deadline':
+            return yield* expire(run, summaryOf(view));
+          default:
+            assertNever(wake);
+        }
+        break;
+      }
+      case 'succeeded':
+        return { kind: 'succeeded', summary: summaryOf(view) };
+      case 'failed':
+        return { kind: 'failed', summary: summaryOf(view), failure: move.failure };
+      case 'cancelled':
+        // Cancelled in the ledger before the cancel event reached this run.
+        return yield* cancel(run, summaryOf(view), undefined, leased(jobId, view));
       default:
-        assertNever(outcome);
+        assertNever(move);
     }
   }
 }
 
-interface Settled {
-  readonly view: AttemptView;
-  readonly outcome: Exclude<AttemptOutcome, { kind: 'awaiting-ack' | 'in-progress' }>;
-  readonly cancelReason?: string;
+/** Publishes the attempt's directive; a transport failure is recorded as its DISPATCH_FAILED. */
+function* publish(run: Run, ref: AttemptRef): Generator<Task, AttemptView, unknown> {
+  try {
+    return yield* run.call('publishDirective', ref, { retry: false });
+  } catch (publishError) {
+    return yield* run.call('recordPublishFailure', { ...ref, message: messageOf(publishError) });
+  }
 }
 
-/** Waits until the attempt settles: replies, timers (checked against the ledger) or a cancel. */
-function* awaitAttempt(
-  context: OrchestrationContext,
-  activities: JobActivities,
-  call: <I>(activity: ActivityCall<I>, input: I) => Task,
-  step: PlannedStep,
-  ref: AttemptRef,
-  first: AttemptView,
-): Generator<Task, Settled, unknown> {
-  let view = first;
-  for (;;) {
-    const outcome = attemptOutcome(view);
-    if (outcome.kind !== 'awaiting-ack' && outcome.kind !== 'in-progress') return { view, outcome };
-    showStatus(context, step, ref.attemptNo, view.status);
-
-    const timers: Array<{ task: TimerTask; timeout: AttemptTimeout; deadline: string }> =
-      outcome.kind === 'awaiting-ack'
-        ? [timer(context, 'ack', outcome.ackDeadline)]
-        : [timer(context, 'lease', outcome.leaseExpiresAt), timer(context, 'result', outcome.resultDeadline)];
-    const reply = context.df.waitForExternalEvent(replyEventName(ref.stepId, ref.attemptNo, ref.leaseId));
-    const cancelled = context.df.waitForExternalEvent(CANCEL_EVENT);
-    const winner = (yield context.df.Task.any([reply, cancelled, ...timers.map((t) => t.task)])) as Task;
-    for (const t of timers) if (t.task !== winner) t.task.cancel();
-
-    if (winner === reply) {
-      view = mergeAttemptViews(view, (reply.result as ReplyEvent).attempt);
-    } else if (winner === cancelled) {
-      return { view, outcome: { kind: 'cancelled' }, ...reasonField(cancelled.result) };
-    } else {
-      const fired = timers.find((t) => t.task === winner);
-      if (fired === undefined) throw new Error('Task.any answered with a task it was not given');
-      const resolved = (yield call(activities.resolveTimeout, {
-        ...ref,
-        timeout: fired.timeout,
-        deadline: fired.deadline,
-      })) as AttemptView;
-      view = mergeAttemptViews(view, resolved);
-    }
+/** A sweeper asks for a look now: read the ledger, resolve a deadline that passed, re-publish if asked. */
+function* recheck(
+  run: Run,
+  stepRef: ActivityInput<'readAttempt'>,
+  event: RecheckEvent,
+): Generator<Task, AttemptView, unknown> {
+  let view = yield* run.call('readAttempt', stepRef);
+  const passed = passedDeadline(view, run.context.df.currentUtcDateTime);
+  if (passed !== undefined) {
+    view = yield* run.call('resolveTimeout', { ...refOf(run.plan.jobId, view), ...passed, held: view });
   }
+  if (event.redispatch === true && view.status === 'DISPATCHING') {
+    view = yield* publish(run, refOf(run.plan.jobId, view));
+  }
+  return view;
+}
+
+type Wake =
+  | { readonly kind: 'reply' }
+  | { readonly kind: 'timer'; readonly armed?: ArmedDeadline }
+  | { readonly kind: 'recheck'; readonly event: RecheckEvent }
+  | { readonly kind: 'cancel'; readonly reason?: string }
+  | { readonly kind: 'deadline' };
+
+/**
+ * One wait: the given timers, the reply event (if any), `cancel`, `recheck` and the job deadline,
+ * whichever comes first. The timers that lost are cancelled.
+ */
+function* wait(
+  run: Run,
+  timers: ReadonlyArray<{ readonly deadline: string; readonly armed?: ArmedDeadline }>,
+  replyEvent?: string,
+): Generator<Task, Wake, unknown> {
+  const { context, plan } = run;
+  const armed: Array<{ readonly task: TimerTask; readonly armed?: ArmedDeadline }> = timers.map((t) => ({
+    task: context.df.createTimer(new Date(t.deadline)),
+    ...(t.armed === undefined ? {} : { armed: t.armed }),
+  }));
+  const jobDeadline = context.df.createTimer(new Date(plan.deadlineAt));
+  const reply = replyEvent === undefined ? undefined : context.df.waitForExternalEvent(replyEvent);
+  const cancelled = context.df.waitForExternalEvent(CANCEL_EVENT);
+  const rechecked = context.df.waitForExternalEvent(RECHECK_EVENT);
+  const tasks: Task[] = [
+    ...(reply === undefined ? [] : [reply]),
+    cancelled,
+    rechecked,
+    jobDeadline,
+    ...armed.map((t) => t.task),
+  ];
+  const winner = yield* completed<Task>(context.df.Task.any(tasks));
+  for (const timer of [jobDeadline, ...armed.map((t) => t.task)]) if (timer !== winner) timer.cancel();
+
+  if (winner === reply) return { kind: 'reply' };
+  if (winner === cancelled) return { kind: 'cancel', ...reasonField(cancelled.result) };
+  if (winner === rechecked) return { kind: 'recheck', event: recheckOf(rechecked.result) };
+  if (winner === jobDeadline) return { kind: 'deadline' };
+  const fired = armed.find((t) => t.task === winner);
+  if (fired === undefined) throw new Error('Task.any answered with a task it was not given');
+  return { kind: 'timer', ...(fired.armed === undefined ? {} : { armed: fired.armed }) };
 }
 
 function* cancel(
-  context: OrchestrationContext,
-  activities: JobActivities,
-  call: <I>(activity: ActivityCall<I>, input: I) => Task,
-  jobId: string,
+  run: Run,
   summary: StepSummary,
   reason: string | undefined,
   attempt?: AttemptRef,
 ): Generator<Task, StepRun, unknown> {
-  context.df.setCustomStatus({ stepId: summary.stepId, state: 'CANCELLED' });
-  yield call(activities.cancelJob, {
-    jobId,
+  run.context.df.setCustomStatus({ stepId: summary.stepId, state: 'CANCELLED' });
+  // The job's status after the cancel: CANCELLED, or the outcome it reached otherwise meanwhile.
+  const status = yield* run.call('cancelJob', {
+    jobId: run.plan.jobId,
     ...(reason === undefined ? {} : { reason }),
     ...(attempt === undefined ? {} : { attempt }),
   });
-  return {
-    kind: 'cancelled',
-    summary: { ...summary, status: 'CANCELLED' },
-    ...(reason === undefined ? {} : { reason }),
-  };
+  return { kind: 'cancelled', summary: { ...summary, status: 'CANCELLED' }, status };
 }
 
-function timer(context: OrchestrationContext, timeout: AttemptTimeout, deadline: string) {
-  return { task: context.df.createTimer(new Date(deadline)), timeout, deadline };
+/** The job deadline passed: the job fails with TIMEOUT and the attempt's worker is told. */
+function* expire(run: Run, summary: StepSummary, attempt?: AttemptRef): Generator<Task, StepRun, unknown> {
+  const { plan } = run;
+  run.context.df.setCustomStatus({ stepId: summary.stepId, state: 'CANCELLED' });
+  const status = yield* run.call('expireJob', {
+    jobId: plan.jobId,
+    stepId: summary.stepId,
+    deadlineAt: plan.deadlineAt,
+    ...(attempt === undefined ? {} : { attempt }),
+  });
+  const failure: JobFailure = {
+    stepId: summary.stepId,
+    failureClass: 'TIMEOUT',
+    message: `the job deadline passed (${plan.deadlineAt})`,
+  };
+  return { kind: 'expired', summary: { ...summary, status: 'CANCELLED' }, status, failure };
+}
+
+/** The attempt in flight as a reference for its activities; an attempt in flight always has a lease. */
+function refOf(jobId: string, view: AttemptView): AttemptRef {
+  const ref = leased(jobId, view);
+  if (ref === undefined) throw new AttemptViewError(view, 'a lease');
+  return ref;
+}
+
+function leased(jobId: string, view: AttemptView): AttemptRef | undefined {
+  return view.leaseId === undefined
+    ? undefined
+    : { jobId, stepId: view.stepId, attemptNo: view.attemptNo, leaseId: view.leaseId };
 }
 
 function after(context: OrchestrationContext, ms: number): string {
@@ -273,30 +383,33 @@ function showStatus(
   context.df.setCustomStatus(status);
 }
 
-function summaryOf(step: PlannedStep): StepSummary {
+function summaryOf(view: AttemptView): StepSummary {
   return {
-    stepId: step.stepId,
-    status: step.status,
-    attempts: step.attemptNo,
-    ...(step.outputRef === undefined ? {} : { outputRef: step.outputRef }),
+    stepId: view.stepId,
+    status: view.status,
+    attempts: view.attemptNo,
+    ...(view.outputRef === undefined ? {} : { outputRef: view.outputRef }),
   };
 }
 
-/** After a cancel, the steps that never ran show as cancelled, as the ledger records them. */
+/** After a cancel or the job deadline, the steps that never ran show as cancelled, as the ledger records them. */
 function cancelRest(summaries: readonly StepSummary[], from: number): StepSummary[] {
   return summaries.map((summary, i) =>
     i > from && summary.status === 'PENDING' ? { ...summary, status: 'CANCELLED' } : summary,
   );
 }
 
-function reasonOf(payload: unknown): string | undefined {
+function reasonField(payload: unknown): { reason?: string } {
   const reason = (payload as CancelEvent | undefined)?.reason;
-  return typeof reason === 'string' ? reason : undefined;
+  return typeof reason === 'string' ? { reason } : {};
 }
 
-function reasonField(payload: unknown): { cancelReason?: string } {
-  const reason = reasonOf(payload);
-  return reason === undefined ? {} : { cancelReason: reason };
+function recheckOf(payload: unknown): RecheckEvent {
+  const event = payload as Partial<RecheckEvent> | undefined;
+  return {
+    reason: typeof event?.reason === 'string' ? event.reason : 'recheck',
+    ...(event?.redispatch === true ? { redispatch: true } : {}),
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -4,19 +4,43 @@
  * output. Everything here is plain JSON, because it is stored in orchestration history.
  *
  * Event names carry the step, the attempt and the lease (`reply:{stepId}:{attemptNo}:{leaseId}`),
- * so a reply to an old attempt can never satisfy the wait of a new one; `cancel` is the job's.
+ * so a reply to an old attempt can never satisfy the wait of a new one; `cancel` and `recheck` are
+ * the job's. Events are signals: the orchestration reads the attempt from the ledger when one
+ * arrives and never takes an outcome from a payload.
+ *
+ * `JobActivities` is typed from the activity functions themselves (`usecases/job-activities`): one
+ * place defines each activity's input and output.
  */
+import type { RegisteredActivityTask } from 'durable-functions';
 import type { AttemptTimeout, AttemptView } from '../domain/attempt';
+import type * as activityBodies from '../usecases/job-activities';
 import type { JobFailure, JobStatus } from '../domain/job';
 import type { StepStatus, StepType } from '../domain/step';
 
 export const CANCEL_EVENT = 'cancel';
 
+/**
+ * Raised by a sweeper on a running orchestration whose wait cannot make progress by itself (a lost
+ * timer, a publish never confirmed): the orchestration re-reads the ledger now and acts on what it
+ * finds. A signal only: it carries no outcome.
+ */
+export const RECHECK_EVENT = 'recheck';
+
+export interface RecheckEvent {
+  /** What the sweeper found, for the job's history. */
+  readonly reason: string;
+  /** The step is DISPATCHING past the grace: publish its directive again (same message id). */
+  readonly redispatch?: boolean;
+}
+
 export function replyEventName(stepId: string, attemptNo: number, leaseId: string): string {
   return `reply:${stepId}:${attemptNo}:${leaseId}`;
 }
 
-/** The payload of a reply event: the attempt as the ledger holds it after the reply was applied. */
+/**
+ * The payload of a reply event: the attempt as the ledger held it after the reply was applied. For
+ * the job's history only: the orchestration reads the attempt from the ledger (`readAttempt`).
+ */
 export interface ReplyEvent {
   readonly kind: 'ack' | 'heartbeat' | 'result';
   readonly attempt: AttemptView;
@@ -32,14 +56,14 @@ export interface StepTimings {
   readonly maxAttempts: number;
 }
 
-export interface PlannedStep {
-  readonly stepId: string;
+/**
+ * A step as the ledger held it when the run started: its current attempt (`attemptNo` counts the
+ * attempts made over every drive) with its lease and deadlines, so a run started over a job already
+ * RUNNING adopts the attempt in flight.
+ */
+export interface PlannedStep extends AttemptView {
   readonly index: number;
   readonly type: StepType;
-  readonly status: StepStatus;
-  /** Attempts made so far (over every drive). */
-  readonly attemptNo: number;
-  readonly outputRef?: string;
 }
 
 /** startJob's answer: the job moved to RUNNING (or the status that stopped it) and its steps. */
@@ -49,6 +73,14 @@ export interface JobPlan {
   readonly inputRef: string;
   readonly steps: readonly PlannedStep[];
   readonly timings: StepTimings;
+  /** When this run fails the job with TIMEOUT (see `runDeadline`). */
+  readonly deadlineAt: string;
+}
+
+/** Which step's attempt to read from the ledger. */
+export interface StepRef {
+  readonly jobId: string;
+  readonly stepId: string;
 }
 
 export interface AttemptRef {
@@ -66,6 +98,8 @@ export interface RecordAttemptInput extends AttemptRef {
 export interface ResolveTimeoutInput extends AttemptRef {
   readonly timeout: AttemptTimeout;
   readonly deadline: string;
+  /** The view the orchestration held when it armed the timer (see `decideFiredTimer`). */
+  readonly held?: AttemptView;
 }
 
 export interface PublishFailedInput extends AttemptRef {
@@ -80,6 +114,14 @@ export interface CancelJobInput {
   readonly jobId: string;
   readonly reason?: string;
   /** The attempt in flight when the cancel arrived: its worker is told to stop. */
+  readonly attempt?: AttemptRef;
+}
+
+/** The job deadline passed while `stepId` was running (its attempt in flight, if any). */
+export interface ExpireJobInput {
+  readonly jobId: string;
+  readonly stepId: string;
+  readonly deadlineAt: string;
   readonly attempt?: AttemptRef;
 }
 
@@ -107,3 +149,25 @@ export interface JobOutput {
   readonly failure?: JobFailure;
   readonly steps: readonly StepSummary[];
 }
+
+type Bodies = Pick<
+  typeof activityBodies,
+  | 'startJob'
+  | 'recordAttempt'
+  | 'readAttempt'
+  | 'publishDirective'
+  | 'recordPublishFailure'
+  | 'resolveTimeout'
+  | 'finishJob'
+  | 'cancelJob'
+  | 'expireJob'
+>;
+export type JobActivityName = keyof Bodies;
+/** An activity's input: the second parameter of its function (the first is its dependencies). */
+export type ActivityInput<K extends JobActivityName> = Parameters<Bodies[K]>[1];
+export type ActivityOutput<K extends JobActivityName> = Awaited<ReturnType<Bodies[K]>>;
+
+/** The activities the orchestrator calls, as the handles `df.app.activity` returned. */
+export type JobActivities = {
+  readonly [K in JobActivityName]: (input: ActivityInput<K>) => RegisteredActivityTask;
+};

@@ -32,6 +32,13 @@ export async function admitCommand(
 ): Promise<AdmitCommandResult> {
   const validation = services.validateEnvelope(request.body);
   if (!validation.ok) throw new SchemaValidationError('command-envelope.v1', validation.violations);
+  const maxTimeout = services.settings.sweep.maxJobTimeoutSeconds;
+  const timeout = validation.value.timeout_seconds;
+  if (timeout !== undefined && timeout > maxTimeout) {
+    throw new SchemaValidationError('command-envelope.v1', [
+      { pointer: '/timeout_seconds', message: `must be <= ${maxTimeout}`, keyword: 'maximum' },
+    ]);
+  }
 
   const now = services.clock.now();
   const plan = planAdmission({
@@ -44,8 +51,13 @@ export async function admitCommand(
     registry: services.registry,
     validateStepPayload: services.validateStepPayload,
     laneCount: services.settings.admission.laneCount,
+    jobTimeoutSeconds: services.settings.sweep.jobTimeoutSeconds,
   });
-  const outcome = await services.ledger.admit(plan, services.settings.admission, now);
+  const outcome = await services.ledger.admit(
+    plan,
+    { ...services.settings.admission, orphanGraceSeconds: services.settings.sweep.acceptGraceSeconds },
+    now,
+  );
 
   if (outcome.kind === 'created') {
     await starter.start({

@@ -10,7 +10,11 @@
  * redriveTenantJob: a FAILED job becomes RUNNING again (taking an in-flight slot: 429 at capacity),
  * its failed step FAILED_RETRY with a fresh attempt budget, and a new orchestration run starts that
  * skips the succeeded steps and keeps their outputs. A RUNNING job is only (re)started if its
- * orchestration is not running, which completes a redrive whose start failed (503 then; resend).
+ * orchestration is not running, which completes a redrive whose start failed (503 then; resend) and
+ * revives a job whose orchestration was terminated or lost: the new run starts from the ledger,
+ * whatever state its steps are in (an attempt in flight is adopted under its lease, a DISPATCHING one
+ * published again with the same message id, a FAILED_RETRY one dispatched). The run enforces a new
+ * job deadline window (`runDeadline`).
  * Anything else is InvalidTransitionError (409).
  */
 import type { Clock } from '../domain/clock';
@@ -73,10 +77,12 @@ export async function redriveTenantJob(
     }
   }
   if (job.status !== 'RUNNING') throw new InvalidTransitionError('job', jobId, job.status, 'REDRIVE');
-  // The failed step gets a fresh attempt budget (also completes a redrive interrupted here).
-  const { steps } = await getTenantJob(ledger, tenantId, jobId);
-  for (const step of steps) {
-    if (step.status === 'FAILED_FINAL')
+  // The failed step gets a fresh attempt budget (also completes a redrive interrupted here); so do
+  // steps cancelled because the job failed as a whole (its deadline passed, its orchestration was
+  // lost). Only while the job runs: a cancel that won meanwhile keeps its steps cancelled.
+  const current = await getTenantJob(ledger, tenantId, jobId);
+  for (const step of current.job.status === 'RUNNING' ? current.steps : []) {
+    if (step.status === 'FAILED_FINAL' || step.status === 'CANCELLED')
       await ledger.applyStepEvent(jobId, step.stepId, { type: 'REDRIVE' }, clock.now());
   }
   await deps.starter.restart({

@@ -2,8 +2,10 @@
  * The one path every worker reply takes, whether it came over Service Bus or an HTTP callback:
  * the decoded reply → a step event (`toStepEvent`) → applied to the ledger through the step state
  * machine (which checks the lease against the current attempt) → the attempt's event raised on
- * the job's orchestration (`reply:{step}:{attempt}:{lease}`, carrying the attempt as the ledger now
- * holds it).
+ * the job's orchestration (`reply:{step}:{attempt}:{lease}`). The event only wakes the orchestration,
+ * which reads the attempt from the ledger; its payload (the attempt as the ledger held it after the
+ * write) is for the history, never taken as the outcome, so an event raised by anyone else (the
+ * Durable HTTP API's raiseEvent) can at worst cause one extra read.
  *
  * Outcomes (nothing is ever applied twice; what is not applied is counted on the step):
  * - `applied`: the reply changed the step.

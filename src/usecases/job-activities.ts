@@ -3,23 +3,33 @@
  * least once) and changes the ledger only through the state machines, so a replayed activity finds
  * its write already done and answers as the first run did.
  *
- * - startJob: ACCEPTED → RUNNING; answers the plan (steps, the job's input, the timings).
- * - recordAttempt: DISPATCH attempt n with its lease and ACK deadline, before anything is published.
+ * - startJob: ACCEPTED → RUNNING; answers the plan: every step's current attempt as the ledger holds
+ *   it (so a run started over a RUNNING job adopts what is in flight), the job's input, the timings
+ *   and the deadline this run enforces (`runDeadline`).
+ * - recordAttempt: DISPATCH attempt n with its lease and ACK deadline, before anything is published,
+ *   when the step can take it (PENDING or FAILED_RETRY at attempt n-1). Otherwise it answers the
+ *   step as the ledger holds it, which the orchestrator adopts (the same attempt under another
+ *   lease recorded by a crashed episode or an earlier run) or follows (the step moved on).
+ * - readAttempt: the step's attempt as the ledger holds it (what a reply or recheck event means).
+ * - expireJob: the job deadline passed: FAIL the job with TIMEOUT, CANCEL its unfinished steps and
+ *   tell the worker holding the attempt, as on cancel.
  * - publishDirective: directive → the step's lane topic (same message id on a re-run, so the topic
  *   drops the copy), then PUBLISHED; logs `routing.resolved`. A transport failure throws
  *   DirectivePublishError (the orchestrator records it as the attempt's DISPATCH_FAILED); a directive
  *   that breaks its contract fails the step as INVALID_INPUT.
  * - recordPublishFailure / resolveTimeout: FAIL the attempt (DISPATCH_FAILED, ACK_TIMEOUT,
- *   LEASE_EXPIRED, TIMEOUT) unless the ledger shows it moved on meanwhile.
+ *   LEASE_EXPIRED, TIMEOUT) unless the ledger shows it moved on meanwhile (`decideFiredTimer`: a
+ *   timer whose attempt did not change since it was armed always decides).
  * - finishJob: SUCCEED or FAIL the job (the tenant's in-flight slot is released once, by the ledger).
  * - cancelJob: CANCEL the job and its unfinished steps; tells the worker holding the attempt.
  * Every answer that concerns an attempt is its AttemptView as the ledger holds it after the call.
  */
 import type { Settings } from '../config/settings';
 import type { Clock } from '../domain/clock';
-import { decideTimeout, toAttemptView, type AttemptView } from '../domain/attempt';
+import { runDeadline } from '../domain/admission';
+import { decideFiredTimer, decideTimeout, toAttemptView, type AttemptView } from '../domain/attempt';
 import { InvalidTransitionError } from '../domain/errors';
-import type { JobStatus } from '../domain/job';
+import type { JobFailure, JobStatus } from '../domain/job';
 import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
 import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
 import type { JobLedger, JobWithSteps } from '../ledger/job-ledger';
@@ -29,11 +39,13 @@ import { InvalidDirectiveError } from '../messaging/errors';
 import type {
   AttemptRef,
   CancelJobInput,
+  ExpireJobInput,
   FinishJobInput,
   JobPlan,
   PublishFailedInput,
   RecordAttemptInput,
   ResolveTimeoutInput,
+  StepRef,
 } from '../orchestration/job-protocol';
 import type { JobOrchestrationInput } from '../orchestration/orchestration-starter';
 
@@ -44,7 +56,7 @@ export interface JobActivityDeps {
   readonly ledger: JobLedger;
   readonly publisher: DirectivePublisher;
   readonly clock: Clock;
-  readonly settings: Pick<Settings, 'steps' | 'serviceBus'>;
+  readonly settings: Pick<Settings, 'steps' | 'serviceBus' | 'sweep'>;
 }
 
 export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInput): Promise<JobPlan> {
@@ -61,37 +73,32 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
     jobId: job.jobId,
     status: job.status,
     inputRef: job.inputRef,
-    steps: steps.map((step) => ({
-      stepId: step.stepId,
-      index: step.index,
-      type: step.type,
-      status: step.status,
-      attemptNo: step.attemptNo,
-      ...(step.outputRef === undefined ? {} : { outputRef: step.outputRef }),
-    })),
+    steps: steps.map((step) => ({ ...toAttemptView(step), index: step.index, type: step.type })),
     timings: { ackTimeoutSeconds: settings.steps.ackTimeoutSeconds, maxAttempts: settings.steps.maxAttempts },
+    deadlineAt: runDeadline(job, settings.sweep.jobTimeoutSeconds, clock.now()),
   };
 }
 
 export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<AttemptView> {
-  const { ledger, clock } = deps;
-  const step = await loadStep(ledger, input);
-  // Already recorded by an earlier run of this activity.
-  if (step.attemptNo === input.attemptNo && step.leaseId === input.leaseId) return toAttemptView(step);
-  if (isTerminalStepStatus(step.status)) return toAttemptView(step);
-  const { next } = await ledger.applyStepEvent(
-    input.jobId,
-    input.stepId,
-    {
-      type: 'DISPATCH',
-      attemptNo: input.attemptNo,
-      leaseId: input.leaseId,
-      inputRef: input.inputRef,
-      ackDeadline: input.ackDeadline,
-    },
-    clock.now(),
-  );
-  return toAttemptView(next);
+  const step = await loadStep(deps.ledger, input);
+  const dispatchable =
+    (step.status === 'PENDING' || step.status === 'FAILED_RETRY') && step.attemptNo + 1 === input.attemptNo;
+  // Recorded by an earlier run of this activity, held under another lease, or moved on: the ledger's
+  // attempt is the answer.
+  if (!dispatchable) return toAttemptView(step);
+  // A concurrent writer (a crashed episode's activity still running) may record it first: then the
+  // ledger's attempt is the answer too.
+  return applyOrReload(deps, input, {
+    type: 'DISPATCH',
+    attemptNo: input.attemptNo,
+    leaseId: input.leaseId,
+    inputRef: input.inputRef,
+    ackDeadline: input.ackDeadline,
+  });
+}
+
+export async function readAttempt(deps: JobActivityDeps, ref: StepRef): Promise<AttemptView> {
+  return toAttemptView(await loadStep(deps.ledger, ref));
 }
 
 export async function publishDirective(
@@ -165,11 +172,16 @@ export async function resolveTimeout(
   input: ResolveTimeoutInput,
 ): Promise<AttemptView> {
   const step = await loadStep(deps.ledger, input);
-  const event = decideTimeout(step, {
-    ...input,
+  const check = {
+    attemptNo: input.attemptNo,
+    leaseId: input.leaseId,
+    timeout: input.timeout,
+    deadline: input.deadline,
     maxAttempts: deps.settings.steps.maxAttempts,
     backoff: deps.settings.steps.backoff,
-  });
+  };
+  const event =
+    input.held === undefined ? decideTimeout(step, check) : decideFiredTimer(step, check, input.held);
   if (event === undefined) return toAttemptView(step);
   return applyOrReload(deps, input, event);
 }
@@ -189,25 +201,58 @@ export async function finishJob(deps: JobActivityDeps, input: FinishJobInput): P
 }
 
 export async function cancelJob(deps: JobActivityDeps, input: CancelJobInput): Promise<JobStatus> {
+  const status = await cancelInLedger(deps.ledger, input.jobId, input.reason, deps.clock.now());
+  if (input.attempt !== undefined) await callOff(deps, input.attempt, input.reason);
+  return status;
+}
+
+export const JOB_DEADLINE_REASON = 'the job deadline passed';
+
+/**
+ * The job deadline passed: FAIL the job with TIMEOUT (naming the step it was at), CANCEL the steps
+ * that had not ended (the state machine's way to end a step whatever its state), and tell the worker
+ * holding the attempt to stop. A job that ended otherwise meanwhile keeps its outcome.
+ */
+export async function expireJob(deps: JobActivityDeps, input: ExpireJobInput): Promise<JobStatus> {
+  const { ledger, clock } = deps;
+  const failure: JobFailure = {
+    stepId: input.stepId,
+    failureClass: 'TIMEOUT',
+    message: `${JOB_DEADLINE_REASON} (${input.deadlineAt})`,
+  };
+  let status: JobStatus;
+  try {
+    status = (await ledger.applyJobEvent(input.jobId, { type: 'FAIL', failure }, clock.now())).next.status;
+  } catch (error) {
+    if (!(error instanceof InvalidTransitionError)) throw error;
+    return (await load(ledger, input.jobId)).job.status;
+  }
+  await cancelUnfinishedSteps(ledger, input.jobId, JOB_DEADLINE_REASON, clock.now());
+  if (input.attempt !== undefined) await callOff(deps, input.attempt, JOB_DEADLINE_REASON);
+  return status;
+}
+
+/** Only the attempt that was handed to a worker (and did not finish otherwise) is called off. */
+async function callOff(
+  deps: JobActivityDeps,
+  attempt: AttemptRef,
+  reason: string | undefined,
+): Promise<void> {
   const { ledger, publisher, clock, settings } = deps;
-  const status = await cancelInLedger(ledger, input.jobId, input.reason, clock.now());
-  if (input.attempt === undefined) return status;
-  const { job, steps } = await load(ledger, input.jobId);
-  const step = findStep(steps, input.attempt);
-  // Only the attempt that was handed to a worker (and did not finish otherwise) is called off.
-  if (step.attemptNo !== input.attempt.attemptNo || step.leaseId !== input.attempt.leaseId) return status;
-  if (step.status !== 'CANCELLED') return status;
+  const { job, steps } = await load(ledger, attempt.jobId);
+  const step = findStep(steps, attempt);
+  if (step.attemptNo !== attempt.attemptNo || step.leaseId !== attempt.leaseId) return;
+  if (step.status !== 'CANCELLED') return;
   await publisher.publish(
     buildCancelDirective({
       job,
       step,
-      attempt: { attemptNo: input.attempt.attemptNo, leaseId: input.attempt.leaseId },
+      attempt: { attemptNo: attempt.attemptNo, leaseId: attempt.leaseId },
       replyPrefix: settings.serviceBus.replyPrefix,
       issuedAt: clock.now(),
-      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      ...(reason === undefined ? {} : { reason }),
     }),
   );
-  return status;
 }
 
 /**
@@ -230,6 +275,16 @@ export async function cancelInLedger(
     if (!(error instanceof InvalidTransitionError)) throw error;
     return (await load(ledger, jobId)).job.status;
   }
+  await cancelUnfinishedSteps(ledger, jobId, reason, now);
+  return status;
+}
+
+async function cancelUnfinishedSteps(
+  ledger: JobLedger,
+  jobId: string,
+  reason: string | undefined,
+  now: Date,
+): Promise<void> {
   const { steps } = await load(ledger, jobId);
   for (const step of steps) {
     if (isTerminalStepStatus(step.status)) continue;
@@ -245,7 +300,6 @@ export async function cancelInLedger(
         if (!(error instanceof InvalidTransitionError)) throw error;
       });
   }
-  return status;
 }
 
 /** Applies an attempt's event; when the step moved on meanwhile, answers the step as it is. */

@@ -4,6 +4,10 @@
  * and the memory directive publisher. Workers are scripted by the test: it reads the directives
  * published and sends replies through the real ingestion path (ingestReply), whose events the
  * engine delivers. Time only moves when nothing can run (to the next timer) or when the test moves it.
+ *
+ * The app is loaded in its own module registry, as a host loads it; the services it runs on and the
+ * use cases the harness drives (admission, ingestion, cancel, redrive) are loaded in that same
+ * registry, so an error the ledger throws is the class the app's code checks for.
  */
 import type { StepDirective } from '../../src/contracts/directive';
 import type { FailureClass } from '../../src/domain/failure';
@@ -14,17 +18,15 @@ import type { PublishedDirective } from '../../src/messaging/memory-directive-pu
 import type { JobOutput } from '../../src/orchestration/job-protocol';
 import { JOB_ORCHESTRATOR_NAME } from '../../src/orchestration/orchestration-starter';
 import type { OrchestrationSignals } from '../../src/orchestration/orchestration-signals';
-import { admitCommand } from '../../src/usecases/admit-command';
-import { cancelTenantJob, redriveTenantJob } from '../../src/usecases/control-job';
-import { ingestReply, type IngestOutcome } from '../../src/usecases/ingest-reply';
-import { replyTimings } from '../../src/http/reply-handlers';
+import type { cancelTenantJob, redriveTenantJob } from '../../src/usecases/control-job';
+import type { IngestOutcome } from '../../src/usecases/ingest-reply';
 import {
   createTestDurableEnvironment,
   type TestDurableEnvironment,
 } from '../../devhost/durable/engine/test-environment';
 import type { InstanceStatus } from '../../devhost/durable/durable-api';
 import { loadFixtureApp } from '../devhost/durable/engine/load-durable-app';
-import { envelope, testServices, type TestServices } from '../unit/http/fixtures';
+import { envelope, type TestServices } from '../unit/http/fixtures';
 
 export const START = new Date('2026-01-01T00:00:00.000Z');
 const TENANT = 't1';
@@ -49,19 +51,34 @@ export interface Harness {
   finish(jobId: string): Promise<{ status: InstanceStatus; output: JobOutput }>;
   job(jobId: string): Promise<{ job: Job; steps: readonly Step[] }>;
   status(jobId: string): Promise<InstanceStatus>;
+  /** Raises an event straight at the orchestration (as the Durable HTTP API's raiseEvent does). */
+  raise(jobId: string, eventName: string, payload: unknown): Promise<void>;
+  /** Terminates the orchestration, leaving the ledger as it is. */
+  terminate(jobId: string): Promise<void>;
+  /** The orchestration's history events (of its current run). */
+  history(jobId: string): Promise<ReadonlyArray<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
 export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
   const holder: { env?: TestDurableEnvironment } = {};
   const clock = { now: () => holder.env?.clock.now() ?? START };
-  const services: TestServices = { ...testServices(env), clock } as unknown as TestServices;
-  const { registrations } = loadFixtureApp(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { app, registrations } = loadFixtureApp(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const fixtures = require('../unit/http/fixtures') as typeof import('../unit/http/fixtures');
+    const services = { ...fixtures.testServices(env), clock } as unknown as TestServices;
     (require('../../src/composition') as typeof import('../../src/composition')).useServices(services);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('../../src/functions/orchestration') as unknown;
+    require('../../src/functions/orchestration');
+    return {
+      services,
+      ...(require('../../src/usecases/admit-command') as typeof import('../../src/usecases/admit-command')),
+      ...(require('../../src/usecases/control-job') as typeof import('../../src/usecases/control-job')),
+      ...(require('../../src/usecases/ingest-reply') as typeof import('../../src/usecases/ingest-reply')),
+      ...(require('../../src/http/reply-handlers') as typeof import('../../src/http/reply-handlers')),
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
   });
+  const { services, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply, replyTimings } = app;
   const testEnv = createTestDurableEnvironment({ registrations, startTime: START });
   holder.env = testEnv;
   const signals: OrchestrationSignals = {
@@ -186,6 +203,18 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       const status = await testEnv.engine.status(jobId);
       if (status === undefined) throw new Error(`no orchestration ${jobId}`);
       return status;
+    },
+    async raise(jobId, eventName, payload) {
+      await testEnv.engine.raiseEvent(jobId, eventName, payload);
+      await testEnv.runUntilIdle();
+    },
+    async terminate(jobId) {
+      await testEnv.engine.terminate(jobId, 'terminated by the test');
+      await testEnv.runUntilIdle();
+    },
+    async history(jobId) {
+      const status = await testEnv.engine.status(jobId, { showHistory: true });
+      return (status?.historyEvents ?? []) as ReadonlyArray<Record<string, unknown>>;
     },
     stop: () => testEnv.stop(),
   };

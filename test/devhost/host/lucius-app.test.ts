@@ -106,20 +106,25 @@ describe('devhost hosting the Lucius app', () => {
       'listJobs',
       'cancelJob',
       'redriveJob',
+      'deleteJob',
       ...Array.from({ length: 16 }, (_, lane) => `replies-p${lane}`),
       'ackReply',
       'resultReply',
       'heartbeatReply',
       'startJob',
       'recordAttempt',
+      'readAttempt',
       'publishDirective',
       'recordPublishFailure',
       'resolveTimeout',
       'finishJob',
       'cancelJobRun',
+      'expireJob',
       'jobOrchestrator',
       'health',
       'healthz',
+      'driftSweeper',
+      'leaseSweeper',
     ]);
   });
 
@@ -190,6 +195,61 @@ describe('devhost hosting the Lucius app', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('takes nothing from a reply event raised through the Durable HTTP API: the ledger decides', async () => {
+    const admitted = await fetch(`${running().apiUrl}/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
+      body: JSON.stringify({ ...command, idempotency_key: 'forged-1' }),
+    });
+    const { jobId } = (await admitted.json()) as { jobId: string };
+    await awaitingAckInstance(jobId);
+    const jobUrl = `${running().apiUrl}/v1/jobs/${jobId}?tenant_id=t1&code=${running().keys.functionKey}`;
+    const before = (await (await fetch(jobUrl)).json()) as { steps: Array<Record<string, unknown>> };
+    const leaseId = before.steps[0]?.leaseId as string;
+
+    const instanceUrl = `${running().baseUrl}/runtime/webhooks/durabletask/instances/${jobId}`;
+    const forged = await fetch(`${instanceUrl}/raiseEvent/${encodeURIComponent(`reply:ocr:1:${leaseId}`)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        kind: 'result',
+        attempt: {
+          stepId: 'ocr',
+          status: 'SUCCEEDED',
+          attemptNo: 1,
+          leaseId,
+          outputRef: 'blob://attacker/evil',
+        },
+      }),
+    });
+    expect(forged.status).toBe(202);
+
+    // The orchestration took the event and read the attempt from the ledger (bounded polling).
+    let history: Array<Record<string, unknown>> = [];
+    for (let poll = 0; poll < 400; poll += 1) {
+      const status = (await (await fetch(`${instanceUrl}?showHistory=true`)).json()) as {
+        historyEvents?: Array<Record<string, unknown>>;
+      };
+      history = status.historyEvents ?? [];
+      const raised = history.findIndex((e) => e.EventType === 'EventRaised');
+      if (raised >= 0 && history.slice(raised).some((e) => e.FunctionName === 'readAttempt')) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(history.some((e) => e.FunctionName === 'readAttempt')).toBe(true);
+
+    const instance = await awaitingAckInstance(jobId);
+    expect(instance).toMatchObject({ runtimeStatus: 'Running', customStatus: { attemptNo: 1 } });
+    const after = (await (await fetch(jobUrl)).json()) as {
+      status: string;
+      outputRef?: string;
+      steps: Array<Record<string, unknown>>;
+    };
+    expect(after.status).toBe('RUNNING');
+    expect(after.steps[0]).toMatchObject({ stepId: 'ocr', status: 'AWAITING_ACK', attemptNo: 1 });
+    expect(after.steps[0]?.outputRef).toBeUndefined();
+    expect(JSON.stringify(after)).not.toContain('evil');
   });
 
   it('answers a resent command with the same job and does not start a second orchestration', async () => {

@@ -2,8 +2,13 @@ import fc from 'fast-check';
 import {
   attemptOutcome,
   AttemptViewError,
+  attemptDeadlines,
+  attemptKey,
+  decideFiredTimer,
   decideTimeout,
-  mergeAttemptViews,
+  nextMove,
+  passedDeadline,
+  sameAttemptView,
   toAttemptView,
   type AttemptView,
   type TimeoutCheck,
@@ -125,72 +130,6 @@ describe('attemptOutcome', () => {
   });
 });
 
-describe('mergeAttemptViews', () => {
-  it('takes a view further along the lifecycle', () => {
-    const acked = inProgress(300);
-    expect(mergeAttemptViews(view('AWAITING_ACK', { ackDeadline: at(30) }), acked)).toBe(acked);
-    const done = view('SUCCEEDED', { outputRef: 'blob://out' });
-    expect(mergeAttemptViews(acked, done)).toBe(done);
-  });
-
-  it('never moves backwards: an older event arriving late is ignored', () => {
-    const done = view('SUCCEEDED', { outputRef: 'blob://out' });
-    expect(mergeAttemptViews(done, inProgress(300))).toBe(done);
-    const acked = inProgress(300);
-    expect(mergeAttemptViews(acked, view('AWAITING_ACK', { ackDeadline: at(30) }))).toBe(acked);
-  });
-
-  it('keeps the later lease within IN_PROGRESS, whichever view carries it', () => {
-    const extended = inProgress(1800, { resultDeadline: at(900) });
-    expect(mergeAttemptViews(inProgress(300), extended)).toBe(extended);
-    const merged = mergeAttemptViews(extended, inProgress(300, { resultDeadline: at(901) }));
-    expect(merged).toMatchObject({
-      status: 'IN_PROGRESS',
-      leaseExpiresAt: at(1800),
-      resultDeadline: at(901),
-    });
-  });
-
-  it('ignores a view of another attempt or lease', () => {
-    const current = view('AWAITING_ACK', { ackDeadline: at(30) });
-    expect(mergeAttemptViews(current, inProgress(300, { attemptNo: 2 }))).toBe(current);
-    expect(mergeAttemptViews(current, inProgress(300, { leaseId: OTHER_LEASE }))).toBe(current);
-  });
-
-  it('never moves a view backwards nor shortens its lease, in any order of arrival', () => {
-    const progress = (s: StepStatus) => (STEP_STATUSES.indexOf(s) >= 4 ? 4 : STEP_STATUSES.indexOf(s));
-    const anyView = fc.record({
-      status: fc.constantFrom(...STEP_STATUSES),
-      attemptNo: fc.constantFrom(1, 2),
-      leaseId: fc.constantFrom(LEASE, OTHER_LEASE),
-      lease: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: undefined }),
-    });
-    fc.assert(
-      fc.property(fc.array(anyView, { minLength: 1, maxLength: 8 }), (arrivals) => {
-        const views = arrivals.map((a) =>
-          view(a.status, {
-            attemptNo: a.attemptNo,
-            leaseId: a.leaseId,
-            ...(a.lease === undefined ? {} : { leaseExpiresAt: at(a.lease) }),
-          }),
-        );
-        let merged = views[0] as AttemptView;
-        for (const incoming of views.slice(1)) {
-          const next = mergeAttemptViews(merged, incoming);
-          expect(progress(next.status)).toBeGreaterThanOrEqual(progress(merged.status));
-          expect([next.attemptNo, next.leaseId]).toEqual([merged.attemptNo, merged.leaseId]);
-          if (merged.status === 'IN_PROGRESS' && next.status === 'IN_PROGRESS' && merged.leaseExpiresAt)
-            expect(Date.parse(next.leaseExpiresAt ?? '')).toBeGreaterThanOrEqual(
-              Date.parse(merged.leaseExpiresAt),
-            );
-          merged = next;
-        }
-      }),
-      { numRuns: 500 },
-    );
-  });
-});
-
 describe('decideTimeout', () => {
   it('fails an attempt with no ACK by the ACK deadline as ACK_TIMEOUT', () => {
     for (const status of ['DISPATCHING', 'AWAITING_ACK'] as const) {
@@ -243,5 +182,152 @@ describe('decideTimeout', () => {
     expect(
       decideTimeout(step('AWAITING_ACK', { leaseId: OTHER_LEASE }), check('ack', at(30))),
     ).toBeUndefined();
+  });
+});
+
+describe('nextMove', () => {
+  const none = { published: new Set<string>() };
+  const failure = { failureClass: 'TRANSIENT', message: 'busy', attemptNo: 1, exhausted: false } as const;
+
+  it('dispatches the next attempt of a PENDING step', () => {
+    expect(nextMove(view('PENDING', { attemptNo: 0, leaseId: undefined }), none)).toEqual({
+      kind: 'dispatch',
+      attemptNo: 1,
+    });
+  });
+
+  it('publishes a DISPATCHING attempt once per run, then waits on it', () => {
+    const dispatching = view('DISPATCHING', { ackDeadline: at(30) });
+    expect(nextMove(dispatching, none)).toEqual({ kind: 'publish' });
+    expect(nextMove(dispatching, { published: new Set([attemptKey(dispatching)]) })).toEqual({
+      kind: 'wait',
+    });
+    // Published under another lease is not this attempt.
+    expect(
+      nextMove(view('DISPATCHING', { leaseId: OTHER_LEASE, ackDeadline: at(30) }), {
+        published: new Set([attemptKey(dispatching)]),
+      }),
+    ).toEqual({ kind: 'publish' });
+  });
+
+  it('waits on an attempt AWAITING_ACK or IN_PROGRESS, whatever its lease', () => {
+    expect(nextMove(view('AWAITING_ACK', { leaseId: OTHER_LEASE, ackDeadline: at(30) }), none)).toEqual({
+      kind: 'wait',
+    });
+    expect(nextMove(inProgress(300), none)).toEqual({ kind: 'wait' });
+  });
+
+  it('backs off a FAILED_RETRY attempt, then dispatches the next once its backoff is due', () => {
+    const failed = view('FAILED_RETRY', { failure: { ...failure, retryDelayMs: 60_000 } });
+    expect(nextMove(failed, none)).toEqual({ kind: 'backoff', delayMs: 60_000 });
+    expect(nextMove(failed, { ...none, retryDue: attemptKey(failed) })).toEqual({
+      kind: 'dispatch',
+      attemptNo: 2,
+    });
+    // A due mark of another attempt does not count.
+    expect(
+      nextMove(view('FAILED_RETRY', { attemptNo: 2, failure }), { ...none, retryDue: attemptKey(failed) }),
+    ).toEqual({
+      kind: 'backoff',
+      delayMs: 0,
+    });
+  });
+
+  it('ends with the step', () => {
+    expect(nextMove(view('SUCCEEDED', { outputRef: 'blob://o' }), none)).toEqual({
+      kind: 'succeeded',
+      outputRef: 'blob://o',
+    });
+    expect(nextMove(view('FAILED_FINAL', { failure }), none)).toEqual({ kind: 'failed', failure });
+    expect(nextMove(view('CANCELLED'), none)).toEqual({ kind: 'cancelled' });
+    expect(() => nextMove(view('FAILED_FINAL'), none)).toThrow(AttemptViewError);
+  });
+});
+
+describe('attemptDeadlines and passedDeadline', () => {
+  it('arms the ACK deadline before the ACK, the lease and the result deadline after', () => {
+    expect(attemptDeadlines(view('DISPATCHING', { ackDeadline: at(30) }))).toEqual([
+      { timeout: 'ack', deadline: at(30) },
+    ]);
+    expect(attemptDeadlines(inProgress(300))).toEqual([
+      { timeout: 'lease', deadline: at(300) },
+      { timeout: 'result', deadline: at(900) },
+    ]);
+    expect(attemptDeadlines(view('SUCCEEDED'))).toEqual([]);
+  });
+
+  it('answers the earliest deadline that has passed, none before', () => {
+    expect(passedDeadline(inProgress(300), new Date(T0 + 299_000))).toBeUndefined();
+    expect(passedDeadline(inProgress(300), new Date(T0 + 300_000))).toEqual({
+      timeout: 'lease',
+      deadline: at(300),
+    });
+    expect(passedDeadline(inProgress(1200), new Date(T0 + 1_000_000))).toEqual({
+      timeout: 'result',
+      deadline: at(900),
+    });
+  });
+});
+
+describe('decideFiredTimer', () => {
+  it('decides as decideTimeout when the timer applies', () => {
+    const s = step('AWAITING_ACK');
+    expect(decideFiredTimer(s, check('ack', at(30)), toAttemptView(s))).toEqual(
+      decideTimeout(s, check('ack', at(30))),
+    );
+  });
+
+  it('fails an unchanged attempt under the ledger lease even when the timer was armed for another', () => {
+    const s = step('AWAITING_ACK', { leaseId: OTHER_LEASE });
+    expect(decideTimeout(s, check('ack', at(30)))).toBeUndefined();
+    expect(decideFiredTimer(s, check('ack', at(30)), toAttemptView(s))).toMatchObject({
+      type: 'FAIL',
+      attemptNo: 1,
+      leaseId: OTHER_LEASE,
+      failureClass: 'ACK_TIMEOUT',
+    });
+  });
+
+  it('changes nothing when the attempt moved on since the timer was armed', () => {
+    const held = toAttemptView(step('IN_PROGRESS', { leaseExpiresAt: at(300), resultDeadline: at(900) }));
+    const extended = step('IN_PROGRESS', { leaseExpiresAt: at(600), resultDeadline: at(900) });
+    expect(decideFiredTimer(extended, check('lease', at(300)), held)).toBeUndefined();
+    const ended = step('SUCCEEDED');
+    expect(decideFiredTimer(ended, check('ack', at(30)), toAttemptView(ended))).toBeUndefined();
+  });
+
+  it('never leaves an attempt in flight unchanged: a wait always progresses', () => {
+    const anyStep = fc.record({
+      status: fc.constantFrom(...STEP_STATUSES),
+      leaseId: fc.constantFrom(LEASE, OTHER_LEASE),
+      attemptNo: fc.integer({ min: 1, max: 3 }),
+      lease: fc.integer({ min: 0, max: 1800 }),
+      timeout: fc.constantFrom('ack' as const, 'lease' as const, 'result' as const),
+      deadline: fc.integer({ min: 0, max: 1800 }),
+    });
+    fc.assert(
+      fc.property(anyStep, (a) => {
+        const s = step(a.status, {
+          leaseId: a.leaseId,
+          attemptNo: a.attemptNo,
+          ...(a.status === 'IN_PROGRESS' ? { leaseExpiresAt: at(a.lease), resultDeadline: at(900) } : {}),
+        });
+        const event = decideFiredTimer(s, check(a.timeout, at(a.deadline)), toAttemptView(s));
+        const inFlight = ['DISPATCHING', 'AWAITING_ACK', 'IN_PROGRESS'].includes(a.status);
+        // Unchanged since armed: an attempt in flight is failed, under the ledger's own lease.
+        expect(event !== undefined).toBe(inFlight);
+        if (event !== undefined)
+          expect(event).toMatchObject({ type: 'FAIL', attemptNo: a.attemptNo, leaseId: a.leaseId });
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('sameAttemptView', () => {
+  it('compares every field, absent ones included', () => {
+    expect(sameAttemptView(inProgress(300), inProgress(300))).toBe(true);
+    expect(sameAttemptView(inProgress(300), inProgress(301))).toBe(false);
+    expect(sameAttemptView(view('SUCCEEDED'), view('SUCCEEDED', { outputRef: 'blob://o' }))).toBe(false);
   });
 });
