@@ -15,6 +15,7 @@
  */
 import { MemoryDirectivePublisher } from '../src/messaging/memory-directive-publisher';
 import { MemoryReplyQuarantine } from '../src/messaging/reply-quarantine';
+import { MemoryShardLeases } from '../src/ledger/memory-shard-leases';
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { TableClient, type TableEntity } from '@azure/data-tables';
@@ -86,6 +87,14 @@ function servicesFor(settings: Settings, counter: RoundTrips): Services {
     newJobId: randomUUID,
     starterFor: () => ({ start: async () => undefined, restart: async () => undefined }),
     signalsFor: () => ({ raise: async () => undefined }),
+    controlFor: () => ({
+      start: async () => undefined,
+      restart: async () => undefined,
+      raise: async () => undefined,
+      inspect: async () => ({ state: 'Running' as const }),
+      purge: async () => false,
+    }),
+    shardLeases: new MemoryShardLeases(),
     publisher: new MemoryDirectivePublisher(),
     quarantine: new MemoryReplyQuarantine(),
   };

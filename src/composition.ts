@@ -15,11 +15,13 @@ import { validateCommandEnvelope } from './contracts/command-envelope';
 import { validateStepPayload } from './contracts/step-payloads';
 import type { Clock } from './domain/clock';
 import { createJobLedger } from './ledger/create-job-ledger';
+import { createShardLeases } from './ledger/create-shard-leases';
 import type { Directive } from './contracts/directive';
 import type { DirectivePublisher } from './messaging/directive-publisher';
 import { ServiceBusReplyQuarantine } from './messaging/reply-quarantine';
 import { createServiceBusClient } from './messaging/service-bus-client';
 import { ServiceBusDirectivePublisher } from './messaging/service-bus-directive-publisher';
+import { DurableOrchestrationControl } from './orchestration/durable-orchestration-control';
 import { DurableOrchestrationSignals } from './orchestration/durable-orchestration-signals';
 import { DurableOrchestrationStarter } from './orchestration/durable-orchestration-starter';
 import type { Services } from './services';
@@ -61,6 +63,8 @@ export function createServices(settings: Settings): Services {
     newJobId: randomUUID,
     starterFor: (context: InvocationContext) => new DurableOrchestrationStarter(() => df.getClient(context)),
     signalsFor: (context: InvocationContext) => new DurableOrchestrationSignals(() => df.getClient(context)),
+    controlFor: (context: InvocationContext) => new DurableOrchestrationControl(() => df.getClient(context)),
+    shardLeases: createShardLeases(settings.storage),
     publisher: lazyPublisher,
     quarantine: new ServiceBusReplyQuarantine(serviceBusClient, settings.serviceBus.quarantineQueue),
   };

@@ -11,6 +11,7 @@ import './functions/job-control';
 import './functions/replies';
 import './functions/orchestration';
 import './functions/health';
+import './functions/sweepers';
 
 getServices();
 

@@ -1,8 +1,9 @@
-/** HTTP functions that act on a job: cancel and redrive. */
+/** HTTP functions that act on a job: cancel, redrive and delete. */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getServices } from '../composition';
 import { handleCancelJob, handleRedriveJob } from '../http/control-handlers';
+import { handleDeleteJob } from '../http/delete-job-handler';
 
 app.http('cancelJob', {
   route: 'v1/jobs/{jobId}/cancel',
@@ -18,4 +19,12 @@ app.http('redriveJob', {
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: (request, context) => handleRedriveJob(getServices(), request, context),
+});
+
+app.http('deleteJob', {
+  route: 'v1/jobs/{jobId}',
+  methods: ['DELETE'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: (request, context) => handleDeleteJob(getServices(), request, context),
 });

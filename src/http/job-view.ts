@@ -67,6 +67,9 @@ export function toJobView(origin: string, job: Job, steps: readonly Step[]): Rec
     finishedAt: job.finishedAt,
     failure: job.failure,
     cancelReason: job.cancelReason,
+    deadlineAt: job.deadlineAt,
+    orchestrationRestarts: job.orchestrationRestarts,
+    repairs: job.repairs,
     steps: [...steps].sort((a, b) => a.index - b.index).map(toStepView),
     links: jobLinks(origin, job),
   });

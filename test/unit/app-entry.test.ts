@@ -64,6 +64,7 @@ describe('app entry', () => {
       ['listJobs', 'v1/jobs', 'GET', 'function'],
       ['cancelJob', 'v1/jobs/{jobId}/cancel', 'POST', 'function'],
       ['redriveJob', 'v1/jobs/{jobId}/redrive', 'POST', 'function'],
+      ['deleteJob', 'v1/jobs/{jobId}', 'DELETE', 'function'],
       ['ackReply', 'v1/jobs/{jobId}/steps/{stepId}/ack', 'POST', 'function'],
       ['resultReply', 'v1/jobs/{jobId}/steps/{stepId}/result', 'POST', 'function'],
       ['heartbeatReply', 'v1/jobs/{jobId}/steps/{stepId}/heartbeat', 'POST', 'function'],
@@ -103,12 +104,34 @@ describe('app entry', () => {
     expect(kinds).toEqual([
       'activityTrigger:startJob',
       'activityTrigger:recordAttempt',
+      'activityTrigger:readAttempt',
       'activityTrigger:publishDirective',
       'activityTrigger:recordPublishFailure',
       'activityTrigger:resolveTimeout',
       'activityTrigger:finishJob',
       'activityTrigger:cancelJobRun',
+      'activityTrigger:expireJob',
       'orchestrationTrigger:jobOrchestrator',
+    ]);
+  });
+
+  it('registers the sweeper timers on their schedules, with the durable client input', () => {
+    const timers = loadEntry({
+      LUCIUS_STORAGE_BACKEND: 'memory',
+      LUCIUS_DRIFT_SWEEP_SCHEDULE: '*/20 * * * * *',
+    }).flatMap((r) => {
+      const bindings = Object.values(r.bindings);
+      return bindings
+        .filter((b) => b.type === 'timerTrigger')
+        .map((b) => [
+          r.name,
+          (b as Record<string, unknown>).schedule,
+          bindings.some((input) => input.type === 'durableClient' && input.direction === 'in'),
+        ]);
+    });
+    expect(timers).toEqual([
+      ['driftSweeper', '*/20 * * * * *', true],
+      ['leaseSweeper', '*/30 * * * * *', true],
     ]);
   });
 

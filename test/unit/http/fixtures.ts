@@ -9,8 +9,15 @@ import type { Clock } from '../../../src/domain/clock';
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
 import type { JobLedger } from '../../../src/ledger/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
+import { MemoryShardLeases } from '../../../src/ledger/memory-shard-leases';
 import { MemoryDirectivePublisher } from '../../../src/messaging/memory-directive-publisher';
 import { MemoryReplyQuarantine } from '../../../src/messaging/reply-quarantine';
+import {
+  isLiveInstance,
+  type InstanceInfo,
+  type InstanceState,
+  type OrchestrationControl,
+} from '../../../src/orchestration/orchestration-control';
 import type { OrchestrationSignals } from '../../../src/orchestration/orchestration-signals';
 import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
 import type {
@@ -62,6 +69,62 @@ export class RecordingSignals implements OrchestrationSignals {
   }
 }
 
+/**
+ * A durable backend stand-in for the control port: instances by job id (started ones run until a
+ * test ends or purges them), with starts and raised events recorded by the starter and signals
+ * above; `failing` makes inspect and purge fail as an unreachable backend would.
+ */
+export class MemoryOrchestrationControl implements OrchestrationControl {
+  readonly instances = new Map<string, InstanceInfo>();
+  readonly purged: string[] = [];
+  failing = false;
+
+  constructor(
+    readonly starter: RecordingStarter = new RecordingStarter(),
+    readonly signals: RecordingSignals = new RecordingSignals(),
+  ) {}
+
+  async start(input: JobOrchestrationInput): Promise<void> {
+    await this.starter.start(input);
+    if ((this.instances.get(input.jobId)?.state ?? 'Missing') === 'Missing')
+      this.instances.set(input.jobId, { state: 'Running', drive: input.drive ?? 0 });
+  }
+
+  async restart(input: JobOrchestrationInput): Promise<void> {
+    const existing = this.instances.get(input.jobId);
+    if (existing !== undefined && isLiveInstance(existing.state)) {
+      if ((existing.drive ?? 0) === (input.drive ?? 0)) return;
+      throw new OrchestrationUnavailableError(input.jobId, new Error('an older run is still finishing'));
+    }
+    await this.starter.restart(input);
+    this.instances.set(input.jobId, { state: 'Running', drive: input.drive ?? 0 });
+  }
+
+  raise(jobId: string, eventName: string, payload: unknown): Promise<void> {
+    return this.signals.raise(jobId, eventName, payload);
+  }
+
+  async inspect(jobId: string): Promise<InstanceInfo> {
+    await Promise.resolve();
+    if (this.failing)
+      throw new OrchestrationUnavailableError(jobId, new Error('durable backend down'), 'control');
+    return this.instances.get(jobId) ?? { state: 'Missing' };
+  }
+
+  async purge(jobId: string): Promise<boolean> {
+    await Promise.resolve();
+    if (this.failing)
+      throw new OrchestrationUnavailableError(jobId, new Error('durable backend down'), 'control');
+    this.purged.push(jobId);
+    return this.instances.delete(jobId);
+  }
+
+  /** The instance ends as the durable backend would show it (terminated by an operator, failed, ...). */
+  end(jobId: string, state: InstanceState): void {
+    this.instances.set(jobId, { ...(this.instances.get(jobId) ?? {}), state });
+  }
+}
+
 /** Advances one millisecond per reading, so jobs admitted in sequence sort deterministically. */
 export class SteppingClock implements Clock {
   private t: number;
@@ -80,6 +143,7 @@ export class SteppingClock implements Clock {
 export interface TestServices extends Services {
   readonly starter: RecordingStarter;
   readonly signals: RecordingSignals;
+  readonly control: MemoryOrchestrationControl;
   readonly publisher: MemoryDirectivePublisher;
   readonly quarantine: MemoryReplyQuarantine;
   readonly clock: SteppingClock;
@@ -92,6 +156,7 @@ export function testServices(
   const settings: Settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', ...env });
   const starter = new RecordingStarter();
   const signals = new RecordingSignals();
+  const control = new MemoryOrchestrationControl(starter, signals);
   let next = 0;
   return {
     settings,
@@ -105,6 +170,9 @@ export function testServices(
     starter,
     signalsFor: () => signals,
     signals,
+    controlFor: () => control,
+    control,
+    shardLeases: new MemoryShardLeases(),
     publisher: new MemoryDirectivePublisher(settings.serviceBus.topicPrefix),
     quarantine: new MemoryReplyQuarantine(),
   };

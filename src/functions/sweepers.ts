@@ -1,0 +1,44 @@
+/**
+ * The sweeper timers: `driftSweeper` (orchestrations, work lists, in-flight counters, retention) and
+ * `leaseSweeper` (step and job deadlines, unconfirmed dispatches), on LUCIUS_DRIFT_SWEEP_SCHEDULE and
+ * LUCIUS_LEASE_SWEEP_SCHEDULE. Each run sweeps the shards whose lease it can take for the run and
+ * logs one `sweep.completed` line with the counters.
+ */
+import { hostname } from 'node:os';
+import { app, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { getServices } from '../composition';
+import { sweepLeasedShards, type SweepKind } from '../usecases/sweep';
+
+const OWNER = `functions:${hostname()}:${process.pid}`;
+
+async function runSweeper(kind: Exclude<SweepKind, 'all'>, context: InvocationContext): Promise<void> {
+  const services = getServices();
+  await sweepLeasedShards(
+    {
+      ledger: services.ledger,
+      control: services.controlFor(context),
+      clock: services.clock,
+      settings: services.settings,
+      by: context.functionName,
+      log: (event, fields) => context.info(JSON.stringify({ event, ...fields })),
+    },
+    services.shardLeases,
+    OWNER,
+    kind,
+  );
+}
+
+const { settings } = getServices();
+
+app.timer('driftSweeper', {
+  schedule: settings.sweep.driftSchedule,
+  extraInputs: [df.input.durableClient()],
+  handler: (_timer, context) => runSweeper('drift', context),
+});
+
+app.timer('leaseSweeper', {
+  schedule: settings.sweep.leaseSchedule,
+  extraInputs: [df.input.durableClient()],
+  handler: (_timer, context) => runSweeper('lease', context),
+});

@@ -1,0 +1,30 @@
+/**
+ * DELETE /v1/jobs/{jobId}?tenant_id=...: 204 when the finished job and its orchestration history
+ * are gone; 404 unknown job (or another tenant's); 409 a job still running; 503 when the durable
+ * backend or the ledger cannot be reached (nothing is lost: resend).
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Services } from '../services';
+import { deleteTenantJob } from '../usecases/delete-job';
+import { requiredTenant } from './query';
+import { errorResponse } from './respond';
+
+export async function handleDeleteJob(
+  services: Services,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  try {
+    const tenantId = requiredTenant(request);
+    const jobId = request.params.jobId ?? '';
+    await deleteTenantJob(
+      { ledger: services.ledger, control: services.controlFor(context) },
+      tenantId,
+      jobId,
+    );
+    context.info(JSON.stringify({ event: 'job.deleted', job_id: jobId }));
+    return { status: 204 };
+  } catch (error) {
+    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+  }
+}
