@@ -1,5 +1,6 @@
 // ESLint: typescript-eslint's recommended rules, plus the layering rules of DESIGN section 3:
-// only src/config reads process.env; the domain imports no Azure SDK, functions/ or devhost/ and never reads the clock.
+// only src/config reads process.env; the domain imports nothing but itself and never reads the clock;
+// ports import no SDK and no adapter.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -67,6 +68,33 @@ export default tseslint.config(
     },
   },
   {
+    // Ports speak the domain: no SDK, and no adapter or use case behind them (STYLE 7, 12).
+    files: ['src/ports/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@azure/*',
+                'durable-functions',
+                '**/functions/**',
+                '**/http/**',
+                '**/bus/**',
+                '**/usecases/**',
+                '**/ledger/**',
+                '**/messaging/**',
+                '**/orchestration/**',
+              ],
+              message: 'A port depends on the domain and the contracts only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -81,8 +109,15 @@ export default tseslint.config(
                 '**/devhost/**',
                 '**/ledger/**',
                 '**/http/**',
+                '**/bus/**',
+                '**/usecases/**',
+                '**/ports/**',
+                '**/contracts/**',
+                '**/config/**',
+                '**/messaging/**',
+                '**/orchestration/**',
               ],
-              message: 'The domain stays pure.',
+              message: 'The domain stays pure: it imports nothing of Lucius but itself.',
             },
           ],
         },

@@ -14,7 +14,7 @@
  * Knobs: BENCH_ADMISSIONS (default 600), BENCH_CONCURRENCY (default 16), BENCH_TENANTS (default 8).
  */
 import { MemoryDirectivePublisher } from '../src/messaging/memory-directive-publisher';
-import { MemoryReplyQuarantine } from '../src/messaging/reply-quarantine';
+import { MemoryReplyQuarantine } from '../src/messaging/memory-reply-quarantine';
 import { MemoryShardLeases } from '../src/ledger/memory-shard-leases';
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
@@ -26,6 +26,7 @@ import { validateCommandEnvelope } from '../src/contracts/command-envelope';
 import { validateStepPayload } from '../src/contracts/step-payloads';
 import { handleAdmitCommand } from '../src/http/command-handlers';
 import { createJobLedger } from '../src/ledger/create-job-ledger';
+import { assembleServices } from '../src/composition';
 import type { Services } from '../src/services';
 import { percentile, RoundTrips } from './measure';
 
@@ -75,7 +76,7 @@ async function runConcurrently(
 }
 
 function servicesFor(settings: Settings, counter: RoundTrips): Services {
-  return {
+  return assembleServices({
     settings,
     ledger: createJobLedger(settings.storage, {
       clientOptions: { additionalPolicies: [{ policy: counter.policy, position: 'perRetry' }] },
@@ -97,7 +98,7 @@ function servicesFor(settings: Settings, counter: RoundTrips): Services {
     shardLeases: new MemoryShardLeases(),
     publisher: new MemoryDirectivePublisher(),
     quarantine: new MemoryReplyQuarantine(),
-  };
+  });
 }
 
 interface Figures {

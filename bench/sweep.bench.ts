@@ -15,7 +15,7 @@ import { loadProtocolRegistry } from '../src/config/protocol-registry';
 import { validateCommandEnvelope } from '../src/contracts/command-envelope';
 import { validateStepPayload } from '../src/contracts/step-payloads';
 import { planAdmission } from '../src/domain/admission';
-import type { AdmissionLimits, JobLedger } from '../src/ledger/job-ledger';
+import type { AdmissionLimits, JobLedger } from '../src/ports/job-ledger';
 import { SingleTableJobLedger } from '../src/ledger/single-table-job-ledger';
 import { RoundTrips, runBounded } from './measure';
 

@@ -1,9 +1,10 @@
 /**
- * The composition root: the one place that turns settings into the parts the handlers use.
- * Services are built once per process, on first use (the app entry calls it at load so a bad
- * setting stops start-up). The Service Bus client is one per process and connects on first use,
- * so an app without ServiceBusConnection still serves the API; its first publish then fails the
- * attempt with a message naming the setting.
+ * The composition root: the one place that turns settings into the adapters behind the ports
+ * (`createAdapters`) and those into each use case's dependencies (`assembleServices`, which tests
+ * use over in-memory adapters). Services are built once per process, on first use (the app entry
+ * calls it at load so a bad setting stops start-up). The Service Bus client is one per process and
+ * connects on first use, so an app without ServiceBusConnection still serves the API; its first
+ * publish then fails the attempt with a message naming the setting.
  */
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
@@ -12,23 +13,55 @@ import * as df from 'durable-functions';
 import { loadProtocolRegistry } from './config/protocol-registry';
 import { settingsFromProcessEnv, type Settings } from './config/settings';
 import { validateCommandEnvelope } from './contracts/command-envelope';
+import type { Directive } from './contracts/directive';
 import { validateStepPayload } from './contracts/step-payloads';
 import type { Clock } from './domain/clock';
+import type { ProtocolRegistry, StepPayloadValidator } from './domain/protocol';
+import type { ReplyTimings } from './domain/to-step-event';
 import { createJobLedger } from './ledger/create-job-ledger';
 import { createShardLeases } from './ledger/create-shard-leases';
-import type { Directive } from './contracts/directive';
-import type { DirectivePublisher } from './messaging/directive-publisher';
-import { ServiceBusReplyQuarantine } from './messaging/reply-quarantine';
 import { createServiceBusClient } from './messaging/service-bus-client';
 import { ServiceBusDirectivePublisher } from './messaging/service-bus-directive-publisher';
+import { ServiceBusReplyQuarantine } from './messaging/service-bus-reply-quarantine';
 import { DurableOrchestrationControl } from './orchestration/durable-orchestration-control';
 import { DurableOrchestrationSignals } from './orchestration/durable-orchestration-signals';
 import { DurableOrchestrationStarter } from './orchestration/durable-orchestration-starter';
+import type { DirectivePublisher } from './ports/directive-publisher';
+import type { JobLedger } from './ports/job-ledger';
+import type { OrchestrationControl } from './ports/orchestration-control';
+import type { OrchestrationSignals } from './ports/orchestration-signals';
+import type { OrchestrationStarter } from './ports/orchestration-starter';
+import type { ReplyQuarantine } from './ports/reply-quarantine';
+import type { ShardLeases } from './ports/shard-leases';
 import type { Services } from './services';
+import type { EnvelopeValidator } from './usecases/admit-command';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export function createServices(settings: Settings): Services {
+/** The adapters behind the ports, with the settings they were built from. */
+export interface Adapters {
+  readonly settings: Settings;
+  readonly ledger: JobLedger;
+  readonly registry: ProtocolRegistry;
+  readonly validateEnvelope: EnvelopeValidator;
+  readonly validateStepPayload: StepPayloadValidator;
+  readonly clock: Clock;
+  readonly newJobId: () => string;
+  /** The orchestration starter bound to this invocation (the durable client comes from its input binding). */
+  readonly starterFor: (context: InvocationContext) => OrchestrationStarter;
+  /** Raises events on job orchestrations through this invocation's durable client. */
+  readonly signalsFor: (context: InvocationContext) => OrchestrationSignals;
+  /** Inspects, starts, restarts, signals and purges job orchestrations (sweepers, job deletion). */
+  readonly controlFor: (context: InvocationContext) => OrchestrationControl;
+  /** Who sweeps which shard (lane) now: the sweeper timers take a lease per shard for their run. */
+  readonly shardLeases: ShardLeases;
+  /** Hands directives to the workers (one Service Bus client per process, connected on first use). */
+  readonly publisher: DirectivePublisher;
+  /** Parks replies that can never be processed, with their reason. */
+  readonly quarantine: ReplyQuarantine;
+}
+
+export function createAdapters(settings: Settings): Adapters {
   let client: ServiceBusClient | undefined;
   const serviceBusClient = (): ServiceBusClient => {
     if (settings.serviceBus.connection === undefined) {
@@ -68,6 +101,67 @@ export function createServices(settings: Settings): Services {
     publisher: lazyPublisher,
     quarantine: new ServiceBusReplyQuarantine(serviceBusClient, settings.serviceBus.quarantineQueue),
   };
+}
+
+/** Each use case's dependencies, built once from the adapters. */
+export function assembleServices(adapters: Adapters): Services {
+  const { settings, ledger, clock, publisher, quarantine } = adapters;
+  const timings: ReplyTimings = {
+    leaseMinutes: settings.steps.leaseMinutes,
+    stepResultTimeoutSeconds: settings.steps.stepResultTimeoutSeconds,
+    maxAttempts: settings.steps.maxAttempts,
+    backoff: settings.steps.backoff,
+  };
+  const ingestReply = (context: InvocationContext) => ({
+    ledger,
+    clock,
+    timings,
+    signals: adapters.signalsFor(context),
+  });
+  return {
+    settings,
+    http: {
+      maxBodyBytes: settings.admission.maxBodyBytes,
+      backpressureRetryAfterSeconds: settings.admission.backpressureRetryAfterSeconds,
+    },
+    readiness: { ledger, backend: settings.storage.backend },
+    admitCommand: (context) => ({
+      ledger,
+      starter: adapters.starterFor(context),
+      clock,
+      newJobId: adapters.newJobId,
+      registry: adapters.registry,
+      validateEnvelope: adapters.validateEnvelope,
+      validateStepPayload: adapters.validateStepPayload,
+      settings,
+    }),
+    readJobs: { ledger },
+    controlJob: (context) => ({
+      ledger,
+      clock,
+      signals: adapters.signalsFor(context),
+      starter: adapters.starterFor(context),
+      maxInflightPerTenant: settings.admission.maxInflightPerTenant,
+    }),
+    deleteJob: (context) => ({ ledger, control: adapters.controlFor(context) }),
+    ingestReply,
+    replyMessage: (context) => ({ ...ingestReply(context), quarantine }),
+    jobActivities: { ledger, publisher, clock, settings },
+    sweeper: (context) => ({
+      ledger,
+      control: adapters.controlFor(context),
+      leases: adapters.shardLeases,
+      clock,
+      settings,
+      by: context.functionName,
+      log: (event, fields) => context.info(JSON.stringify({ event, ...fields })),
+    }),
+    close: () => publisher.close(),
+  };
+}
+
+export function createServices(settings: Settings): Services {
+  return assembleServices(createAdapters(settings));
 }
 
 let services: Services | undefined;

@@ -16,4 +16,4 @@ import './functions/sweepers';
 getServices();
 
 // The process's Service Bus client (publisher and quarantine) is closed when the host stops the app.
-app.hook.appTerminate(() => getServices().publisher.close());
+app.hook.appTerminate(() => getServices().close());

@@ -1,45 +1,53 @@
 /**
- * What the function handlers need, assembled once by the composition root (src/composition.ts)
- * and replaced by tests with in-memory parts.
+ * What the function handlers get from the composition root (src/composition.ts): each use case's
+ * own dependencies, built once per process. Parts that belong to one invocation (the durable client
+ * comes from the invocation's input binding; the sweep's logger and name) come through a small
+ * factory taking the InvocationContext. Tests assemble the same from in-memory adapters.
  */
 import type { InvocationContext } from '@azure/functions';
+import type { ReplyMessageDeps } from './bus/reply-message-handler';
 import type { Settings } from './config/settings';
-import type { CommandEnvelope } from './contracts/command-envelope';
-import type { Clock } from './domain/clock';
-import type { Violation } from './domain/errors';
-import type { ProtocolRegistry, StepPayloadValidator } from './domain/protocol';
-import type { JobLedger } from './ledger/job-ledger';
-import type { ShardLeases } from './ledger/shard-leases';
-import type { DirectivePublisher } from './messaging/directive-publisher';
-import type { ReplyQuarantine } from './messaging/reply-quarantine';
-import type { OrchestrationControl } from './orchestration/orchestration-control';
-import type { OrchestrationSignals } from './orchestration/orchestration-signals';
-import type { OrchestrationStarter } from './orchestration/orchestration-starter';
+import type { JobLedger } from './ports/job-ledger';
+import type { AdmitCommandDeps } from './usecases/admit-command';
+import type { ControlJobDeps } from './usecases/control-job';
+import type { DeleteJobDeps } from './usecases/delete-job';
+import type { IngestReplyDeps } from './usecases/ingest-reply';
+import type { JobActivityDeps } from './usecases/job-activities';
+import type { ReadJobsDeps } from './usecases/read-jobs';
+import type { LeasedSweepDeps } from './usecases/sweep';
 
-export type EnvelopeValidator = (
-  value: unknown,
-) =>
-  | { readonly ok: true; readonly value: CommandEnvelope }
-  | { readonly ok: false; readonly violations: readonly Violation[] };
+/** What the HTTP edge itself needs, before and after any use case. */
+export interface HttpEdgeSettings {
+  /** `LUCIUS_MAX_BODY_BYTES`: the largest command body accepted. */
+  readonly maxBodyBytes: number;
+  /** `LUCIUS_BACKPRESSURE_RETRY_AFTER_SECONDS`: the Retry-After of a 429 or 503. */
+  readonly backpressureRetryAfterSeconds: number;
+}
+
+/** What the readiness probe asks: does the ledger answer? */
+export interface ReadinessDeps {
+  readonly ledger: Pick<JobLedger, 'ping'>;
+  readonly backend: Settings['storage']['backend'];
+}
 
 export interface Services {
+  /** Read while the functions register: the sweep schedules and the reply topics. */
   readonly settings: Settings;
-  readonly ledger: JobLedger;
-  readonly registry: ProtocolRegistry;
-  readonly validateEnvelope: EnvelopeValidator;
-  readonly validateStepPayload: StepPayloadValidator;
-  readonly clock: Clock;
-  readonly newJobId: () => string;
-  /** The orchestration starter bound to this invocation (the durable client comes from its input binding). */
-  readonly starterFor: (context: InvocationContext) => OrchestrationStarter;
-  /** Raises events on job orchestrations through this invocation's durable client. */
-  readonly signalsFor: (context: InvocationContext) => OrchestrationSignals;
-  /** Inspects, starts, restarts, signals and purges job orchestrations (sweepers, job deletion). */
-  readonly controlFor: (context: InvocationContext) => OrchestrationControl;
-  /** Who sweeps which shard (lane) now: the sweeper timers take a lease per shard for their run. */
-  readonly shardLeases: ShardLeases;
-  /** Hands directives to the workers (one Service Bus client per process, connected on first use). */
-  readonly publisher: DirectivePublisher;
-  /** Parks replies that can never be processed, with their reason. */
-  readonly quarantine: ReplyQuarantine;
+  readonly http: HttpEdgeSettings;
+  readonly readiness: ReadinessDeps;
+  readonly admitCommand: (context: InvocationContext) => AdmitCommandDeps;
+  readonly readJobs: ReadJobsDeps;
+  /** Cancel and redrive. */
+  readonly controlJob: (context: InvocationContext) => ControlJobDeps;
+  readonly deleteJob: (context: InvocationContext) => DeleteJobDeps;
+  /** A reply over an HTTP callback. */
+  readonly ingestReply: (context: InvocationContext) => IngestReplyDeps;
+  /** A reply over Service Bus: ingestion, and the quarantine for one that can never be processed. */
+  readonly replyMessage: (context: InvocationContext) => ReplyMessageDeps;
+  /** The orchestration's activities. */
+  readonly jobActivities: JobActivityDeps;
+  /** A sweeper timer's run: named and logging after the invocation. */
+  readonly sweeper: (context: InvocationContext) => LeasedSweepDeps;
+  /** Releases what the process holds (the Service Bus client of the publisher and quarantine). */
+  readonly close: () => Promise<void>;
 }

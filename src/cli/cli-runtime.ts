@@ -10,11 +10,11 @@ import type { Settings } from '../config/settings';
 import type { Clock } from '../domain/clock';
 import { createJobLedger } from '../ledger/create-job-ledger';
 import { createShardLeases } from '../ledger/create-shard-leases';
-import type { JobLedger } from '../ledger/job-ledger';
-import type { ShardLeases } from '../ledger/shard-leases';
+import type { JobLedger } from '../ports/job-ledger';
+import type { ShardLeases } from '../ports/shard-leases';
 import { createServiceBusClient } from '../messaging/service-bus-client';
 import { DurableOrchestrationControl } from '../orchestration/durable-orchestration-control';
-import type { OrchestrationControl } from '../orchestration/orchestration-control';
+import type { OrchestrationControl } from '../ports/orchestration-control';
 import { durableHttpClient } from './durable-http-client';
 import { UsageError } from './exit-codes';
 

@@ -5,7 +5,7 @@
  */
 import type { JobStatus } from '../domain/job';
 import { isJobStatus } from '../domain/job';
-import type { JobLedger, JobSummary } from '../ledger/job-ledger';
+import type { JobLedger, JobSummary } from '../ports/job-ledger';
 import { UsageError } from './exit-codes';
 
 export interface JobFilter {

@@ -15,7 +15,7 @@
  * period, or an owner's leases lapse between rounds.
  */
 import type { Clock } from '../domain/clock';
-import type { ShardLease, ShardLeases } from '../ledger/shard-leases';
+import type { ShardLease, ShardLeases } from '../ports/shard-leases';
 
 /** Lease numbers of the membership slots: after every lane (at most 64 of them). */
 export const MEMBER_SLOT_BASE = 1000;

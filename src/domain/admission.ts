@@ -7,7 +7,6 @@
  * gives the job a new window of the same length: `runDeadline` is what a run of the orchestration
  * enforces.
  */
-import type { CommandEnvelope } from '../contracts/command-envelope';
 import { resolveIdempotency, type IdempotencyIdentity } from './idempotency';
 import type { Job } from './job';
 import { resolveLane, type LaneResolution } from './lanes';
@@ -16,8 +15,28 @@ import type { Step } from './step';
 
 export const DEFAULT_PRIORITY = 5;
 
+/**
+ * The command as admission plans it: the fields of a schema-valid command envelope
+ * (contracts/command-envelope.ts, whose `CommandEnvelope` has this shape). The idempotency hash is
+ * taken over the whole document given, not only these fields.
+ */
+export interface AdmissionCommand {
+  readonly tenant_id: string;
+  readonly request_type: string;
+  readonly input_ref: string;
+  readonly output_ref: string;
+  readonly payload: { readonly steps: Readonly<Record<string, Readonly<Record<string, unknown>>>> };
+  readonly schema_version: string;
+  readonly routing_key?: string;
+  readonly idempotency_key?: string;
+  readonly correlation_id?: string;
+  readonly priority?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly timeout_seconds?: number;
+}
+
 export interface AdmissionInput {
-  readonly envelope: CommandEnvelope;
+  readonly envelope: AdmissionCommand;
   readonly jobId: string;
   readonly now: Date;
   readonly idempotencyKeyHeader?: string;
@@ -38,7 +57,7 @@ export interface AdmissionPlan {
 export function planAdmission(input: AdmissionInput): AdmissionPlan {
   const { envelope, jobId, now } = input;
   const idempotency = resolveIdempotency(
-    envelope as unknown as CommandEnvelope & Record<string, unknown>,
+    envelope as unknown as AdmissionCommand & Record<string, unknown>,
     input.idempotencyKeyHeader,
   );
   const { protocol, steps: resolved } = resolveProtocol(envelope, input.registry, input.validateStepPayload);

@@ -24,7 +24,7 @@ import { runDeadline } from './admission';
 import { isTerminalJobStatus, type Job } from './job';
 import type { RepairKind } from './repair';
 import { isTerminalStepStatus, type Step } from './step';
-import { isLiveInstance, type InstanceInfo } from '../orchestration/orchestration-control';
+import { isLiveInstance, type InstanceInfo } from './instance';
 
 /** The settings a decision is taken with (a subset of the sweep settings). */
 export interface RepairTimings {

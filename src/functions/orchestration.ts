@@ -6,12 +6,11 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getServices } from '../composition';
-import { jobOrchestrator } from '../orchestration/job-orchestrator';
-import type { ActivityInput } from '../orchestration/job-protocol';
-import { JOB_ORCHESTRATOR_NAME } from '../orchestration/orchestration-starter';
+import type { ActivityInput } from '../orchestration/activity-handles';
+import { JOB_ORCHESTRATOR_NAME, jobOrchestrator } from '../orchestration/job-orchestrator';
 import * as activities from '../usecases/job-activities';
 
-const deps = () => getServices();
+const deps = () => getServices().jobActivities;
 const structured =
   (context: InvocationContext) => (event: string, fields: Readonly<Record<string, unknown>>) =>
     context.info(JSON.stringify({ event, ...fields }));

@@ -1,14 +1,15 @@
 /**
  * Worker replies: one Service Bus topic trigger per reply lane (`{replyPrefix}{lane}`, subscription
  * `{replySubscription}`, names from settings) and the HTTP callbacks. Both take the same path
- * (usecases/ingest-reply).
+ * (usecases/ingest-reply); the Service Bus edge is bus/reply-message-handler.ts, the HTTP one
+ * http/reply-handlers.ts.
  */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getServices } from '../composition';
-import { handleReplyCallback, replyTimings } from '../http/reply-handlers';
-import { handleReplyMessage } from '../messaging/reply-message-handler';
-import { WORKER_REPLY_KINDS } from '../messaging/reply-decoder';
+import { handleReplyMessage } from '../bus/reply-message-handler';
+import { WORKER_REPLY_KINDS } from '../domain/worker-reply';
+import { handleReplyCallback } from '../http/reply-handlers';
 import { messagingTopology } from '../messaging/topology';
 
 const { settings } = getServices();
@@ -21,21 +22,8 @@ for (const topic of messagingTopology({ ...settings.serviceBus, laneCount: setti
     topicName: topic.name,
     subscriptionName: topic.subscription,
     extraInputs: [df.input.durableClient()],
-    handler: (message, context) => {
-      const services = getServices();
-      return handleReplyMessage(
-        {
-          ledger: services.ledger,
-          clock: services.clock,
-          timings: replyTimings(services),
-          signals: services.signalsFor(context),
-          quarantine: services.quarantine,
-        },
-        source,
-        message,
-        context,
-      );
-    },
+    handler: (message, context) =>
+      handleReplyMessage(getServices().replyMessage(context), source, message, context),
   });
 }
 

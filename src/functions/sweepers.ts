@@ -13,20 +13,7 @@ import { sweepLeasedShards, type SweepKind } from '../usecases/sweep';
 const OWNER = `functions:${hostname()}:${process.pid}`;
 
 async function runSweeper(kind: Exclude<SweepKind, 'all'>, context: InvocationContext): Promise<void> {
-  const services = getServices();
-  await sweepLeasedShards(
-    {
-      ledger: services.ledger,
-      control: services.controlFor(context),
-      clock: services.clock,
-      settings: services.settings,
-      by: context.functionName,
-      log: (event, fields) => context.info(JSON.stringify({ event, ...fields })),
-    },
-    services.shardLeases,
-    OWNER,
-    kind,
-  );
+  await sweepLeasedShards(getServices().sweeper(context), OWNER, kind);
 }
 
 const { settings } = getServices();

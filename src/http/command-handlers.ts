@@ -11,18 +11,17 @@ import { readJsonBody } from './read-json-body';
 import { errorResponse, jsonResponse } from './respond';
 
 export async function handleAdmitCommand(
-  services: Services,
+  services: Pick<Services, 'admitCommand' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   try {
-    const body = await readJsonBody(request, services.settings.admission.maxBodyBytes);
+    const body = await readJsonBody(request, services.http.maxBodyBytes);
     const header = request.headers.get('idempotency-key');
-    const result = await admitCommand(
-      services,
-      { body, ...(header === null ? {} : { idempotencyKeyHeader: header }) },
-      services.starterFor(context),
-    );
+    const result = await admitCommand(services.admitCommand(context), {
+      body,
+      ...(header === null ? {} : { idempotencyKeyHeader: header }),
+    });
     context.log(
       JSON.stringify({
         event: result.created ? 'job.admitted' : 'job.duplicate',
@@ -44,7 +43,7 @@ export async function handleAdmitCommand(
     const view = toAdmissionView(new URL(request.url).origin, result);
     return jsonResponse(result.created ? 202 : 200, view, { Location: view.links.self });
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }
 

@@ -17,7 +17,7 @@ import { errorResponse, jsonResponse } from './respond';
 const MAX_REASON_LENGTH = 512;
 
 export async function handleCancelJob(
-  services: Services,
+  services: Pick<Services, 'controlJob' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
@@ -25,7 +25,7 @@ export async function handleCancelJob(
     const tenantId = requiredTenant(request);
     const reason = await readReason(request);
     const result = await cancelTenantJob(
-      { ledger: services.ledger, clock: services.clock, signals: services.signalsFor(context) },
+      services.controlJob(context),
       tenantId,
       request.params.jobId ?? '',
       reason,
@@ -35,33 +35,24 @@ export async function handleCancelJob(
     );
     return answer(request, result);
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }
 
 export async function handleRedriveJob(
-  services: Services,
+  services: Pick<Services, 'controlJob' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   try {
     const tenantId = requiredTenant(request);
-    const result = await redriveTenantJob(
-      {
-        ledger: services.ledger,
-        clock: services.clock,
-        maxInflightPerTenant: services.settings.admission.maxInflightPerTenant,
-        starter: services.starterFor(context),
-      },
-      tenantId,
-      request.params.jobId ?? '',
-    );
+    const result = await redriveTenantJob(services.controlJob(context), tenantId, request.params.jobId ?? '');
     context.info(
       JSON.stringify({ event: 'job.redriven', job_id: result.job.jobId, drive: result.job.redrives }),
     );
     return answer(request, result);
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }
 

@@ -10,21 +10,17 @@ import { requiredTenant } from './query';
 import { errorResponse } from './respond';
 
 export async function handleDeleteJob(
-  services: Services,
+  services: Pick<Services, 'deleteJob' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   try {
     const tenantId = requiredTenant(request);
     const jobId = request.params.jobId ?? '';
-    await deleteTenantJob(
-      { ledger: services.ledger, control: services.controlFor(context) },
-      tenantId,
-      jobId,
-    );
+    await deleteTenantJob(services.deleteJob(context), tenantId, jobId);
     context.info(JSON.stringify({ event: 'job.deleted', job_id: jobId }));
     return { status: 204 };
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }

@@ -8,18 +8,18 @@ export function handleHealth(): HttpResponseInit {
 }
 
 export async function handleReadiness(
-  services: Services,
+  services: Pick<Services, 'readiness' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   try {
-    await services.ledger.ping();
+    await services.readiness.ledger.ping();
     return jsonResponse(
       200,
-      { status: 'ok', ledger: { backend: services.settings.storage.backend, status: 'ok' } },
+      { status: 'ok', ledger: { backend: services.readiness.backend, status: 'ok' } },
       { 'Cache-Control': 'no-store' },
     );
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }

@@ -9,37 +9,41 @@ import { jobLinks, toJobSummaryView, toJobView, toStepView, ROUTE_PREFIX } from 
 import { optionalStatus, optionalText, pageSize, requiredTenant } from './query';
 import { errorResponse, jsonResponse } from './respond';
 
+type JobReadServices = Pick<Services, 'readJobs' | 'http'>;
+
 type Handler = (
-  services: Services,
+  services: JobReadServices,
   request: HttpRequest,
   context: InvocationContext,
 ) => Promise<HttpResponseInit>;
 
-function guarded(body: (services: Services, request: HttpRequest) => Promise<HttpResponseInit>): Handler {
+function guarded(
+  body: (services: JobReadServices, request: HttpRequest) => Promise<HttpResponseInit>,
+): Handler {
   return async (services, request, context) => {
     try {
       return await body(services, request);
     } catch (error) {
-      return errorResponse(
-        error,
-        request,
-        context,
-        services.settings.admission.backpressureRetryAfterSeconds,
-      );
+      return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
     }
   };
 }
 
 export const handleGetJob: Handler = guarded(async (services, request) => {
   const tenantId = requiredTenant(request);
-  const { job, steps } = await getTenantJob(services.ledger, tenantId, request.params.jobId ?? '');
+  const { job, steps } = await getTenantJob(services.readJobs, tenantId, request.params.jobId ?? '');
   return jsonResponse(200, toJobView(new URL(request.url).origin, job, steps));
 });
 
 export const handleGetSteps: Handler = guarded(async (services, request) => {
   const tenantId = requiredTenant(request);
   const jobId = request.params.jobId ?? '';
-  const steps = await getTenantSteps(services.ledger, tenantId, jobId, optionalText(request, 'step_id', 64));
+  const steps = await getTenantSteps(
+    services.readJobs,
+    tenantId,
+    jobId,
+    optionalText(request, 'step_id', 64),
+  );
   const links = jobLinks(new URL(request.url).origin, { jobId, tenantId });
   return jsonResponse(200, {
     jobId,
@@ -53,7 +57,7 @@ export const handleListJobs: Handler = guarded(async (services, request) => {
   const status = optionalStatus(request);
   const requestType = optionalText(request, 'request_type', 128);
   const continuation = optionalText(request, 'continuation', 2048);
-  const page = await listTenantJobs(services.ledger, {
+  const page = await listTenantJobs(services.readJobs, {
     tenantId,
     limit: pageSize(request),
     ...(status === undefined ? {} : { status }),

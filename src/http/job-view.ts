@@ -4,7 +4,7 @@
  */
 import type { Job } from '../domain/job';
 import type { Step } from '../domain/step';
-import type { JobSummary } from '../ledger/job-ledger';
+import type { JobSummary } from '../ports/job-ledger';
 
 export const ROUTE_PREFIX = '/api';
 

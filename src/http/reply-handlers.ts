@@ -6,8 +6,8 @@
  * 422 a body that breaks its contract or names another job/step than the URL; 400 malformed JSON.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { WorkerReplyKind } from '../messaging/reply-decoder';
-import { decodeReply } from '../messaging/reply-decoder';
+import { decodeReply } from '../contracts/reply-decoder';
+import type { WorkerReplyKind } from '../domain/worker-reply';
 import type { Services } from '../services';
 import { ingestReply } from '../usecases/ingest-reply';
 import { toStepView } from './job-view';
@@ -17,18 +17,9 @@ import { errorResponse, jsonResponse } from './respond';
 /** The largest reply body accepted over HTTP. */
 const MAX_REPLY_BYTES = 256 * 1024;
 
-export function replyTimings(services: Services) {
-  return {
-    leaseMinutes: services.settings.steps.leaseMinutes,
-    stepResultTimeoutSeconds: services.settings.steps.stepResultTimeoutSeconds,
-    maxAttempts: services.settings.steps.maxAttempts,
-    backoff: services.settings.steps.backoff,
-  };
-}
-
 export async function handleReplyCallback(
   kind: WorkerReplyKind,
-  services: Services,
+  services: Pick<Services, 'ingestReply' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
@@ -37,18 +28,10 @@ export async function handleReplyCallback(
     const jobId = request.params.jobId ?? '';
     const stepId = request.params.stepId ?? '';
     const reply = decodeReply(body, { kind, jobId, stepId });
-    const outcome = await ingestReply(
-      {
-        ledger: services.ledger,
-        clock: services.clock,
-        timings: replyTimings(services),
-        signals: services.signalsFor(context),
-      },
-      reply,
-    );
+    const outcome = await ingestReply(services.ingestReply(context), reply);
     if (outcome.kind === 'stale') throw outcome.error;
     return jsonResponse(202, { outcome: outcome.kind, step: toStepView(outcome.step) });
   } catch (error) {
-    return errorResponse(error, request, context, services.settings.admission.backpressureRetryAfterSeconds);
+    return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
 }

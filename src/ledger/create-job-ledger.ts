@@ -6,7 +6,7 @@
 import type { TableServiceClientOptions } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { Settings, TableConnection } from '../config/settings';
-import type { JobLedger } from './job-ledger';
+import type { JobLedger } from '../ports/job-ledger';
 import { MemoryJobLedger } from './memory-job-ledger';
 import { SingleTableJobLedger } from './single-table-job-ledger';
 import { TableJobLedger } from './table-job-ledger';

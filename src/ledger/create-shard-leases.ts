@@ -6,7 +6,7 @@
 import type { Settings } from '../config/settings';
 import { toStorageConnection, type CreateJobLedgerOptions } from './create-job-ledger';
 import { MemoryShardLeases } from './memory-shard-leases';
-import type { ShardLeases } from './shard-leases';
+import type { ShardLeases } from '../ports/shard-leases';
 import { TableShardLeases } from './table-support/table-shard-leases';
 
 export function createShardLeases(

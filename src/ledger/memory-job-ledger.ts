@@ -27,9 +27,6 @@ import {
   TenantAtCapacityError,
 } from './errors';
 import {
-  inflightLimitFor,
-  reentersFlight,
-  toJobSummary,
   type ActiveJobEntry,
   type AdmissionLimits,
   type AdmissionOutcome,
@@ -42,7 +39,8 @@ import {
   type JobPage,
   type JobSummary,
   type JobWithSteps,
-} from './job-ledger';
+} from '../ports/job-ledger';
+import { inflightLimitFor, reentersFlight, toJobSummary } from './ledger-rules';
 import { decodeContinuation, encodeContinuation, indexRowKey } from './keys';
 
 const MAX_LIST_LIMIT = 1000;

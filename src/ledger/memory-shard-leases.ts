@@ -3,7 +3,7 @@
  * the loops sharing it are in that process). Every call completes within one turn of the event loop,
  * which gives the same exclusion as the Table adapter's conditional writes.
  */
-import type { ShardLease, ShardLeases } from './shard-leases';
+import type { ShardLease, ShardLeases } from '../ports/shard-leases';
 
 export class MemoryShardLeases implements ShardLeases {
   private readonly leases = new Map<number, ShardLease>();

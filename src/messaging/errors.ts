@@ -1,6 +1,6 @@
 /**
- * Errors of the messaging layer (directive publishing, reply decoding). Codes are mapped to HTTP
- * statuses at the edge; a reply that fails to decode is dead-lettered with `deadLetterReasonFor`.
+ * Errors of the messaging layer (directive publishing), named by the DirectivePublisher port. Codes
+ * are mapped to HTTP statuses at the edge.
  */
 import { LuciusError, type Violation } from '../domain/errors';
 
@@ -44,26 +44,6 @@ export class InvalidDirectiveError extends LuciusError {
       retryable: false,
       violations,
       details: { message_id: messageId },
-    });
-  }
-}
-
-/**
- * A worker reply (ACK, RESULT, heartbeat) is not JSON, names no known kind, or breaks its contract.
- * `violations` point into the reply body. Redelivering it cannot help: dead-letter it (Service Bus)
- * or answer 422 (HTTP).
- */
-export class InvalidReplyError extends LuciusError {
-  constructor(
-    readonly contract: string | undefined,
-    violations: readonly Violation[],
-  ) {
-    const count = `${violations.length} problem${violations.length === 1 ? '' : 's'}`;
-    super('invalid_reply', `the worker reply does not match ${contract ?? 'any reply contract'} (${count})`, {
-      fault: 'caller',
-      retryable: false,
-      violations,
-      details: contract === undefined ? {} : { contract },
     });
   }
 }

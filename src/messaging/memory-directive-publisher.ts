@@ -5,7 +5,7 @@
  */
 import { validateDirective, type Directive } from '../contracts/directive';
 import { directiveMessageId, directiveTopic } from './directive-message';
-import type { DirectivePublisher } from './directive-publisher';
+import type { DirectivePublisher } from '../ports/directive-publisher';
 import { DirectivePublishError, InvalidDirectiveError } from './errors';
 
 export interface PublishedDirective {

@@ -13,7 +13,7 @@ import type { ServiceBusClient, ServiceBusClientOptions, ServiceBusSender } from
 import type { Settings } from '../config/settings';
 import { validateDirective, type Directive } from '../contracts/directive';
 import { directiveMessageId, directiveTopic, toDirectiveMessage } from './directive-message';
-import type { DirectivePublisher } from './directive-publisher';
+import type { DirectivePublisher } from '../ports/directive-publisher';
 import { DirectivePublishError, InvalidDirectiveError } from './errors';
 import { createServiceBusClient } from './service-bus-client';
 

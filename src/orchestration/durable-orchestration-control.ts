@@ -16,13 +16,9 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { DurableOrchestrationSignals } from './durable-orchestration-signals';
 import { DurableOrchestrationStarter } from './durable-orchestration-starter';
 import { OrchestrationUnavailableError } from './errors';
-import {
-  INSTANCE_STATES,
-  type InstanceInfo,
-  type InstanceState,
-  type OrchestrationControl,
-} from './orchestration-control';
-import type { JobOrchestrationInput } from './orchestration-starter';
+import { INSTANCE_STATES, type InstanceInfo, type InstanceState } from '../domain/instance';
+import type { OrchestrationControl } from '../ports/orchestration-control';
+import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 
 type ControlClient = Pick<DurableClient, 'startNew' | 'getStatus' | 'raiseEvent' | 'purgeInstanceHistory'>;
 

@@ -6,7 +6,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { OrchestrationUnavailableError } from './errors';
-import type { OrchestrationSignals } from './orchestration-signals';
+import type { OrchestrationSignals } from '../ports/orchestration-signals';
 
 type RaisingClient = Pick<DurableClient, 'raiseEvent'>;
 

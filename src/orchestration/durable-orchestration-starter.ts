@@ -11,11 +11,8 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { OrchestrationUnavailableError } from './errors';
-import {
-  JOB_ORCHESTRATOR_NAME,
-  type JobOrchestrationInput,
-  type OrchestrationStarter,
-} from './orchestration-starter';
+import type { JobOrchestrationInput, OrchestrationStarter } from '../ports/orchestration-starter';
+import { JOB_ORCHESTRATOR_NAME } from './job-orchestrator';
 
 type StartingClient = Pick<DurableClient, 'startNew' | 'getStatus'>;
 

@@ -47,21 +47,19 @@ import {
   CANCEL_EVENT,
   RECHECK_EVENT,
   replyEventName,
-  type ActivityInput,
-  type ActivityOutput,
   type AttemptRef,
   type CancelEvent,
-  type JobActivities,
-  type JobActivityName,
   type JobCustomStatus,
   type JobOutput,
   type JobPlan,
   type PlannedStep,
   type RecheckEvent,
   type StepSummary,
-} from './job-protocol';
+} from '../contracts/job-protocol';
+import type { ActivityInput, ActivityOutput, JobActivities, JobActivityName } from './activity-handles';
 
-export type { JobActivities } from './job-protocol';
+/** The orchestration's registered name; its instances are named by job id. */
+export const JOB_ORCHESTRATOR_NAME = 'jobOrchestrator';
 
 /** Retries of an activity whose store or bus was briefly unreachable (each activity is idempotent). */
 export const ACTIVITY_RETRY = new df.RetryOptions(2_000, 6);

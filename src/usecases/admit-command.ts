@@ -7,12 +7,35 @@
  * idempotency_key_mismatch, unknown_request_type, invalid_step_payload, idempotency_conflict,
  * tenant_at_capacity, ledger_unavailable, orchestration_unavailable.
  */
-import { planAdmission } from '../domain/admission';
-import type { Job } from '../domain/job';
-import type { Step } from '../domain/step';
+import type { Settings } from '../config/settings';
+import type { CommandEnvelope } from '../contracts/command-envelope';
 import { SchemaValidationError } from '../contracts/errors';
-import type { OrchestrationStarter } from '../orchestration/orchestration-starter';
-import type { Services } from '../services';
+import { planAdmission } from '../domain/admission';
+import type { Clock } from '../domain/clock';
+import type { Violation } from '../domain/errors';
+import type { Job } from '../domain/job';
+import type { ProtocolRegistry, StepPayloadValidator } from '../domain/protocol';
+import type { Step } from '../domain/step';
+import type { JobLedger } from '../ports/job-ledger';
+import type { OrchestrationStarter } from '../ports/orchestration-starter';
+
+export type EnvelopeValidator = (
+  value: unknown,
+) =>
+  | { readonly ok: true; readonly value: CommandEnvelope }
+  | { readonly ok: false; readonly violations: readonly Violation[] };
+
+export interface AdmitCommandDeps {
+  readonly ledger: JobLedger;
+  /** Bound to the invocation (the durable client comes from its input binding). */
+  readonly starter: OrchestrationStarter;
+  readonly clock: Clock;
+  readonly newJobId: () => string;
+  readonly registry: ProtocolRegistry;
+  readonly validateEnvelope: EnvelopeValidator;
+  readonly validateStepPayload: StepPayloadValidator;
+  readonly settings: Pick<Settings, 'admission' | 'sweep'>;
+}
 
 export interface AdmitCommandRequest {
   readonly body: unknown;
@@ -26,13 +49,13 @@ export interface AdmitCommandResult {
 }
 
 export async function admitCommand(
-  services: Services,
+  deps: AdmitCommandDeps,
   request: AdmitCommandRequest,
-  starter: OrchestrationStarter,
 ): Promise<AdmitCommandResult> {
-  const validation = services.validateEnvelope(request.body);
+  const { starter } = deps;
+  const validation = deps.validateEnvelope(request.body);
   if (!validation.ok) throw new SchemaValidationError('command-envelope.v1', validation.violations);
-  const maxTimeout = services.settings.sweep.maxJobTimeoutSeconds;
+  const maxTimeout = deps.settings.sweep.maxJobTimeoutSeconds;
   const timeout = validation.value.timeout_seconds;
   if (timeout !== undefined && timeout > maxTimeout) {
     throw new SchemaValidationError('command-envelope.v1', [
@@ -40,22 +63,22 @@ export async function admitCommand(
     ]);
   }
 
-  const now = services.clock.now();
+  const now = deps.clock.now();
   const plan = planAdmission({
     envelope: validation.value,
-    jobId: services.newJobId(),
+    jobId: deps.newJobId(),
     now,
     ...(request.idempotencyKeyHeader === undefined
       ? {}
       : { idempotencyKeyHeader: request.idempotencyKeyHeader }),
-    registry: services.registry,
-    validateStepPayload: services.validateStepPayload,
-    laneCount: services.settings.admission.laneCount,
-    jobTimeoutSeconds: services.settings.sweep.jobTimeoutSeconds,
+    registry: deps.registry,
+    validateStepPayload: deps.validateStepPayload,
+    laneCount: deps.settings.admission.laneCount,
+    jobTimeoutSeconds: deps.settings.sweep.jobTimeoutSeconds,
   });
-  const outcome = await services.ledger.admit(
+  const outcome = await deps.ledger.admit(
     plan,
-    { ...services.settings.admission, orphanGraceSeconds: services.settings.sweep.acceptGraceSeconds },
+    { ...deps.settings.admission, orphanGraceSeconds: deps.settings.sweep.acceptGraceSeconds },
     now,
   );
 

@@ -20,12 +20,22 @@
 import type { Clock } from '../domain/clock';
 import { InvalidTransitionError } from '../domain/errors';
 import type { Job } from '../domain/job';
-import type { JobLedger, JobWithSteps } from '../ledger/job-ledger';
-import { CANCEL_EVENT, type CancelEvent } from '../orchestration/job-protocol';
-import type { OrchestrationSignals } from '../orchestration/orchestration-signals';
-import type { OrchestrationStarter } from '../orchestration/orchestration-starter';
+import type { JobLedger, JobWithSteps } from '../ports/job-ledger';
+import { CANCEL_EVENT, type CancelEvent } from '../contracts/job-protocol';
+import type { OrchestrationSignals } from '../ports/orchestration-signals';
+import type { OrchestrationStarter } from '../ports/orchestration-starter';
 import { cancelInLedger } from './job-activities';
 import { getTenantJob } from './read-jobs';
+
+export interface ControlJobDeps {
+  readonly ledger: JobLedger;
+  readonly clock: Clock;
+  /** Bound to the invocation (the durable client comes from its input binding). */
+  readonly signals: OrchestrationSignals;
+  readonly starter: OrchestrationStarter;
+  /** A redrive takes an in-flight slot of the tenant again: TenantAtCapacityError at this many. */
+  readonly maxInflightPerTenant: number;
+}
 
 export interface ControlResult extends JobWithSteps {
   /** False when the job already was in the state asked for. */
@@ -33,34 +43,29 @@ export interface ControlResult extends JobWithSteps {
 }
 
 export async function cancelTenantJob(
-  deps: { readonly ledger: JobLedger; readonly clock: Clock; readonly signals: OrchestrationSignals },
+  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'signals'>,
   tenantId: string,
   jobId: string,
   reason?: string,
 ): Promise<ControlResult> {
-  const before = await getTenantJob(deps.ledger, tenantId, jobId);
+  const before = await getTenantJob(deps, tenantId, jobId);
   const status = await cancelInLedger(deps.ledger, jobId, reason, deps.clock.now());
   if (status !== 'CANCELLED') {
     throw new InvalidTransitionError('job', jobId, status, 'CANCEL');
   }
   const event: CancelEvent = reason === undefined ? {} : { reason };
   await deps.signals.raise(jobId, CANCEL_EVENT, event);
-  const after = await getTenantJob(deps.ledger, tenantId, jobId);
+  const after = await getTenantJob(deps, tenantId, jobId);
   return { ...after, changed: before.job.status !== 'CANCELLED' };
 }
 
 export async function redriveTenantJob(
-  deps: {
-    readonly ledger: JobLedger;
-    readonly clock: Clock;
-    readonly maxInflightPerTenant: number;
-    readonly starter: OrchestrationStarter;
-  },
+  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'starter' | 'maxInflightPerTenant'>,
   tenantId: string,
   jobId: string,
 ): Promise<ControlResult> {
   const { ledger, clock } = deps;
-  const before = await getTenantJob(ledger, tenantId, jobId);
+  const before = await getTenantJob(deps, tenantId, jobId);
   let job: Job = before.job;
   let won = false;
   if (job.status === 'FAILED') {
@@ -73,14 +78,14 @@ export async function redriveTenantJob(
     } catch (error) {
       // A concurrent redrive of the same job won: carry on with the job as it now is.
       if (!(error instanceof InvalidTransitionError)) throw error;
-      job = (await getTenantJob(ledger, tenantId, jobId)).job;
+      job = (await getTenantJob(deps, tenantId, jobId)).job;
     }
   }
   if (job.status !== 'RUNNING') throw new InvalidTransitionError('job', jobId, job.status, 'REDRIVE');
   // The failed step gets a fresh attempt budget (also completes a redrive interrupted here); so do
   // steps cancelled because the job failed as a whole (its deadline passed, its orchestration was
   // lost). Only while the job runs: a cancel that won meanwhile keeps its steps cancelled.
-  const current = await getTenantJob(ledger, tenantId, jobId);
+  const current = await getTenantJob(deps, tenantId, jobId);
   for (const step of current.job.status === 'RUNNING' ? current.steps : []) {
     if (step.status === 'FAILED_FINAL' || step.status === 'CANCELLED')
       await ledger.applyStepEvent(jobId, step.stepId, { type: 'REDRIVE' }, clock.now());
@@ -91,6 +96,6 @@ export async function redriveTenantJob(
     requestType: job.requestType,
     drive: job.redrives,
   });
-  const after = await getTenantJob(ledger, tenantId, jobId);
+  const after = await getTenantJob(deps, tenantId, jobId);
   return { ...after, changed: won };
 }

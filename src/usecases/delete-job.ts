@@ -6,8 +6,8 @@
  */
 import { InvalidTransitionError } from '../domain/errors';
 import { isTerminalJobStatus } from '../domain/job';
-import type { JobLedger } from '../ledger/job-ledger';
-import type { OrchestrationControl } from '../orchestration/orchestration-control';
+import type { JobLedger } from '../ports/job-ledger';
+import type { OrchestrationControl } from '../ports/orchestration-control';
 import { getTenantJob } from './read-jobs';
 
 export interface DeleteJobDeps {
@@ -16,7 +16,7 @@ export interface DeleteJobDeps {
 }
 
 export async function deleteTenantJob(deps: DeleteJobDeps, tenantId: string, jobId: string): Promise<void> {
-  const { job } = await getTenantJob(deps.ledger, tenantId, jobId);
+  const { job } = await getTenantJob(deps, tenantId, jobId);
   if (!isTerminalJobStatus(job.status)) throw new InvalidTransitionError('job', jobId, job.status, 'DELETE');
   await deps.control.purge(jobId);
   await deps.ledger.purgeJob(jobId);

@@ -28,11 +28,11 @@ import type { Clock } from '../domain/clock';
 import { toAttemptView } from '../domain/attempt';
 import { InvalidTransitionError, StaleLeaseError } from '../domain/errors';
 import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
-import type { JobLedger } from '../ledger/job-ledger';
-import type { WorkerReply } from '../messaging/reply-decoder';
-import { toStepEvent, type ReplyTimings } from '../messaging/to-step-event';
-import { replyEventName, type ReplyEvent } from '../orchestration/job-protocol';
-import type { OrchestrationSignals } from '../orchestration/orchestration-signals';
+import type { JobLedger } from '../ports/job-ledger';
+import type { WorkerReply } from '../domain/worker-reply';
+import { toStepEvent, type ReplyTimings } from '../domain/to-step-event';
+import { replyEventName, type ReplyEvent } from '../contracts/job-protocol';
+import type { OrchestrationSignals } from '../ports/orchestration-signals';
 
 export interface IngestReplyDeps {
   readonly ledger: JobLedger;

@@ -32,9 +32,9 @@ import { InvalidTransitionError } from '../domain/errors';
 import type { JobFailure, JobStatus } from '../domain/job';
 import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
 import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
-import type { JobLedger, JobWithSteps } from '../ledger/job-ledger';
-import { buildCancelDirective, buildDirective } from '../messaging/build-directive';
-import type { DirectivePublisher } from '../messaging/directive-publisher';
+import type { JobLedger, JobWithSteps } from '../ports/job-ledger';
+import { buildCancelDirective, buildDirective } from '../contracts/build-directive';
+import type { DirectivePublisher } from '../ports/directive-publisher';
 import { InvalidDirectiveError } from '../messaging/errors';
 import type {
   AttemptRef,
@@ -46,8 +46,8 @@ import type {
   RecordAttemptInput,
   ResolveTimeoutInput,
   StepRef,
-} from '../orchestration/job-protocol';
-import type { JobOrchestrationInput } from '../orchestration/orchestration-starter';
+} from '../contracts/job-protocol';
+import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 
 /** A structured log line: an event name and its fields. */
 export type EventLog = (event: string, fields: Readonly<Record<string, unknown>>) => void;

@@ -9,7 +9,7 @@
  *   its next check is computed from every deadline, whatever the kind. With shard 0 in hand, `drift`
  *   and `all` also reconcile the in-flight counters and purge expired jobs, so that runs once per
  *   round. A failure on one job is counted and logged and the sweep goes on.
- * - `sweepLeasedShards(deps, leases, owner, kind)`: what a timer run does: the shards whose lease it
+ * - `sweepLeasedShards(deps, owner, kind)`: what a timer run does: the shards whose lease it
  *   can take, swept, then released.
  * - `sweepJob(deps, jobId)`: examines one job now, whatever its `checkAt` (every kind).
  * - `reconcileInflight(deps)`: the two-sightings rule (see docs/reconciliation.md): a counter that
@@ -30,11 +30,11 @@ import { isTerminalJobStatus, type Job } from '../domain/job';
 import type { Repair, RepairKind } from '../domain/repair';
 import { decideRepair, needsInstance, sweeperFor, type PlannedRepair } from '../domain/repair-decision';
 import { isTerminalStepStatus } from '../domain/step';
-import type { ActiveJobEntry, JobLedger, JobWithSteps } from '../ledger/job-ledger';
-import type { ShardLeases } from '../ledger/shard-leases';
-import { RECHECK_EVENT, type RecheckEvent } from '../orchestration/job-protocol';
-import type { OrchestrationControl } from '../orchestration/orchestration-control';
-import type { JobOrchestrationInput } from '../orchestration/orchestration-starter';
+import type { ActiveJobEntry, JobLedger, JobWithSteps } from '../ports/job-ledger';
+import type { ShardLeases } from '../ports/shard-leases';
+import { RECHECK_EVENT, type RecheckEvent } from '../contracts/job-protocol';
+import type { OrchestrationControl } from '../ports/orchestration-control';
+import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 
 export interface SweepDeps {
   readonly ledger: JobLedger;
@@ -44,6 +44,11 @@ export interface SweepDeps {
   /** Who repairs, as recorded on the job: `driftSweeper`, `lucius sweep`, ... */
   readonly by: string;
   readonly log: (event: string, fields: Readonly<Record<string, unknown>>) => void;
+}
+
+/** A timer run's: the sweep's and the shard leases it takes for the run. */
+export interface LeasedSweepDeps extends SweepDeps {
+  readonly leases: ShardLeases;
 }
 
 export type SweepKind = 'drift' | 'lease' | 'all';
@@ -129,11 +134,11 @@ export async function sweepShards(
  * the leases back. With no shard free (another process sweeps them all) the summary is empty.
  */
 export async function sweepLeasedShards(
-  deps: SweepDeps,
-  leases: ShardLeases,
+  deps: LeasedSweepDeps,
   owner: string,
   kind: SweepKind,
 ): Promise<SweepSummary> {
+  const { leases } = deps;
   const { laneCount } = deps.settings.admission;
   const ttl = deps.settings.sweep.shardLeaseSeconds;
   const held: number[] = [];

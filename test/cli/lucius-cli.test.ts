@@ -5,9 +5,9 @@
  * processes splitting the shards through lease rows on Azurite.
  */
 import { createDurableHttpApi } from '../../devhost/durable/http-api';
-import type { JobLedger } from '../../src/ledger/job-ledger';
+import type { JobLedger } from '../../src/ports/job-ledger';
 import { SingleTableJobLedger } from '../../src/ledger/single-table-job-ledger';
-import type { ShardLease } from '../../src/ledger/shard-leases';
+import type { ShardLease } from '../../src/ports/shard-leases';
 import { TableShardLeases } from '../../src/ledger/table-support/table-shard-leases';
 import { isMemberSlot } from '../../src/cli/shard-ownership';
 import { MemoryDurableClientApi } from '../devhost/durable/http-api/memory-durable-client-api';

@@ -10,7 +10,7 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { devTableConnectionString } from '../../devhost/azurite';
 import type { Directive } from '../../src/contracts/directive';
-import { ServiceBusReplyQuarantine } from '../../src/messaging/reply-quarantine';
+import { ServiceBusReplyQuarantine } from '../../src/messaging/service-bus-reply-quarantine';
 import { PLATFORM_SUBSCRIPTIONS } from '../../src/messaging/topology';
 import { ackFor } from '../../workers/replies';
 import { eventually, startUp, type Up } from '../support/devhost-up';
@@ -45,6 +45,8 @@ function luciusEnv(): Record<string, string> {
     ServiceBusConnection: serviceBusConnection,
     LUCIUS_TASK_HUB: 'LuciusLocal',
     LUCIUS_DURABLE_API_URL: `${baseUrl}/runtime/webhooks/durabletask`,
+    // The function key given is also the master key, which the Durable HTTP API accepts.
+    LUCIUS_DURABLE_API_KEY: KEY,
   };
 }
 

@@ -120,7 +120,8 @@ async function job(ref: { jobId: string; tenant: string }): Promise<JobBody> {
 /** The job's orchestration once it has completed, from the Durable HTTP API. */
 function completedInstance(jobId: string): Promise<InstanceBody> {
   return eventually(`orchestration ${jobId} completing`, async () => {
-    const response = await fetch(`${up.baseUrl}/runtime/webhooks/durabletask/instances/${jobId}`);
+    // The function key given is also the master key, which the Durable HTTP API accepts.
+    const response = await fetch(`${up.baseUrl}/runtime/webhooks/durabletask/instances/${jobId}?code=${KEY}`);
     const status = (await response.json()) as InstanceBody;
     return status.runtimeStatus === 'Completed' ? status : undefined;
   });

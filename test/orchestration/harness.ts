@@ -13,11 +13,11 @@ import type { StepDirective } from '../../src/contracts/directive';
 import type { FailureClass } from '../../src/domain/failure';
 import type { Job } from '../../src/domain/job';
 import type { Step } from '../../src/domain/step';
-import type { WorkerReply } from '../../src/messaging/reply-decoder';
+import type { WorkerReply } from '../../src/domain/worker-reply';
 import type { PublishedDirective } from '../../src/messaging/memory-directive-publisher';
-import type { JobOutput } from '../../src/orchestration/job-protocol';
-import { JOB_ORCHESTRATOR_NAME } from '../../src/orchestration/orchestration-starter';
-import type { OrchestrationSignals } from '../../src/orchestration/orchestration-signals';
+import type { JobOutput } from '../../src/contracts/job-protocol';
+import { JOB_ORCHESTRATOR_NAME } from '../../src/orchestration/job-orchestrator';
+import type { OrchestrationSignals } from '../../src/ports/orchestration-signals';
 import type { cancelTenantJob, redriveTenantJob } from '../../src/usecases/control-job';
 import type { IngestOutcome } from '../../src/usecases/ingest-reply';
 import {
@@ -26,7 +26,7 @@ import {
 } from '../../devhost/durable/engine/test-environment';
 import type { InstanceStatus } from '../../devhost/durable/durable-api';
 import { loadFixtureApp } from '../devhost/durable/engine/load-durable-app';
-import { envelope, type TestServices } from '../unit/http/fixtures';
+import { context, envelope, type TestServices } from '../unit/http/fixtures';
 
 export const START = new Date('2026-01-01T00:00:00.000Z');
 const TENANT = 't1';
@@ -66,7 +66,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const { app, registrations } = loadFixtureApp(() => {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const fixtures = require('../unit/http/fixtures') as typeof import('../unit/http/fixtures');
-    const services = { ...fixtures.testServices(env), clock } as unknown as TestServices;
+    const services = fixtures.testServices(env, { clock });
     (require('../../src/composition') as typeof import('../../src/composition')).useServices(services);
     require('../../src/functions/orchestration');
     return {
@@ -74,11 +74,10 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       ...(require('../../src/usecases/admit-command') as typeof import('../../src/usecases/admit-command')),
       ...(require('../../src/usecases/control-job') as typeof import('../../src/usecases/control-job')),
       ...(require('../../src/usecases/ingest-reply') as typeof import('../../src/usecases/ingest-reply')),
-      ...(require('../../src/http/reply-handlers') as typeof import('../../src/http/reply-handlers')),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
   });
-  const { services, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply, replyTimings } = app;
+  const { services, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply } = app;
   const testEnv = createTestDurableEnvironment({ registrations, startTime: START });
   holder.env = testEnv;
   const signals: OrchestrationSignals = {
@@ -95,8 +94,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     },
   };
   const publisher = services.publisher;
-  const ingest = (reply: WorkerReply) =>
-    ingestReply({ ledger: services.ledger, clock, timings: replyTimings(services), signals }, reply);
+  const ingest = (reply: WorkerReply) => ingestReply({ ...services.ingestReply(context()), signals }, reply);
   const directives = async (jobId: string) => {
     await testEnv.runUntilIdle();
     return publisher
@@ -121,9 +119,8 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     services,
     async admit(requestType = 'OCR', overrides = {}) {
       const result = await admitCommand(
-        services,
+        { ...services.admitCommand(context()), starter },
         { body: envelope({ request_type: requestType, ...payloadFor(requestType), ...overrides }) },
-        starter,
       );
       await testEnv.runUntilIdle();
       return result.job;
@@ -168,7 +165,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       ),
     async cancel(jobId, reason) {
       const result = await cancelTenantJob(
-        { ledger: services.ledger, clock, signals },
+        { ...services.controlJob(context()), signals },
         TENANT,
         jobId,
         reason,
@@ -177,16 +174,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       return result;
     },
     async redrive(jobId) {
-      const result = await redriveTenantJob(
-        {
-          ledger: services.ledger,
-          clock,
-          maxInflightPerTenant: services.settings.admission.maxInflightPerTenant,
-          starter,
-        },
-        TENANT,
-        jobId,
-      );
+      const result = await redriveTenantJob({ ...services.controlJob(context()), starter }, TENANT, jobId);
       await testEnv.runUntilIdle();
       return result;
     },

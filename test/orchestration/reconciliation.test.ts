@@ -6,9 +6,9 @@
  * real app's orchestration and activities over the memory ledger.
  */
 import type { StepEvent } from '../../src/domain/step';
-import type { JobLedger } from '../../src/ledger/job-ledger';
+import type { JobLedger } from '../../src/ports/job-ledger';
 import { directiveMessageId } from '../../src/messaging/directive-message';
-import { RECHECK_EVENT, replyEventName, type RecheckEvent } from '../../src/orchestration/job-protocol';
+import { RECHECK_EVENT, replyEventName, type RecheckEvent } from '../../src/contracts/job-protocol';
 import { createHarness, START, type Harness } from './harness';
 
 const SECOND = 1000;

@@ -20,7 +20,7 @@ import { validateDirective, type Directive, type StepDirective } from '../../src
 import { validateHeartbeat } from '../../src/contracts/heartbeat';
 import { validateStepResult, type StepResult } from '../../src/contracts/result';
 import { toDirectiveMessage } from '../../src/messaging/directive-message';
-import { decodeReply } from '../../src/messaging/reply-decoder';
+import { decodeReply } from '../../src/contracts/reply-decoder';
 import {
   luciusEmulatorConfig,
   startServiceBusEmulator,

@@ -9,7 +9,8 @@
 import type { Command } from 'commander';
 import { InvalidTransitionError } from '../../domain/errors';
 import { isTerminalJobStatus, type Job } from '../../domain/job';
-import { toJobSummary, type JobSummary, type JobWithSteps } from '../../ledger/job-ledger';
+import { toJobSummary } from '../../ledger/ledger-rules';
+import type { JobSummary, JobWithSteps } from '../../ports/job-ledger';
 import { cancelTenantJob, redriveTenantJob, type ControlResult } from '../../usecases/control-job';
 import { getTenantJob } from '../../usecases/read-jobs';
 import { forEachBounded } from '../bounded';
@@ -118,7 +119,7 @@ interface BulkOptions extends JobFilterOptions, JsonOption {
 
 async function readJob(env: CommandEnv, jobId: string, tenantId: string | undefined): Promise<JobWithSteps> {
   const { ledger } = env.runtime();
-  if (tenantId !== undefined) return getTenantJob(ledger, tenantId, jobId);
+  if (tenantId !== undefined) return getTenantJob({ ledger }, tenantId, jobId);
   const found = /^[A-Za-z0-9-]{1,128}$/.test(jobId) ? await ledger.getJob(jobId) : undefined;
   if (found === undefined) throw new NotFoundError(`job ${jobId} does not exist`);
   return found;

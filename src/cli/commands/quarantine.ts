@@ -1,7 +1,7 @@
 /**
  * `lucius quarantine`: the replies Lucius parked on the quarantine queue
  * (LUCIUS_SERVICEBUS_QUARANTINE_QUEUE) because it could not process them, each with its reason,
- * description and `source` (`{reply topic}/{subscription}`; see src/messaging/reply-quarantine.ts).
+ * description and `source` (`{reply topic}/{subscription}`; see src/messaging/service-bus-reply-quarantine.ts).
  * A message is named by its sequence number on the queue.
  *
  * - list peeks (takes nothing); show prints one message with its body;

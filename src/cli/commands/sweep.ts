@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import type { OrchestrationControl } from '../../orchestration/orchestration-control';
+import type { OrchestrationControl } from '../../ports/orchestration-control';
 import {
   sweepJob,
   sweepShards,
@@ -59,7 +59,8 @@ export function registerSweepCommands(program: Command, env: CommandEnv): void {
       const runtime = env.runtime();
       const kind = parseKind(options.kind);
       if (options.jobId !== undefined) {
-        if (options.tenant !== undefined) await getTenantJob(runtime.ledger, options.tenant, options.jobId);
+        if (options.tenant !== undefined)
+          await getTenantJob({ ledger: runtime.ledger }, options.tenant, options.jobId);
         const repair = await sweepJob(sweepDeps(env, runtime, 'lucius sweep'), options.jobId);
         print(
           env,

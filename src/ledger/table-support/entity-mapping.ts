@@ -16,13 +16,8 @@
  *   read as 0 when a row lacks them.
  */
 import type { Repair } from '../../domain/repair';
-import {
-  toJobSummary,
-  type ActiveJobEntry,
-  type FinishedJobEntry,
-  type InflightCounter,
-  type JobSummary,
-} from '../job-ledger';
+import type { ActiveJobEntry, FinishedJobEntry, InflightCounter, JobSummary } from '../../ports/job-ledger';
+import { toJobSummary } from '../ledger-rules';
 import { isJobStatus, type Job, type JobFailure } from '../../domain/job';
 import { isStepStatus, STEP_TYPES, type Step, type StepFailure, type StepType } from '../../domain/step';
 import { LedgerEntityTooLargeError } from '../errors';

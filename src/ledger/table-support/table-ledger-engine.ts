@@ -60,22 +60,21 @@ import {
   TenantAtCapacityError,
   WriteContentionError,
 } from '../errors';
-import {
-  inflightLimitFor,
-  reentersFlight,
-  type ActiveJobEntry,
-  type AdmissionLimits,
-  type AdmissionOutcome,
-  type AdmissionRecord,
-  type FinishedJobEntry,
-  type InflightCounter,
-  type InflightLimits,
-  type JobLedger,
-  type JobListQuery,
-  type JobPage,
-  type JobSummary,
-  type JobWithSteps,
-} from '../job-ledger';
+import type {
+  ActiveJobEntry,
+  AdmissionLimits,
+  AdmissionOutcome,
+  AdmissionRecord,
+  FinishedJobEntry,
+  InflightCounter,
+  InflightLimits,
+  JobLedger,
+  JobListQuery,
+  JobPage,
+  JobSummary,
+  JobWithSteps,
+} from '../../ports/job-ledger';
+import { inflightLimitFor, reentersFlight } from '../ledger-rules';
 import { decodeContinuation, encodeContinuation, indexRowKey } from '../keys';
 import {
   activeFromEntity,

@@ -12,7 +12,7 @@
  */
 import { odata } from '@azure/data-tables';
 import { checkLeaseArguments, leaseExpiry } from '../memory-shard-leases';
-import type { ShardLease, ShardLeases } from '../shard-leases';
+import type { ShardLease, ShardLeases } from '../../ports/shard-leases';
 import { StorageTable, type RowKeys, type StoredEntity } from './storage-table';
 import { createTableClient, tableCreator, type TableStorageOptions } from './table-clients';
 

@@ -7,7 +7,7 @@ import type { CommandEnvelope } from '../../../src/contracts/command-envelope';
 import { planAdmission } from '../../../src/domain/admission';
 import type { ProtocolRegistry } from '../../../src/domain/protocol';
 import type { StepEvent } from '../../../src/domain/step';
-import type { AdmissionLimits, AdmissionRecord } from '../../../src/ledger/job-ledger';
+import type { AdmissionLimits, AdmissionRecord } from '../../../src/ports/job-ledger';
 
 export const OCR_EMBEDDING = 'OCR->EMBEDDING';
 export const OCR_ONLY = 'OCR';

@@ -9,7 +9,7 @@ import { InvalidTransitionError } from '../../../src/domain/errors';
 import type { JobEvent } from '../../../src/domain/job';
 import type { Repair } from '../../../src/domain/repair';
 import { JobNotFoundError } from '../../../src/ledger/errors';
-import type { AdmissionOutcome, InflightCounter, JobLedger } from '../../../src/ledger/job-ledger';
+import type { AdmissionOutcome, InflightCounter, JobLedger } from '../../../src/ports/job-ledger';
 import { uniqueTenantId } from '../../support/unique';
 import { admission, at, HOUR, LIMITS, limits, ORPHAN_GRACE_SECONDS, SECOND } from './fixtures';
 import type { LedgerUnderTest } from './job-ledger.contract';

@@ -22,7 +22,7 @@ import type {
   JobLedger,
   JobListQuery,
   JobSummary,
-} from '../../../src/ledger/job-ledger';
+} from '../../../src/ports/job-ledger';
 import { encodeContinuation } from '../../../src/ledger/keys';
 import { uniqueTenantId } from '../../support/unique';
 import { describeSweepContract } from './job-ledger-sweep.contract';

@@ -1,4 +1,4 @@
-import type { AdmissionRecord } from '../../../src/ledger/job-ledger';
+import type { AdmissionRecord } from '../../../src/ports/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
 import { describeJobLedgerContract } from './job-ledger.contract';
 

@@ -2,7 +2,7 @@
  * The ShardLeases contract, run against every adapter: exclusive ownership, renewal, expiry
  * judged by the caller's clock, release, and exactly one winner when owners race for a shard.
  */
-import type { ShardLeases } from '../../../src/ledger/shard-leases';
+import type { ShardLeases } from '../../../src/ports/shard-leases';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
 const at = (seconds: number): Date => new Date(T0 + seconds * 1000);

@@ -7,8 +7,8 @@
  */
 import type { Directive } from '../../../src/contracts/directive';
 import type { StepType } from '../../../src/domain/step';
-import { buildCancelDirective } from '../../../src/messaging/build-directive';
-import type { DirectivePublisher } from '../../../src/messaging/directive-publisher';
+import { buildCancelDirective } from '../../../src/contracts/build-directive';
+import type { DirectivePublisher } from '../../../src/ports/directive-publisher';
 import { InvalidDirectiveError } from '../../../src/messaging/errors';
 import { uniqueToken } from '../../support/unique';
 import { directive, job, REPLY_PREFIX, step, T0 } from '../../unit/messaging/fixtures';

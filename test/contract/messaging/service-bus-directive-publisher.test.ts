@@ -13,7 +13,7 @@ import {
 } from '@azure/service-bus';
 import { parseSettings, type Settings } from '../../../src/config/settings';
 import type { Directive } from '../../../src/contracts/directive';
-import { buildCancelDirective } from '../../../src/messaging/build-directive';
+import { buildCancelDirective } from '../../../src/contracts/build-directive';
 import { DirectivePublishError } from '../../../src/messaging/errors';
 import { createServiceBusClient } from '../../../src/messaging/service-bus-client';
 import { ServiceBusDirectivePublisher } from '../../../src/messaging/service-bus-directive-publisher';

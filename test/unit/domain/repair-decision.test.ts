@@ -7,11 +7,7 @@ import {
   type RepairInput,
 } from '../../../src/domain/repair-decision';
 import { STEP_STATUSES, type Step } from '../../../src/domain/step';
-import {
-  INSTANCE_STATES,
-  isLiveInstance,
-  type InstanceState,
-} from '../../../src/orchestration/orchestration-control';
+import { INSTANCE_STATES, isLiveInstance, type InstanceState } from '../../../src/domain/instance';
 import { at, job, step, T0 } from '../messaging/fixtures';
 
 const TIMINGS = {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
+import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
 import { bodyOf, context, envelope, headerOf, post, testServices } from './fixtures';
 
 const ROUTE = '/api/v1/commands';
@@ -189,14 +190,9 @@ describe('handleAdmitCommand', () => {
   });
 
   it('answers 500 without leaking the cause when the ledger throws something unexpected', async () => {
-    const services = testServices();
-    const broken = {
-      ...services,
-      ledger: {
-        ...services.ledger,
-        admit: async () => Promise.reject(new Error('socket hang up: secret-host')),
-      },
-    };
+    const ledger = new MemoryJobLedger();
+    ledger.admit = async () => Promise.reject(new Error('socket hang up: secret-host'));
+    const broken = testServices({}, { ledger });
     const problem = expectProblem(await admit(broken, envelope()), 500, 'internal_error');
     expect(JSON.stringify(problem)).not.toContain('secret-host');
   });

@@ -1,29 +1,26 @@
-/** Real HttpRequest/InvocationContext objects and in-memory services for handler tests. */
+/**
+ * Real HttpRequest/InvocationContext objects and in-memory services for handler tests: the app's own
+ * wiring (`assembleServices`) over in-memory adapters, which the tests reach directly too.
+ */
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { loadProtocolRegistry } from '../../../src/config/protocol-registry';
 import { parseSettings, type Settings } from '../../../src/config/settings';
 import { validateCommandEnvelope } from '../../../src/contracts/command-envelope';
 import { validateStepPayload } from '../../../src/contracts/step-payloads';
+import { assembleServices, type Adapters } from '../../../src/composition';
 import type { Clock } from '../../../src/domain/clock';
+import { isLiveInstance, type InstanceInfo, type InstanceState } from '../../../src/domain/instance';
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
-import type { JobLedger } from '../../../src/ledger/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
 import { MemoryShardLeases } from '../../../src/ledger/memory-shard-leases';
 import { MemoryDirectivePublisher } from '../../../src/messaging/memory-directive-publisher';
-import { MemoryReplyQuarantine } from '../../../src/messaging/reply-quarantine';
-import {
-  isLiveInstance,
-  type InstanceInfo,
-  type InstanceState,
-  type OrchestrationControl,
-} from '../../../src/orchestration/orchestration-control';
-import type { OrchestrationSignals } from '../../../src/orchestration/orchestration-signals';
+import { MemoryReplyQuarantine } from '../../../src/messaging/memory-reply-quarantine';
 import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
-import type {
-  JobOrchestrationInput,
-  OrchestrationStarter,
-} from '../../../src/orchestration/orchestration-starter';
+import type { JobLedger } from '../../../src/ports/job-ledger';
+import type { OrchestrationControl } from '../../../src/ports/orchestration-control';
+import type { OrchestrationSignals } from '../../../src/ports/orchestration-signals';
+import type { JobOrchestrationInput, OrchestrationStarter } from '../../../src/ports/orchestration-starter';
 import type { Services } from '../../../src/services';
 
 export const ORIGIN = 'http://localhost:7071';
@@ -140,7 +137,7 @@ export class SteppingClock implements Clock {
   }
 }
 
-export interface TestServices extends Services {
+export interface TestServices extends Services, Adapters {
   readonly starter: RecordingStarter;
   readonly signals: RecordingSignals;
   readonly control: MemoryOrchestrationControl;
@@ -149,33 +146,33 @@ export interface TestServices extends Services {
   readonly clock: SteppingClock;
 }
 
+/** `parts` replaces an adapter: a ledger under test, a clock the test controls. */
 export function testServices(
   env: Record<string, string> = {},
-  ledger: JobLedger = new MemoryJobLedger(),
+  parts: { readonly ledger?: JobLedger; readonly clock?: Clock } = {},
 ): TestServices {
   const settings: Settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', ...env });
   const starter = new RecordingStarter();
   const signals = new RecordingSignals();
   const control = new MemoryOrchestrationControl(starter, signals);
   let next = 0;
-  return {
+  const adapters = {
     settings,
-    ledger,
+    ledger: parts.ledger ?? new MemoryJobLedger(),
     registry: loadProtocolRegistry(),
     validateEnvelope: validateCommandEnvelope,
     validateStepPayload,
-    clock: new SteppingClock(),
+    // A clock a test passes in (the orchestration harness's) is never stepped by the tests.
+    clock: (parts.clock ?? new SteppingClock()) as SteppingClock,
     newJobId: () => `00000000-0000-4000-8000-${String(++next).padStart(12, '0')}`,
     starterFor: () => starter,
-    starter,
     signalsFor: () => signals,
-    signals,
     controlFor: () => control,
-    control,
     shardLeases: new MemoryShardLeases(),
     publisher: new MemoryDirectivePublisher(settings.serviceBus.topicPrefix),
     quarantine: new MemoryReplyQuarantine(),
   };
+  return { ...adapters, ...assembleServices(adapters), starter, signals, control };
 }
 
 export function post(

@@ -174,9 +174,12 @@ describe('health handlers', () => {
     expect(ok.status).toBe(200);
     const down = {
       ...services,
-      ledger: {
-        ...services.ledger,
-        ping: async () => Promise.reject(new LedgerUnavailableError('table endpoint refused the connection')),
+      readiness: {
+        ...services.readiness,
+        ledger: {
+          ping: async () =>
+            Promise.reject(new LedgerUnavailableError('table endpoint refused the connection')),
+        },
       },
     };
     const response = await handleReadiness(down, get('/api/healthz'), context());

@@ -2,7 +2,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { handleCancelJob } from '../../../src/http/control-handlers';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
 import { handleReplyCallback } from '../../../src/http/reply-handlers';
-import type { WorkerReplyKind } from '../../../src/messaging/reply-decoder';
+import type { WorkerReplyKind } from '../../../src/domain/worker-reply';
 import type { Step } from '../../../src/domain/step';
 import {
   admitJob,

@@ -4,7 +4,7 @@ import {
   MAX_MESSAGE_ID_LENGTH,
   toDirectiveMessage,
 } from '../../../src/messaging/directive-message';
-import { buildCancelDirective } from '../../../src/messaging/build-directive';
+import { buildCancelDirective } from '../../../src/contracts/build-directive';
 import { directive, job, REPLY_PREFIX, step, T0 } from './fixtures';
 
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepDirective } from '../../../src/contracts/directive';
 import type { Job } from '../../../src/domain/job';
 import type { Step, StepType } from '../../../src/domain/step';
-import { buildDirective } from '../../../src/messaging/build-directive';
+import { buildDirective } from '../../../src/contracts/build-directive';
 
 export const T0 = new Date('2030-01-01T00:00:00.000Z');
 

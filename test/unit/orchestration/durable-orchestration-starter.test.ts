@@ -1,6 +1,6 @@
 import { DurableOrchestrationStarter } from '../../../src/orchestration/durable-orchestration-starter';
 import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
-import { JOB_ORCHESTRATOR_NAME } from '../../../src/orchestration/orchestration-starter';
+import { JOB_ORCHESTRATOR_NAME } from '../../../src/orchestration/job-orchestrator';
 
 type Client = ReturnType<ConstructorParameters<typeof DurableOrchestrationStarter>[0]>;
 

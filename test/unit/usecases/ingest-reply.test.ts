@@ -1,20 +1,21 @@
 import { StaleLeaseError } from '../../../src/domain/errors';
 import type { Step } from '../../../src/domain/step';
-import { replyTimings } from '../../../src/http/reply-handlers';
 import { JobNotFoundError, StepNotFoundError } from '../../../src/ledger/errors';
-import type { WorkerReply } from '../../../src/messaging/reply-decoder';
+import type { WorkerReply } from '../../../src/domain/worker-reply';
 import { ingestReply, type IngestReplyDeps } from '../../../src/usecases/ingest-reply';
-import { admitJob, dispatchStep, testServices, type AttemptKey, type TestServices } from '../http/fixtures';
+import {
+  admitJob,
+  context,
+  dispatchStep,
+  testServices,
+  type AttemptKey,
+  type TestServices,
+} from '../http/fixtures';
 
 const SENT = '2026-05-01T12:00:00.000Z';
 
 function depsOf(services: TestServices): IngestReplyDeps {
-  return {
-    ledger: services.ledger,
-    clock: services.clock,
-    timings: replyTimings(services),
-    signals: services.signals,
-  };
+  return services.ingestReply(context());
 }
 
 const ack = (a: AttemptKey, leaseMinutes?: number): WorkerReply => ({

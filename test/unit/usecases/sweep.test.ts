@@ -1,7 +1,7 @@
-import type { AdmissionRecord } from '../../../src/ledger/job-ledger';
+import type { AdmissionRecord } from '../../../src/ports/job-ledger';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
 import { MemoryShardLeases } from '../../../src/ledger/memory-shard-leases';
-import { RECHECK_EVENT } from '../../../src/orchestration/job-protocol';
+import { RECHECK_EVENT } from '../../../src/contracts/job-protocol';
 import {
   purgeExpiredJobs,
   reconcileInflight,
@@ -31,7 +31,7 @@ interface Harness {
 }
 
 function harness(env: Record<string, string> = {}, ledger = new MemoryJobLedger()): Harness {
-  const services = testServices({ ...ENV, ...env }, ledger);
+  const services = testServices({ ...ENV, ...env }, { ledger });
   const logged: Harness['logged'] = [];
   return {
     services,
@@ -353,13 +353,13 @@ describe('sweepLeasedShards', () => {
     await leases.acquire(job.lane, 'someone-else', h.services.clock.now(), 60);
     h.services.clock.advance(11 * SECOND);
 
-    const summary = await sweepLeasedShards(h.deps, leases, 'me', 'drift');
+    const summary = await sweepLeasedShards({ ...h.deps, leases }, 'me', 'drift');
     expect(summary.shards).not.toContain(job.lane);
     expect(summary.examined).toBe(0);
     expect((await leases.list()).map((l) => l.owner)).toEqual(['someone-else']);
 
     await leases.release(job.lane, 'someone-else');
-    expect((await sweepLeasedShards(h.deps, leases, 'me', 'drift')).repaired).toEqual({
+    expect((await sweepLeasedShards({ ...h.deps, leases }, 'me', 'drift')).repaired).toEqual({
       ORCHESTRATION_STARTED: 1,
     });
     expect(await leases.list()).toEqual([]);

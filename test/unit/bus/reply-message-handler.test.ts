@@ -1,10 +1,9 @@
 import { InvocationContext } from '@azure/functions';
 import type { Step } from '../../../src/domain/step';
-import { replyTimings } from '../../../src/http/reply-handlers';
 import { LedgerUnavailableError } from '../../../src/ledger/errors';
-import type { JobLedger } from '../../../src/ledger/job-ledger';
-import { handleReplyMessage, type ReplyMessageDeps } from '../../../src/messaging/reply-message-handler';
-import type { ReplyQuarantine } from '../../../src/messaging/reply-quarantine';
+import type { JobLedger } from '../../../src/ports/job-ledger';
+import { handleReplyMessage, type ReplyMessageDeps } from '../../../src/bus/reply-message-handler';
+import type { ReplyQuarantine } from '../../../src/ports/reply-quarantine';
 import { OrchestrationUnavailableError } from '../../../src/orchestration/errors';
 import {
   admitJob,
@@ -18,14 +17,7 @@ import {
 const SOURCE = 'global-bus-replies-p1/lucius-invoker';
 
 function depsOf(services: TestServices, overrides: Partial<ReplyMessageDeps> = {}): ReplyMessageDeps {
-  return {
-    ledger: services.ledger,
-    clock: services.clock,
-    timings: replyTimings(services),
-    signals: services.signals,
-    quarantine: services.quarantine,
-    ...overrides,
-  };
+  return { ...services.replyMessage(messageContext()), ...overrides };
 }
 
 /** The context a Service Bus topic trigger hands the handler, with the message's metadata. */

@@ -10,10 +10,10 @@
  * - RESULT FAILED → FAIL with the worker's class and message; the state machine decides retry or
  *   final from the class and `maxAttempts`.
  */
-import type { BackoffSchedules } from '../domain/backoff';
-import { assertNever } from '../domain/job';
-import type { StepEvent } from '../domain/step';
-import type { WorkerReply } from './reply-decoder';
+import type { BackoffSchedules } from './backoff';
+import { assertNever } from './job';
+import type { StepEvent } from './step';
+import type { WorkerReply } from './worker-reply';
 
 export interface ReplyTimings {
   /** `LUCIUS_LEASE_MINUTES`: the lease when the worker asks for none. */

@@ -1,7 +1,6 @@
 /**
  * The port through which admission (and redrive) starts a job's orchestration (instance id = job id).
  */
-export const JOB_ORCHESTRATOR_NAME = 'jobOrchestrator';
 
 /** The orchestration's input: just enough to find the job; everything else is read from the ledger. */
 export interface JobOrchestrationInput {

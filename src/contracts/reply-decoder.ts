@@ -1,5 +1,5 @@
 /**
- * Worker reply (ACK, RESULT, heartbeat) → a typed WorkerReply, pure. One decoder for both ways in:
+ * Worker reply (ACK, RESULT, heartbeat) → a typed WorkerReply (domain/worker-reply.ts), pure. One decoder for both ways in:
  * a Service Bus message body (an object the SDK already parsed, a JSON string, or UTF-8 bytes) and
  * an HTTP callback body.
  *
@@ -9,62 +9,23 @@
  * InvalidReplyError (`invalid_reply`) whose violations point into the body; `deadLetterReasonFor`
  * turns it into a dead-letter reason. Whether the lease is current is not decided here.
  */
-import { validateAck, type Ack } from '../contracts/ack';
-import { validateHeartbeat, type Heartbeat } from '../contracts/heartbeat';
-import { validateStepResult, type StepResult } from '../contracts/result';
-import type { ValidationResult } from '../contracts/validation';
 import type { Violation } from '../domain/errors';
-import type { FailureClass } from '../domain/failure';
 import { assertNever } from '../domain/job';
+import {
+  isWorkerReplyKind,
+  WORKER_REPLY_KINDS,
+  type AckReply,
+  type HeartbeatReply,
+  type ReplyAttempt,
+  type ResultReply,
+  type WorkerReply,
+  type WorkerReplyKind,
+} from '../domain/worker-reply';
+import { validateAck, type Ack } from './ack';
 import { InvalidReplyError } from './errors';
-
-export const WORKER_REPLY_KINDS = ['ack', 'result', 'heartbeat'] as const;
-export type WorkerReplyKind = (typeof WORKER_REPLY_KINDS)[number];
-
-/** The attempt every reply must echo. */
-export interface ReplyAttempt {
-  readonly jobId: string;
-  readonly stepId: string;
-  readonly attemptNo: number;
-  readonly leaseId: string;
-}
-
-export interface AckReply extends ReplyAttempt {
-  readonly kind: 'ack';
-  readonly ackedAt: string;
-  readonly workerId?: string;
-  /** The lease the worker asks for (1..60 minutes). */
-  readonly leaseMinutes?: number;
-}
-
-export interface HeartbeatReply extends ReplyAttempt {
-  readonly kind: 'heartbeat';
-  readonly sentAt: string;
-  /** How far to extend the lease from now (1..60 minutes). */
-  readonly extendMinutes?: number;
-  /** Percent done, 0..100. */
-  readonly progress?: number;
-}
-
-interface ResultFields extends ReplyAttempt {
-  readonly kind: 'result';
-  readonly completedAt: string;
-  readonly result?: Readonly<Record<string, unknown>>;
-}
-
-export interface SucceededReply extends ResultFields {
-  readonly status: 'SUCCEEDED';
-  readonly outputRef: string;
-}
-
-export interface FailedReply extends ResultFields {
-  readonly status: 'FAILED';
-  readonly failure: { readonly failureClass: FailureClass; readonly message: string };
-  readonly outputRef?: string;
-}
-
-export type ResultReply = SucceededReply | FailedReply;
-export type WorkerReply = AckReply | HeartbeatReply | ResultReply;
+import { validateHeartbeat, type Heartbeat } from './heartbeat';
+import { validateStepResult, type StepResult } from './result';
+import type { ValidationResult } from './validation';
 
 export interface ReplyHints {
   /** HTTP: the kind the route accepts (`/ack`, `/result`, `/heartbeat`); the body must be of it. */
@@ -74,10 +35,6 @@ export interface ReplyHints {
   /** HTTP: the job and step the URL names; the body must echo them. */
   readonly jobId?: string;
   readonly stepId?: string;
-}
-
-export function isWorkerReplyKind(value: unknown): value is WorkerReplyKind {
-  return typeof value === 'string' && (WORKER_REPLY_KINDS as readonly string[]).includes(value);
 }
 
 export function decodeReply(body: unknown, hints: ReplyHints = {}): WorkerReply {

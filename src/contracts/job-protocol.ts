@@ -8,12 +8,10 @@
  * the job's. Events are signals: the orchestration reads the attempt from the ledger when one
  * arrives and never takes an outcome from a payload.
  *
- * `JobActivities` is typed from the activity functions themselves (`usecases/job-activities`): one
- * place defines each activity's input and output.
+ * The activity handles the orchestrator calls are typed from the activity functions themselves
+ * (orchestration/activity-handles.ts): one place defines each activity's input and output.
  */
-import type { RegisteredActivityTask } from 'durable-functions';
 import type { AttemptTimeout, AttemptView } from '../domain/attempt';
-import type * as activityBodies from '../usecases/job-activities';
 import type { JobFailure, JobStatus } from '../domain/job';
 import type { StepStatus, StepType } from '../domain/step';
 
@@ -149,25 +147,3 @@ export interface JobOutput {
   readonly failure?: JobFailure;
   readonly steps: readonly StepSummary[];
 }
-
-type Bodies = Pick<
-  typeof activityBodies,
-  | 'startJob'
-  | 'recordAttempt'
-  | 'readAttempt'
-  | 'publishDirective'
-  | 'recordPublishFailure'
-  | 'resolveTimeout'
-  | 'finishJob'
-  | 'cancelJob'
-  | 'expireJob'
->;
-export type JobActivityName = keyof Bodies;
-/** An activity's input: the second parameter of its function (the first is its dependencies). */
-export type ActivityInput<K extends JobActivityName> = Parameters<Bodies[K]>[1];
-export type ActivityOutput<K extends JobActivityName> = Awaited<ReturnType<Bodies[K]>>;
-
-/** The activities the orchestrator calls, as the handles `df.app.activity` returned. */
-export type JobActivities = {
-  readonly [K in JobActivityName]: (input: ActivityInput<K>) => RegisteredActivityTask;
-};

@@ -1,5 +1,5 @@
 /**
- * A worker reply that arrived on a reply topic (`{replyPrefix}{lane}`, subscription
+ * The Service Bus edge: a worker reply that arrived on a reply topic (`{replyPrefix}{lane}`, subscription
  * `lucius-invoker`): decode, ingest, log. The message is settled by the trigger: returning completes
  * it, throwing abandons it for redelivery (up to the subscription's max delivery count, then the
  * dead-letter queue), which is right only for failures that may pass (storage or the durable
@@ -7,11 +7,12 @@
  * is quarantined with its reason and completed, so it is neither lost nor retried forever.
  */
 import type { InvocationContext } from '@azure/functions';
+import { InvalidReplyError } from '../contracts/errors';
+import { deadLetterReasonFor, decodeReply } from '../contracts/reply-decoder';
+import type { WorkerReply } from '../domain/worker-reply';
 import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
+import type { ReplyQuarantine } from '../ports/reply-quarantine';
 import { ingestReply, type IngestReplyDeps } from '../usecases/ingest-reply';
-import { InvalidReplyError } from './errors';
-import { deadLetterReasonFor, decodeReply, type WorkerReply } from './reply-decoder';
-import type { ReplyQuarantine } from './reply-quarantine';
 
 export interface ReplyMessageDeps extends IngestReplyDeps {
   readonly quarantine: ReplyQuarantine;

@@ -1,5 +1,6 @@
-import { InvalidReplyError } from '../../../src/messaging/errors';
-import { deadLetterReasonFor, decodeReply, type WorkerReply } from '../../../src/messaging/reply-decoder';
+import { InvalidReplyError } from '../../../src/contracts/errors';
+import { deadLetterReasonFor, decodeReply } from '../../../src/contracts/reply-decoder';
+import type { WorkerReply } from '../../../src/domain/worker-reply';
 
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';
 const attempt = { schema_version: 'v1', job_id: 'job-1', step_id: 'ocr', attempt_no: 2, lease_id: LEASE };

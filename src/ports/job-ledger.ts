@@ -1,7 +1,8 @@
 /**
  * The ledger port: where jobs, their steps, idempotency records, the tenant job index and the
  * per-tenant in-flight counts live. Backends: memory, table (separate tables), ledger (single table).
- * Every backend passes the same contract suite (test/contract/ledger).
+ * Every backend passes the same contract suite (test/contract/ledger); what the backends share
+ * beyond this port is in src/ledger/ledger-rules.ts.
  *
  * Rules every backend keeps:
  * - Every state change goes through the domain state machines (`transitionJob`, `transitionStep`)
@@ -22,7 +23,7 @@
  * Job ids are letters, digits and dashes (UUIDs); other ids are never found.
  */
 import type { IdempotencyIdentity } from '../domain/idempotency';
-import { isTerminalJobStatus, type Job, type JobEvent, type JobStatus, type Transition } from '../domain/job';
+import type { Job, JobEvent, JobStatus, Transition } from '../domain/job';
 import type { Repair } from '../domain/repair';
 import type { Step, StepEvent, StepTransition } from '../domain/step';
 
@@ -87,33 +88,6 @@ export interface JobSummary {
   readonly lane: number;
   readonly createdAt: string;
   readonly updatedAt: string;
-}
-
-/** The summary a listing shows of a job. */
-export function toJobSummary(job: Job): JobSummary {
-  return {
-    jobId: job.jobId,
-    tenantId: job.tenantId,
-    requestType: job.requestType,
-    status: job.status,
-    lane: job.lane,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
-}
-
-/** The transition takes a job out of a terminal state back into flight (a redrive): it needs a slot. */
-export function reentersFlight(from: JobStatus, to: JobStatus): boolean {
-  return isTerminalJobStatus(from) && !isTerminalJobStatus(to);
-}
-
-/** The limit a transition back into flight is checked against; a caller that gave none is a bug. */
-export function inflightLimitFor(jobId: string, event: JobEvent, limits: InflightLimits | undefined): number {
-  if (limits === undefined)
-    throw new RangeError(
-      `job ${jobId}: ${event.type} takes an in-flight slot, so applyJobEvent needs limits`,
-    );
-  return limits.maxInflightPerTenant;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { validateDirective } from '../../../src/contracts/directive';
-import { buildCancelDirective, buildDirective } from '../../../src/messaging/build-directive';
-import { at, job, REPLY_PREFIX, step, T0 } from './fixtures';
+import { buildCancelDirective, buildDirective } from '../../../src/contracts/build-directive';
+import { at, job, REPLY_PREFIX, step, T0 } from '../messaging/fixtures';
 
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';
 

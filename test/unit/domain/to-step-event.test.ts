@@ -1,7 +1,8 @@
+import { decodeReply } from '../../../src/contracts/reply-decoder';
 import { transitionStep } from '../../../src/domain/step';
-import { decodeReply, type WorkerReply } from '../../../src/messaging/reply-decoder';
-import { toStepEvent, type ReplyTimings } from '../../../src/messaging/to-step-event';
-import { step } from './fixtures';
+import { toStepEvent, type ReplyTimings } from '../../../src/domain/to-step-event';
+import type { WorkerReply } from '../../../src/domain/worker-reply';
+import { step } from '../messaging/fixtures';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';
