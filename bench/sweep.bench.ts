@@ -8,6 +8,12 @@
  * (default 10,000). On each, `listDueJobs` is run over every shard with everything in flight due,
  * and `countActiveJobs` once; the storage round trips (counted by a pipeline policy) and the time
  * are printed side by side. Equal round trips on both ledgers show the listing is O(due).
+ *
+ * Then a whole sweep (`sweepShards`, kind `all`, every shard) runs on each ledger: every job in flight
+ * is ACCEPTED with no orchestration and due, so each gets a repair (its orchestration started, the
+ * repair recorded, its next check moved); a second sweep right after finds nothing due. The durable
+ * backend is answered in process (instances kept in a map), so the figures are the ledger's share of
+ * a sweep: round trips and time per sweep, and repairs per second.
  */
 import { randomUUID } from 'node:crypto';
 import { startAzurite, type AzuriteHandle } from '../devhost/azurite';
@@ -15,7 +21,12 @@ import { loadProtocolRegistry } from '../src/config/protocol-registry';
 import { validateCommandEnvelope } from '../src/contracts/command-envelope';
 import { validateStepPayload } from '../src/contracts/step-payloads';
 import { planAdmission } from '../src/domain/admission';
+import { parseSettings } from '../src/config/settings';
+import type { InstanceInfo } from '../src/domain/instance';
 import type { AdmissionLimits, JobLedger } from '../src/ports/job-ledger';
+import type { OrchestrationControl } from '../src/ports/orchestration-control';
+import type { JobOrchestrationInput } from '../src/ports/orchestration-starter';
+import { sweepShards } from '../src/usecases/sweep';
 import { SingleTableJobLedger } from '../src/ledger/single-table-job-ledger';
 import { RoundTrips, runBounded } from './measure';
 
@@ -77,7 +88,42 @@ interface Figures {
   readonly listMs: number;
   readonly countTrips: number;
   readonly countMs: number;
+  readonly sweepTrips: number;
+  readonly sweepMs: number;
+  readonly repaired: number;
+  readonly idleTrips: number;
+  readonly idleMs: number;
 }
+
+/** The durable backend, answered in process: instances in a map (not what is measured here). */
+class InProcessOrchestrations implements OrchestrationControl {
+  private readonly instances = new Map<string, InstanceInfo>();
+
+  async start(input: JobOrchestrationInput): Promise<void> {
+    await Promise.resolve();
+    this.instances.set(input.jobId, { state: 'Running', drive: input.drive ?? 0 });
+  }
+
+  restart(input: JobOrchestrationInput): Promise<void> {
+    return this.start(input);
+  }
+
+  async raise(): Promise<void> {
+    await Promise.resolve();
+  }
+
+  async inspect(jobId: string): Promise<InstanceInfo> {
+    await Promise.resolve();
+    return this.instances.get(jobId) ?? { state: 'Missing' };
+  }
+
+  async purge(jobId: string): Promise<boolean> {
+    await Promise.resolve();
+    return this.instances.delete(jobId);
+  }
+}
+
+const settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', LUCIUS_LANE_COUNT: String(SHARDS) });
 
 async function measure(azurite: AzuriteHandle, finished: number): Promise<Figures> {
   const counter = new RoundTrips();
@@ -101,7 +147,40 @@ async function measure(azurite: AzuriteHandle, finished: number): Promise<Figure
   started = process.hrtime.bigint();
   await ledger.countActiveJobs();
   const countMs = Number(process.hrtime.bigint() - started) / 1e6;
-  return { finished, due, listTrips, listMs, countTrips: counter.count, countMs };
+  const countTrips = counter.count;
+
+  const deps = {
+    ledger,
+    control: new InProcessOrchestrations(),
+    clock: { now: () => later },
+    settings,
+    by: 'sweep bench',
+    log: () => undefined,
+  };
+  const shards = Array.from({ length: SHARDS }, (_, shard) => shard);
+  counter.count = 0;
+  started = process.hrtime.bigint();
+  const sweep = await sweepShards(deps, 'all', shards);
+  const sweepMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const sweepTrips = counter.count;
+  const repaired = Object.values(sweep.repaired).reduce((sum, n) => sum + (n ?? 0), 0);
+  counter.count = 0;
+  started = process.hrtime.bigint();
+  await sweepShards(deps, 'all', shards);
+  const idleMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    finished,
+    due,
+    listTrips,
+    listMs,
+    countTrips,
+    countMs,
+    sweepTrips,
+    sweepMs,
+    repaired,
+    idleTrips: counter.count,
+    idleMs,
+  };
 }
 
 function print(rows: readonly Figures[]): void {
@@ -114,6 +193,18 @@ function print(rows: readonly Figures[]): void {
   for (const r of rows) {
     console.log(
       `${String(r.finished).padEnd(15)}${String(r.due).padStart(6)}${String(r.listTrips).padStart(12)}${r.listMs.toFixed(1).padStart(10)}${String(r.countTrips).padStart(13)}${r.countMs.toFixed(1).padStart(10)}`,
+    );
+  }
+  console.log(
+    `\nwhole sweeps (kind all, ${SHARDS} shards; durable backend answered in process, not measured)`,
+  );
+  console.log(
+    `${'finished jobs'.padEnd(15)}${'repairs'.padStart(9)}${'trips'.padStart(8)}${'ms'.padStart(9)}${'repairs/s'.padStart(11)}${'idle trips'.padStart(12)}${'idle ms'.padStart(9)}`,
+  );
+  for (const r of rows) {
+    const perSecond = r.sweepMs > 0 ? (r.repaired * 1000) / r.sweepMs : 0;
+    console.log(
+      `${String(r.finished).padEnd(15)}${String(r.repaired).padStart(9)}${String(r.sweepTrips).padStart(8)}${r.sweepMs.toFixed(0).padStart(9)}${perSecond.toFixed(0).padStart(11)}${String(r.idleTrips).padStart(12)}${r.idleMs.toFixed(0).padStart(9)}`,
     );
   }
 }

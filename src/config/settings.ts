@@ -79,7 +79,7 @@ export interface Settings {
 }
 
 export interface SweepSettings {
-  /** NCRONTAB (6 fields) of the `driftSweeper` timer: orchestrations and counters (default every 60 s). */
+  /** NCRONTAB (6 fields) of the `driftSweeper` timer: orchestrations and counters (default every 60 s, at second 15). */
   readonly driftSchedule: string;
   /** NCRONTAB (6 fields) of the `leaseSweeper` timer: step deadlines and dispatches (default every 30 s). */
   readonly leaseSchedule: string;
@@ -183,7 +183,7 @@ const schema = z.object({
   LUCIUS_SERVICEBUS_REPLY_PREFIX: text('global-bus-replies-p', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_REPLY_SUBSCRIPTION: text('lucius-invoker', ENTITY_NAME, ENTITY_HINT),
   LUCIUS_SERVICEBUS_QUARANTINE_QUEUE: text('lucius-quarantine', ENTITY_NAME, ENTITY_HINT),
-  LUCIUS_DRIFT_SWEEP_SCHEDULE: text('0 * * * * *', NCRONTAB, NCRONTAB_HINT),
+  LUCIUS_DRIFT_SWEEP_SCHEDULE: text('15 * * * * *', NCRONTAB, NCRONTAB_HINT),
   LUCIUS_LEASE_SWEEP_SCHEDULE: text('*/30 * * * * *', NCRONTAB, NCRONTAB_HINT),
   LUCIUS_SWEEP_ACCEPT_GRACE_SECONDS: int(1, 86_400, 60),
   LUCIUS_SWEEP_TIMER_GRACE_SECONDS: int(0, 86_400, 60),

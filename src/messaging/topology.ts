@@ -29,6 +29,13 @@ export const ENTITY_DEFAULTS = {
   deadLetterOnExpiration: true,
 } as const;
 
+/**
+ * The quarantine queue is a parking lot that only operators drain (`lucius quarantine ...`): finding
+ * one parked reply may take and give back others, so its delivery count is as high as Service Bus
+ * allows, and a parked reply is never dead-lettered by being looked at.
+ */
+export const QUARANTINE_MAX_DELIVERY_COUNT = 2000;
+
 export interface LaneTopic {
   readonly lane: number;
   readonly name: string;

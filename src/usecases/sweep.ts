@@ -22,6 +22,7 @@
  * the repair is not applied (the next sweep decides again). Repairs are recorded on the job
  * (`Job.repairs`); those with no job to record on (an orphan, a counter) are logged.
  */
+import { forEachBounded } from './bounded';
 import type { Settings } from '../config/settings';
 import type { Clock } from '../domain/clock';
 import { InvalidTransitionError } from '../domain/errors';
@@ -67,6 +68,8 @@ export interface SweepSummary {
 }
 
 const DAY_MS = 86_400_000;
+/** Due jobs examined at once. */
+const EXAMINE_CONCURRENCY = 8;
 
 export async function sweepShards(
   deps: SweepDeps,
@@ -86,24 +89,25 @@ export async function sweepShards(
     deps.log(event, { ...fields, kind, by: deps.by, error: describe(error) });
   };
 
+  const due: ActiveJobEntry[] = [];
   for (const shard of shards) {
-    let entries: readonly ActiveJobEntry[];
     try {
-      entries = await deps.ledger.listDueJobs(shard, deps.clock.now(), deps.settings.sweep.batchSize);
+      due.push(...(await deps.ledger.listDueJobs(shard, deps.clock.now(), deps.settings.sweep.batchSize)));
     } catch (error) {
       failed('sweep.shard_failed', { shard }, error);
-      continue;
-    }
-    for (const entry of entries) {
-      examined += 1;
-      try {
-        const applied = await examine(deps, kind, entry);
-        if (applied !== undefined) count(applied);
-      } catch (error) {
-        failed('sweep.job_failed', { shard, job_id: entry.jobId }, error);
-      }
     }
   }
+  // Jobs are independent (each decision re-reads its own rows), so due jobs are examined a few at
+  // a time.
+  await forEachBounded(due, EXAMINE_CONCURRENCY, async (entry) => {
+    examined += 1;
+    try {
+      const applied = await examine(deps, kind, entry);
+      if (applied !== undefined) count(applied);
+    } catch (error) {
+      failed('sweep.job_failed', { shard: entry.shard, job_id: entry.jobId }, error);
+    }
+  });
 
   if (kind !== 'lease' && shards.includes(0)) {
     try {

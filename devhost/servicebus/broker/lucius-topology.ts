@@ -6,6 +6,7 @@
 import {
   ENTITY_DEFAULTS,
   messagingTopology,
+  QUARANTINE_MAX_DELIVERY_COUNT,
   STEP_TYPE_PROPERTY,
   type TopologySettings,
 } from '../../../src/messaging/topology';
@@ -61,7 +62,12 @@ export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
       Namespaces: [
         {
           Name: options.namespace ?? 'sbemulatorns',
-          Queues: [{ Name: topology.quarantineQueue, Properties: { ...SUBSCRIPTION_PROPERTIES } }],
+          Queues: [
+            {
+              Name: topology.quarantineQueue,
+              Properties: { ...SUBSCRIPTION_PROPERTIES, MaxDeliveryCount: QUARANTINE_MAX_DELIVERY_COUNT },
+            },
+          ],
           Topics: [...laneTopics, ...replyTopics],
         },
       ],

@@ -13,7 +13,7 @@ import { toJobSummary } from '../../ledger/ledger-rules';
 import type { JobSummary, JobWithSteps } from '../../ports/job-ledger';
 import { cancelTenantJob, redriveTenantJob, type ControlResult } from '../../usecases/control-job';
 import { getTenantJob } from '../../usecases/read-jobs';
-import { forEachBounded } from '../bounded';
+import { forEachBounded } from '../../usecases/bounded';
 import { print, table, type CommandEnv } from '../command-env';
 import { EXIT, NotFoundError, UsageError } from '../exit-codes';
 import { parseJobFilter, parsePositiveInt, selectJobs, type JobFilterOptions } from '../job-selection';

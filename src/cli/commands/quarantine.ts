@@ -190,7 +190,9 @@ async function peekOne(receiver: ServiceBusReceiver, sequence: bigint): Promise<
 
 /**
  * Receives in order until the message with `sequence` comes, runs `act` on it and completes it;
- * every other message received meanwhile is abandoned (given back) afterwards.
+ * every other message received meanwhile is abandoned (given back) afterwards. Each give-back counts
+ * a delivery; the quarantine queue allows QUARANTINE_MAX_DELIVERY_COUNT, so looking never
+ * dead-letters a parked reply.
  */
 async function takeOne<T>(
   receiver: ServiceBusReceiver,

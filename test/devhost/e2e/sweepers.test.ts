@@ -16,12 +16,13 @@ import type { CommandEnvelope } from '../../../src/contracts/command-envelope';
 import { validateStepPayload } from '../../../src/contracts/step-payloads';
 import { planAdmission } from '../../../src/domain/admission';
 import { createJobLedger } from '../../../src/ledger/create-job-ledger';
-import type { JobLedger } from '../../../src/ledger/job-ledger';
+import type { JobLedger } from '../../../src/ports/job-ledger';
 import { eventually, sleep, startUp, type Up } from '../../support/devhost-up';
 import { uniqueToken } from '../../support/unique';
 
 const KEY = 'sweep-key';
 const MASTER = 'sweep-master';
+const SYSTEM = 'sweep-system';
 const NEVER = '0 0 0 1 1 *';
 /** Sweeper runs tried before a repair must have shown (each followed by short polls). */
 const SWEEP_ROUNDS = 30;
@@ -29,6 +30,7 @@ const SWEEP_ROUNDS = 30;
 const ENV = {
   DEVHOST_FUNCTION_KEY: KEY,
   DEVHOST_MASTER_KEY: MASTER,
+  DEVHOST_SYSTEM_KEY: SYSTEM,
   LUCIUS_DRIFT_SWEEP_SCHEDULE: NEVER,
   LUCIUS_LEASE_SWEEP_SCHEDULE: NEVER,
   LUCIUS_SWEEP_ACCEPT_GRACE_SECONDS: '1',
@@ -83,7 +85,11 @@ afterAll(async () => {
   await up?.stop();
 });
 
-function envelope(tenantId: string, requestType = 'OCR->EMBEDDING'): Record<string, unknown> {
+function envelope(
+  tenantId: string,
+  requestType = 'OCR->EMBEDDING',
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const steps: Record<string, unknown> =
     requestType === 'SIS'
       ? { sis: { analysis: ['summary'] } }
@@ -96,14 +102,19 @@ function envelope(tenantId: string, requestType = 'OCR->EMBEDDING'): Record<stri
     payload: { steps },
     schema_version: 'v1',
     idempotency_key: `k-${uniqueToken()}`,
+    ...extra,
   };
 }
 
-async function submit(tenantId: string, requestType?: string): Promise<string> {
+async function submit(
+  tenantId: string,
+  requestType?: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const response = await fetch(`${up.apiUrl}/v1/commands?code=${KEY}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(envelope(tenantId, requestType)),
+    body: JSON.stringify(envelope(tenantId, requestType, extra)),
   });
   const body = (await response.json()) as { jobId: string };
   if (response.status !== 202)
@@ -129,8 +140,12 @@ function until(
   });
 }
 
-function durable(path: string, init?: RequestInit): Promise<Response> {
-  return fetch(`${up.baseUrl}/runtime/webhooks/durabletask/${path}`, init);
+/** The Durable HTTP API, with the durabletask_extension system key it requires. */
+function durable(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${up.baseUrl}/runtime/webhooks/durabletask/${path}`, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), 'x-functions-key': SYSTEM },
+  });
 }
 
 async function instanceStatus(jobId: string): Promise<string | undefined> {
@@ -199,6 +214,9 @@ describe('sweepers on devhost', () => {
     const done = await until(tenant, jobId, 'the job succeeding', (job) => job.status === 'SUCCEEDED');
     expect(done.orchestrationRestarts).toBe(1);
     expect(done.steps.map((s) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    // The new run adopted the OCR attempt in flight instead of dispatching it again: one attempt
+    // per step, none applied twice.
+    expect(done.steps.map((s) => s.attemptNo)).toEqual([1, 1]);
     expect(await ledger.inflightCount(tenant)).toBe(0);
     expect(up.output()).toMatch(/"event":"sweep\.completed","kind":"drift"/);
   }, 120_000);
@@ -282,6 +300,25 @@ describe('sweepers on devhost', () => {
     const failed = await until(tenant, jobId, 'the attempt timing out', (job) => job.status === 'FAILED');
     expect(failed.steps[0]?.failure?.failureClass).toBe('ACK_TIMEOUT');
     expect(await ledger.inflightCount(tenant)).toBe(0);
+  }, 120_000);
+
+  it('fails a job that runs past its own deadline with TIMEOUT, and frees its slot', async () => {
+    const tenant = `t-${uniqueToken()}`;
+    // The SIS worker never answers; the step's ACK timer is far away, the job's deadline is not.
+    const jobId = await submit(tenant, 'SIS', { timeout_seconds: 2 });
+    // The job row ends first (a read shows FAILED at once), then its unfinished steps.
+    const failed = await until(
+      tenant,
+      jobId,
+      'the job deadline',
+      (job) => job.status === 'FAILED' && job.steps[0]?.status === 'CANCELLED',
+    );
+    expect(failed.failure?.failureClass).toBe('TIMEOUT');
+    expect(await ledger.inflightCount(tenant)).toBe(0);
+    // The orchestration ends once the worker has been told (a cancel directive).
+    await eventually('the orchestration ending', async () =>
+      (await instanceStatus(jobId)) === 'Completed' ? true : undefined,
+    );
   }, 120_000);
 
   it('purges a finished job older than the retention window with its history, and keeps recent and running jobs', async () => {

@@ -221,6 +221,36 @@ describe('handleRedriveJob', () => {
     });
   });
 
+  it('reopens the steps of a job that failed as a whole (its deadline passed) and starts run 1', async () => {
+    const services = testServices();
+    const { ledger, clock } = services;
+    const jobId = await admitJob(services);
+    await ledger.applyJobEvent(jobId, { type: 'START' }, clock.now());
+    await dispatchStep(services, jobId, 'ocr');
+    // What the job deadline does: the job fails with TIMEOUT, its unfinished steps are cancelled.
+    await ledger.applyJobEvent(
+      jobId,
+      {
+        type: 'FAIL',
+        failure: { stepId: 'ocr', failureClass: 'TIMEOUT', message: 'the job deadline passed' },
+      },
+      clock.now(),
+    );
+    for (const stepId of ['ocr', 'embedding'])
+      await ledger.applyStepEvent(jobId, stepId, { type: 'CANCEL', reason: 'job deadline' }, clock.now());
+
+    const response = await redrive(services, jobId);
+    expect(response.status).toBe(202);
+    expect(statuses(bodyOf(response))).toEqual([
+      ['ocr', 'FAILED_RETRY'],
+      ['embedding', 'FAILED_RETRY'],
+    ]);
+    const stored = await ledger.getJob(jobId);
+    expect(stored?.steps[0]).toMatchObject({ attemptNo: 1, attemptBase: 1 });
+    expect(stored?.steps[1]).toMatchObject({ attemptNo: 0, attemptBase: 0 });
+    expect(services.starter.started.get(jobId)).toMatchObject({ jobId, drive: 1 });
+  });
+
   it('answers 200 for a running job, (re)starting its current run without redriving again', async () => {
     const services = testServices();
     const jobId = await admitJob(services);
