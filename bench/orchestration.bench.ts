@@ -5,7 +5,8 @@
  * devhost runs in process (`startHost`, port 0) hosting bench/fixtures/orchestration-app: an
  * orchestration of five sequential activities that return at once, registered through the real
  * `df.app.orchestration` / `df.app.activity`. For each durable store (memory; Table Storage on an
- * in-memory Azurite started here), orchestrations are started through the Durable HTTP API
+ * in-memory Azurite started here; Table Storage on Azurite with data on disk, once with Azurite's
+ * own 5 s autosave, which a kill can lose, and once saving before each answer, as devhost does), orchestrations are started through the Durable HTTP API
  * (`POST orchestrators/{name}`), a bounded number in flight, and each is polled
  * (`GET instances/{id}`) until it has finished. Printed:
  *  - orchestrations per second over the whole run;
@@ -21,6 +22,8 @@
  * Knobs: BENCH_ORCHESTRATIONS (default 200), BENCH_CONCURRENCY (default 16), BENCH_POLL_MS (default 10).
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../devhost/azurite';
 import { createDurableSupport } from '../devhost/durable/durable-support';
@@ -86,7 +89,7 @@ function delay(ms: number): Promise<void> {
 async function startOne(host: DevHost, input: number): Promise<string> {
   const response = await fetch(`${host.baseUrl}${DURABLE_PATH}/orchestrators/${ORCHESTRATOR}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...keyHeader(host) },
     body: JSON.stringify(input),
   });
   const body = (await response.json()) as { id?: string };
@@ -98,7 +101,9 @@ async function startOne(host: DevHost, input: number): Promise<string> {
 /** Polls until the instance has finished; returns the number of polls. Throws unless it Completed as expected. */
 async function untilCompleted(host: DevHost, instanceId: string): Promise<number> {
   for (let polls = 1; ; polls += 1) {
-    const response = await fetch(`${host.baseUrl}${DURABLE_PATH}/instances/${instanceId}`);
+    const response = await fetch(`${host.baseUrl}${DURABLE_PATH}/instances/${instanceId}`, {
+      headers: keyHeader(host),
+    });
     const body = (await response.json()) as { runtimeStatus?: string; output?: unknown };
     if (response.status === 200) {
       if (body.runtimeStatus !== 'Completed' || body.output !== EXPECTED_OUTPUT)
@@ -126,7 +131,9 @@ async function historyLengths(
   store: DurableStore,
   instanceId: string,
 ): Promise<{ api: number; stored: number }> {
-  const response = await fetch(`${host.baseUrl}${DURABLE_PATH}/instances/${instanceId}?showHistory=true`);
+  const response = await fetch(`${host.baseUrl}${DURABLE_PATH}/instances/${instanceId}?showHistory=true`, {
+    headers: keyHeader(host),
+  });
   const body = (await response.json()) as { historyEvents?: unknown[] };
   const record = await store.getInstance(instanceId);
   if (record === undefined) throw new Error(`instance ${instanceId} is not in the store`);
@@ -220,22 +227,45 @@ function print(rows: Figures[]): void {
   );
 }
 
-async function main(): Promise<void> {
-  let azurite: AzuriteHandle | undefined;
+/** The Durable HTTP API takes the master key. */
+function keyHeader(host: DevHost): Record<string, string> {
+  return { 'x-functions-key': host.keys.masterKey };
+}
+
+/** A Table store on `azurite` whose round trips `trips` counts, under a fresh table prefix. */
+function tableStore(azurite: AzuriteHandle, trips: RoundTrips): TableDurableStore {
+  return new TableDurableStore({
+    connection: { connectionString: azurite.connectionString },
+    tablePrefix: `BenchOrch${Date.now() % 1_000_000}`,
+    clientOptions: { additionalPolicies: [{ policy: trips.policy, position: 'perRetry' }] },
+  });
+}
+
+/** Azurite with its data on disk, saving before each answer (devhost's way) or every 5 s (its own). */
+async function benchOnDisk(label: string, durableWrites: boolean): Promise<Figures> {
+  const location = await mkdtemp(join(tmpdir(), 'bench-orchestration-'));
+  const azurite = await startAzurite({ location, durableWrites });
   try {
-    const rows = [await benchStore('memory', new MemoryDurableStore())];
-    azurite = await startAzurite();
     const trips = new RoundTrips();
-    const table = new TableDurableStore({
-      connection: { connectionString: azurite.connectionString },
-      tablePrefix: `BenchOrch${Date.now() % 1_000_000}`,
-      clientOptions: { additionalPolicies: [{ policy: trips.policy, position: 'perRetry' }] },
-    });
-    rows.push(await benchStore('table (Azurite, in memory)', table, trips));
-    print(rows);
+    return await benchStore(label, tableStore(azurite, trips), trips);
   } finally {
-    await azurite?.stop();
+    await azurite.stop();
+    await rm(location, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const rows = [await benchStore('memory', new MemoryDurableStore())];
+  const azurite = await startAzurite();
+  try {
+    const trips = new RoundTrips();
+    rows.push(await benchStore('table (Azurite, in memory)', tableStore(azurite, trips), trips));
+  } finally {
+    await azurite.stop();
+  }
+  rows.push(await benchOnDisk('table (disk, 5 s autosave)', false));
+  rows.push(await benchOnDisk('table (disk, save/write)', true));
+  print(rows);
 }
 
 main().catch((error: unknown) => {

@@ -2,10 +2,12 @@
  * Starts the Azurite Table service (npm `azurite`, no binary download) as a child process on a free
  * loopback port, for the test setup and for `npm start`.
  *
- * - In-memory by default (each start is empty); `location` keeps data on disk across restarts.
+ * - In-memory by default (each start is empty); `location` keeps data on disk across restarts,
+ *   and then every write is on disk before Azurite answers it (azurite-durable-saves.ts), so an
+ *   acknowledged write survives a killed Azurite (`durableWrites: false`: Azurite's own 5 s autosave).
  * - Resolves once Azurite reports it started and the port accepts connections; rejects with
  *   Azurite's own output when it exits early or is not up within `startTimeoutMs`.
- * - `stop()` ends the process and resolves when it has exited (idempotent).
+ * - `stop()` ends the process and resolves when it has exited (idempotent); `crash()` SIGKILLs it.
  *
  * The connection string uses the well-known development account (devstoreaccount1), which is public
  * and documented; it grants nothing outside the emulator.
@@ -14,7 +16,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { durableSavesProgram } from './azurite-durable-saves';
 
 export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
 export const DEV_ACCOUNT_KEY =
@@ -37,6 +40,11 @@ export interface StartAzuriteOptions {
    * process runs in a fresh temporary directory that `stop()` removes.
    */
   readonly location?: string;
+  /**
+   * With `location`: save to disk before answering each write (default true). False keeps Azurite's
+   * own persistence, a save every 5 s, which loses the writes of the last seconds when killed.
+   */
+  readonly durableWrites?: boolean;
   /** Print Azurite's access log and messages to this process's stdout/stderr. Default false. */
   readonly verbose?: boolean;
   readonly startTimeoutMs?: number;
@@ -49,6 +57,8 @@ export interface AzuriteHandle {
   readonly connectionString: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** SIGKILLs Azurite (nothing flushed, as in a crash) and resolves once it has exited. */
+  crash(): Promise<void>;
 }
 
 export function devTableConnectionString(tableEndpoint: string): string {
@@ -98,7 +108,12 @@ async function startOn(port: number, options: StartAzuriteOptions): Promise<Azur
     persistence.push('--location', options.location);
   }
 
+  const durable = options.location !== undefined && options.durableWrites !== false;
+  const launcher = durable
+    ? ['-e', durableSavesProgram(join(dirname(mainScript), 'persistence', 'LokiTableMetadataStore.js'))]
+    : [];
   const args = [
+    ...launcher,
     mainScript,
     '--tableHost',
     LOOPBACK,
@@ -150,6 +165,11 @@ async function startOn(port: number, options: StartAzuriteOptions): Promise<Azur
     connectionString: devTableConnectionString(tableEndpoint),
     port,
     stop: () => (stopping ??= cleanup()),
+    crash: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      await (stopping ??= cleanup());
+    },
   };
 }
 

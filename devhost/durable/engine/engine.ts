@@ -41,6 +41,7 @@ import {
   type WireAction,
 } from './actions';
 import { SystemClock, type Clock, type ClockTimer } from './clock';
+import { crashHookFromEnvironment, type CommitHook } from './crash-points';
 import { NonDeterministicOrchestrationError, UnsupportedActionError } from './errors';
 import {
   HistoryEventType,
@@ -56,6 +57,7 @@ import { MemoryDurableStore } from './memory-store';
 import type {
   ActivityWork,
   DurableStore,
+  EpisodeRef,
   InboxMessage,
   InstanceRecord,
   RetryState,
@@ -78,6 +80,8 @@ export interface DurableEngineOptions {
   readonly log?: (level: EngineLogLevel, message: string) => void;
   /** Where `context.log` of orchestrators and activities goes; default: the Node.js console. */
   readonly functionLogHandler?: LogHandler;
+  /** Called right after each commit step (fault injection); default: `DEVHOST_CRASH_AT`'s hook. */
+  readonly onCommitStep?: CommitHook;
 }
 
 /** The engine as devhost and the test environment use it. */
@@ -115,10 +119,13 @@ class Engine implements DevhostDurableEngine {
   private readonly maxActivities: number;
   private readonly maxOrchestrations: number;
   private readonly log: (level: EngineLogLevel, message: string) => void;
+  private readonly reached: CommitHook;
   private readonly orchestrators = new Map<string, DurableTriggerHandler>();
   private readonly activities = new Map<string, DurableTriggerHandler>();
 
   private running = false;
+  /** While run() sorts out the stored work, nothing runs (an episode could rewrite work it deletes). */
+  private recovering = false;
   private seq = 0;
   private readonly inbox = new Map<string, InboxMessage[]>();
   /** Instances whose pending messages cannot be applied until a control message arrives (suspended). */
@@ -136,6 +143,7 @@ class Engine implements DevhostDurableEngine {
     this.maxActivities = Math.max(1, options.maxConcurrentActivityFunctions ?? DEFAULT_CONCURRENCY);
     this.maxOrchestrations = Math.max(1, options.maxConcurrentOrchestratorFunctions ?? DEFAULT_CONCURRENCY);
     this.log = options.log ?? (() => undefined);
+    this.reached = options.onCommitStep ?? crashHookFromEnvironment() ?? (() => undefined);
   }
 
   registerOrchestrator(name: string, handler: DurableTriggerHandler): void {
@@ -154,11 +162,46 @@ class Engine implements DevhostDurableEngine {
     this.armedTimers.clear();
     // Running from here: work delivered while the store is read is accepted too (accept dedupes by key).
     this.running = true;
-    await this.store.init();
-    const work = await this.store.listWork();
-    for (const item of work) if (item.kind === 'message') this.seq = Math.max(this.seq, item.seq);
-    for (const item of work.sort(bySeq)) this.accept(item);
+    this.recovering = true;
+    try {
+      await this.store.init();
+      const work = await this.committedWork(await this.store.listWork());
+      for (const item of work) if (item.kind === 'message') this.seq = Math.max(this.seq, item.seq);
+      for (const item of work.sort(bySeq)) this.accept(item);
+    } finally {
+      this.recovering = false;
+    }
     this.pump();
+  }
+
+  /**
+   * An episode stores its new work before its history, so a crash between the two leaves work of an
+   * episode that never committed: its messages are still pending and the episode runs again, with
+   * new timestamps, ids and inputs. That work is deleted here, before anything runs, so an activity
+   * result never meets a history that did not schedule it. (In a running engine, an episode's work
+   * is accepted only after its commit.)
+   */
+  private async committedWork(work: readonly WorkItem[]): Promise<WorkItem[]> {
+    const histories = new Map<string, Promise<StoredEvent[]>>();
+    const committed = (origin: EpisodeRef): Promise<boolean> => {
+      const key = `${origin.instanceId}\u0000${origin.executionId}`;
+      let history = histories.get(key);
+      if (history === undefined) {
+        history = this.store.getHistory(origin.instanceId, origin.executionId);
+        histories.set(key, history);
+      }
+      return history.then((events) => events[origin.index]?.episode === origin.episode);
+    };
+    const kept: WorkItem[] = [];
+    for (const item of work) {
+      if (item.origin === undefined || (await committed(item.origin))) {
+        kept.push(item);
+        continue;
+      }
+      this.log('information', `work ${item.key} of an episode that never committed dropped`);
+      await this.store.deleteWork(item.key);
+    }
+    return kept;
   }
 
   async stop(): Promise<void> {
@@ -193,6 +236,7 @@ class Engine implements DevhostDurableEngine {
     // start message (stuck, and refusing a retried start with 409).
     const start = this.startMessage(instanceId, executionId, name, input);
     await this.store.putWork(start);
+    this.reached('start');
     await this.store.putInstance({
       instanceId,
       name,
@@ -390,12 +434,13 @@ class Engine implements DevhostDurableEngine {
       ...(timer.retry ? { retry: timer.retry } : {}),
     };
     await this.store.putWork(message);
+    this.reached('timer-fired');
     await this.store.deleteWork(timer.key);
     this.accept(message);
   }
 
   private pump(): void {
-    if (!this.running) return;
+    if (!this.running || this.recovering) return;
     for (const [instanceId, messages] of this.inbox) {
       if (this.activeInstances.size >= this.maxOrchestrations) break;
       if (messages.length === 0 || this.activeInstances.has(instanceId) || this.blocked.has(instanceId))
@@ -478,6 +523,7 @@ class Engine implements DevhostDurableEngine {
     }
     const message: InboxMessage = { ...base, seq: this.nextSeq(), event };
     await this.store.putWork(message);
+    this.reached('activity-result');
     await this.store.deleteWork(work.key);
     this.accept(message);
   }
@@ -510,6 +556,7 @@ class Engine implements DevhostDurableEngine {
         extra?: Partial<InboxMessage>,
       ) => this.startMessage(instanceId, executionId, name, input, extra),
       log: this.log,
+      reached: this.reached,
     };
   }
 }
@@ -530,6 +577,8 @@ class Episode {
   private readonly newWork: WorkItem[] = [];
   private readonly consumed = new Set<string>();
   private sequence = 0;
+  /** This episode's commit mark, stored on its closing OrchestratorCompleted event. */
+  private readonly episode = randomUUID().replace(/-/g, '');
 
   constructor(
     engine: Engine,
@@ -582,8 +631,9 @@ class Episode {
       for (const m of this.batch) await this.discard(m);
       return { consumed: this.consumed, newWork: [], suspended: false };
     }
-    this.record = loaded;
     this.history = await store.getHistory(this.instanceId, loaded.executionId);
+    loaded = catchUpWithHistory(loaded, this.history);
+    this.record = loaded;
     this.sequence = nextSequenceNumber(this.history);
     const applied = new Set(this.history.map((h) => h.messageKey).filter((k) => k !== undefined));
 
@@ -668,17 +718,46 @@ class Episode {
     } else if (runOrchestrator && status === 'Running') {
       record = await this.replay(record);
     }
-    if (this.newEvents.length > 0) this.push(historyEvent(HistoryEventType.OrchestratorCompleted, this.now));
+    let newWork: WorkItem[] = this.newWork;
+    if (this.newEvents.length > 0) {
+      this.newEvents.push({
+        event: historyEvent(HistoryEventType.OrchestratorCompleted, this.now),
+        episode: this.episode,
+        ...(record.customStatus === undefined ? {} : { customStatus: record.customStatus }),
+      });
+      const origin: EpisodeRef = {
+        instanceId: this.instanceId,
+        executionId: this.record.executionId,
+        index: this.history.length + this.newEvents.length - 1,
+        episode: this.episode,
+      };
+      newWork = this.newWork.map((item) => ({ ...item, origin }));
+      record = { ...record, episode: this.episode };
+    }
 
-    // Commit: new work first (idempotent keys), then history, then the instance, then consumed messages.
-    for (const item of this.newWork) await store.putWork(item);
-    if (this.newEvents.length > 0)
+    // Commit: new work (idempotent keys, stamped with this episode), then the history, whose last
+    // event is the commit point, then the instance row, then the consumed messages. A crash before
+    // the history leaves work that the next engine drops (Engine.committedWork) and messages that
+    // run the episode again; a crash after it leaves a row that the next episode catches up
+    // (catchUpWithHistory) and messages already in the history, which are discarded.
+    for (const [i, item] of newWork.entries()) {
+      await store.putWork(item);
+      if (i === 0) this.x.reached('work-first');
+    }
+    if (newWork.length > 0) this.x.reached('work');
+    if (this.newEvents.length > 0) {
       await store.putHistory(this.instanceId, this.record.executionId, this.history.length, this.newEvents);
+      this.x.reached('history');
+    }
     await store.putInstance({ ...record, lastUpdatedTime: this.now.toISOString() });
-    for (const key of this.consumed) await store.deleteWork(key);
+    this.x.reached('instance');
+    for (const key of this.consumed) {
+      await store.deleteWork(key);
+      this.x.reached('consumed-first');
+    }
     return {
       consumed: this.consumed,
-      newWork: this.newWork,
+      newWork,
       suspended: record.runtimeStatus === 'Suspended',
     };
   }
@@ -1012,6 +1091,42 @@ class Episode {
       ...(retry ? { retry } : {}),
     });
   }
+}
+
+/**
+ * The instance row is stored after the history, so a crash between the two leaves the row behind:
+ * the status, output and custom status of the episodes after the row's `episode` are taken from the
+ * history (an instance that finished in that episode would otherwise stay Running).
+ */
+function catchUpWithHistory(record: InstanceRecord, history: readonly StoredEvent[]): InstanceRecord {
+  const marks = history.flatMap((stored, i) => (stored.episode === undefined ? [] : [i]));
+  const last = marks.at(-1);
+  if (last === undefined || history[last]?.episode === record.episode) return record;
+  const from =
+    history.findIndex((stored) => stored.episode !== undefined && stored.episode === record.episode) + 1;
+  let next: InstanceRecord = { ...record, episode: history[last]?.episode as string };
+  for (const { event, customStatus } of history.slice(from, last + 1)) {
+    if (customStatus !== undefined) next = { ...next, customStatus };
+    switch (event.EventType) {
+      case HistoryEventType.ExecutionStarted:
+      case HistoryEventType.ExecutionResumed:
+        next = { ...next, runtimeStatus: 'Running' };
+        break;
+      case HistoryEventType.ExecutionSuspended:
+        next = { ...next, runtimeStatus: 'Suspended' };
+        break;
+      case HistoryEventType.ExecutionTerminated:
+        next = { ...next, runtimeStatus: 'Terminated', output: JSON.stringify(event.Input ?? '') };
+        break;
+      case HistoryEventType.ExecutionCompleted:
+        if (event.OrchestrationStatus === 'Completed' || event.OrchestrationStatus === 'Failed')
+          next = { ...next, runtimeStatus: event.OrchestrationStatus, output: String(event.Result) };
+        break;
+      default:
+        break;
+    }
+  }
+  return next;
 }
 
 function bySeq(a: WorkItem, b: WorkItem): number {

@@ -48,6 +48,10 @@ export interface StoredEvent {
   readonly messageKey?: string;
   /** Set on scheduling events the engine created itself for a retry (no orchestrator action behind them). */
   readonly retry?: boolean;
+  /** On an episode's closing OrchestratorCompleted: the episode's id (its commit mark). */
+  readonly episode?: string;
+  /** On an episode's closing OrchestratorCompleted: the instance's custom status then (JSON text). */
+  readonly customStatus?: string;
 }
 
 export function historyEvent(

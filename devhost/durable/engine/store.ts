@@ -6,6 +6,8 @@
  *    operations), activities to run and timers to fire. A work item is deleted only after its
  *    effect is stored, so a new engine on the same store picks up every in-flight instance.
  * Every write is an upsert under a deterministic key, so redoing a step after a crash is harmless.
+ * An episode stores its new work before its history; the work carries its `origin`, and work whose
+ * episode never stored its history is dropped when an engine starts (see engine.ts).
  */
 import type { RuntimeStatus } from '../durable-api';
 import type { HistoryEvent, StoredEvent } from './history';
@@ -27,6 +29,8 @@ export interface InstanceRecord {
   readonly parent?: ParentRef;
   /** The parent's retry state when the parent called this instance with retry. */
   readonly parentRetry?: RetryState;
+  /** The last episode this row reflects (its history's OrchestratorCompleted `episode`). */
+  readonly episode?: string;
 }
 
 /** The orchestration (and the task in it) that started a sub-orchestration. */
@@ -62,10 +66,23 @@ export interface RetryState {
   readonly timedOut?: boolean;
 }
 
+/**
+ * The episode that produced a work item: its history ends at `index` with an OrchestratorCompleted
+ * event carrying `episode`. Until that event is stored, the episode has not committed.
+ */
+export interface EpisodeRef {
+  readonly instanceId: string;
+  readonly executionId: string;
+  readonly index: number;
+  readonly episode: string;
+}
+
 export type ControlOperation = 'terminate' | 'suspend' | 'resume';
 
 export interface InboxMessage {
   readonly kind: 'message';
+  /** Set on work an orchestrator episode produced. */
+  readonly origin?: EpisodeRef;
   readonly key: string;
   readonly instanceId: string;
   /** Delivery order. */
@@ -94,6 +111,8 @@ export interface InboxMessage {
 
 export interface ActivityWork {
   readonly kind: 'activity';
+  /** Set on work an orchestrator episode produced. */
+  readonly origin?: EpisodeRef;
   readonly key: string;
   readonly instanceId: string;
   readonly executionId: string;
@@ -105,6 +124,8 @@ export interface ActivityWork {
 
 export interface TimerWork {
   readonly kind: 'timer';
+  /** Set on work an orchestrator episode produced. */
+  readonly origin?: EpisodeRef;
   readonly key: string;
   readonly instanceId: string;
   readonly executionId: string;

@@ -27,6 +27,8 @@ interface Devhost {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly baseUrl: string;
+  /** The Durable HTTP API's key header (the master key the host printed at start-up). */
+  readonly keyHeader: Record<string, string>;
   /** Everything the child printed so far (for failure messages). */
   readonly output: () => string;
 }
@@ -66,9 +68,16 @@ function startDevhost(gate: 'block' | 'pass'): Promise<Devhost> {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const port = /^devhost-port=(\d+)$/m.exec(output)?.[1];
-      if (port !== undefined && child.pid !== undefined) {
+      const masterKey = /Master key:\s+(\S+)/.exec(output)?.[1];
+      if (port !== undefined && masterKey !== undefined && child.pid !== undefined) {
         child.off('exit', onExit);
-        resolve({ child, pid: child.pid, baseUrl: `http://127.0.0.1:${port}`, output: () => output });
+        resolve({
+          child,
+          pid: child.pid,
+          baseUrl: `http://127.0.0.1:${port}`,
+          keyHeader: { 'x-functions-key': masterKey },
+          output: () => output,
+        });
       }
     };
     const onExit = (code: number | null, signal: string | null): void =>
@@ -90,7 +99,7 @@ async function kill(child: ChildProcess): Promise<void> {
 async function startInstance(host: Devhost, name: string, id: string, input: unknown): Promise<void> {
   const response = await fetch(`${host.baseUrl}${DURABLE}/orchestrators/${name}/${id}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...host.keyHeader },
     body: JSON.stringify(input),
   });
   expect(response.status).toBe(202);
@@ -99,14 +108,16 @@ async function startInstance(host: Devhost, name: string, id: string, input: unk
 async function raiseEvent(host: Devhost, id: string, event: string, data: unknown): Promise<void> {
   const response = await fetch(`${host.baseUrl}${DURABLE}/instances/${id}/raiseEvent/${event}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...host.keyHeader },
     body: JSON.stringify(data),
   });
   expect(response.status).toBe(202);
 }
 
 async function status(host: Devhost, id: string): Promise<Status> {
-  const response = await fetch(`${host.baseUrl}${DURABLE}/instances/${id}?showHistory=true`);
+  const response = await fetch(`${host.baseUrl}${DURABLE}/instances/${id}?showHistory=true`, {
+    headers: host.keyHeader,
+  });
   if (response.status !== 200 && response.status !== 202) {
     throw new Error(`GET instances/${id}: ${response.status} ${await response.text()}`);
   }

@@ -72,6 +72,25 @@ describe('durable engine crash windows', () => {
     });
   });
 
+  it('reports an instance that finished in an episode that died before its record as finished', async () => {
+    const data = new MemoryDurableStore();
+    const dying = dyingStore(data, (record) => record.runtimeStatus === 'Completed');
+    const before = createTestDurableEnvironment({
+      registrations: loadDurableApp().registrations,
+      store: dying.store,
+    });
+    await before.engine.start('helloSequence', { instanceId: 'last-episode' });
+    void before.runUntilIdle();
+    await dying.died;
+    expect((await data.getInstance('last-episode'))?.runtimeStatus).toBe('Running');
+
+    const status = await resumeOn(data, 'last-episode');
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: ['Hello Tokyo!', 'Hello Seattle!', 'Hello London!'],
+    });
+  });
+
   it('finishes an instance whose continue-as-new died before its record moved to the new execution', async () => {
     const data = new MemoryDurableStore();
     let firstExecution: string | undefined;
