@@ -1,12 +1,13 @@
 /**
  * The devhost command line (compiled: `node dist/devhost/cli.js`; `npm run devhost -- <command>`).
  *
- *   start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]
+ *   start [--app DIR] [--port N] [--key K] [--master-key K] [--system-key K] [--entry FILE]
  *       Hosts a function app directory (default: this project; its package.json `main` must exist,
  *       so build first, or `--entry` names the entry instead, e.g. `src/index.ts` to host from
  *       source). Keys: `--key` sets the function key (and the master key unless `--master-key`);
- *       DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY work too; otherwise generated. `--port 0` picks a
- *       free port.
+ *       `--system-key` the `durabletask_extension` system key the Durable HTTP API requires (the master
+ *       key works too); DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY / DEVHOST_SYSTEM_KEY work too;
+ *       otherwise generated. `--port 0` picks a free port.
  *   run-timer <name> [--port N] [--key MASTER_KEY]
  *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
  *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
@@ -19,12 +20,14 @@
  *       OCR/EMBEDDING/SIS workers (workers/) on that emulator, in the modes of --workers SPEC or
  *       LUCIUS_DEMO_WORKERS (e.g. `OCR=flaky:2,EMBEDDING=slow`; `off`, like --no-workers, starts
  *       none). Either port may be 0 (a free one); the lines printed once everything runs carry the
- *       ports actually used and the workers' modes.
+ *       ports actually used, the workers' modes, a curl line for the Durable HTTP API and the
+ *       environment the `lucius` CLI needs to reach this devhost (also written to <data>/lucius.env).
  *   servicebus [--config FILE] [--port N] [--data DIR]
  *       The Service Bus emulator alone (Lucius's topology, or a Config.json-shaped FILE).
  *
- * Ctrl-C (SIGINT) or SIGTERM stops cleanly: the demo workers first, then the host, the emulator and
- * Azurite. Exit code 1 with a one-line message for a DevhostError (bad app, port in use, ...).
+ * Every command takes `--help` (or `-h`). Ctrl-C (SIGINT) or SIGTERM stops cleanly: the demo workers
+ * first, then the host, the emulator and Azurite. Exit code 1 with a one-line message for an
+ * operator's mistake (a DevhostError: bad app, port in use, ...; a bad setting; a bad worker spec).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -56,7 +59,7 @@ interface Flags {
   readonly switches: Set<string>;
 }
 
-const SWITCHES = new Set(['no-workers']);
+const SWITCHES = new Set(['no-workers', 'help']);
 
 function parseFlags(args: readonly string[]): Flags {
   const positional: string[] = [];
@@ -64,6 +67,10 @@ function parseFlags(args: readonly string[]): Flags {
   const switches = new Set<string>();
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] as string;
+    if (arg === '-h') {
+      switches.add('help');
+      continue;
+    }
     if (!arg.startsWith('--')) {
       positional.push(arg);
       continue;
@@ -84,11 +91,37 @@ function parseFlags(args: readonly string[]): Flags {
   return { positional, values, switches };
 }
 
-function usage(problem: string): Error {
-  return new DevhostError(
-    'invalid_function',
-    `${problem}\nusage: devhost start [--app DIR] [--port N] [--key K] [--master-key K] [--entry FILE]\n       devhost run-timer <name> [--port N] [--key MASTER_KEY]\n       devhost up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--workers SPEC | --no-workers]\n       devhost servicebus [--config FILE] [--port N] [--data DIR]`,
-  );
+/** Each command's synopsis, printed by `--help` and under a usage error. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  start:
+    'devhost start [--app DIR] [--entry FILE] [--port N] [--key K] [--master-key K] [--system-key K]\n' +
+    '    Hosts a function app directory (default: this project; build it first, or --entry src/index.ts).\n' +
+    '    Keys: --key (function key; also the master key unless --master-key), --system-key (the Durable\n' +
+    '    HTTP API key); or DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY / DEVHOST_SYSTEM_KEY; else generated.',
+  'run-timer':
+    'devhost run-timer <name> [--port N] [--key MASTER_KEY]\n' +
+    '    Runs a timer function now on a running devhost (POST /admin/functions/<name>).',
+  up:
+    'devhost up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]\n' +
+    '           [--system-key K] [--workers SPEC | --no-workers]\n' +
+    '    What `npm start` runs: Azurite (data in .azurite/), the Service Bus emulator, Lucius on devhost\n' +
+    '    and the demo workers; prints the keys and the lucius CLI environment (also in <data>/lucius.env).',
+  servicebus:
+    'devhost servicebus [--config FILE] [--port N] [--data DIR]\n' +
+    "    The Service Bus emulator alone (Lucius's topology, or a Config.json-shaped FILE).",
+};
+
+function usageText(command?: string): string {
+  const known = command === undefined ? undefined : COMMAND_USAGE[command];
+  return known === undefined
+    ? `usage:\n${Object.values(COMMAND_USAGE)
+        .map((text) => `  ${text.split('\n').join('\n  ')}`)
+        .join('\n')}\n`
+    : `usage: ${known}\n`;
+}
+
+function usage(problem: string, command?: string): Error {
+  return new DevhostError('invalid_function', `${problem}\n${usageText(command)}`.trimEnd());
 }
 
 function portFlag(flags: Flags): number {
@@ -142,6 +175,7 @@ async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
   const durable = durableSupportFor(config);
   const functionKey = flags.values.get('key') ?? process.env.DEVHOST_FUNCTION_KEY;
   const masterKey = flags.values.get('master-key') ?? process.env.DEVHOST_MASTER_KEY;
+  const systemKey = flags.values.get('system-key') ?? process.env.DEVHOST_SYSTEM_KEY;
   const entry = flags.values.get('entry');
   const host = await startHost({
     appDir,
@@ -150,6 +184,7 @@ async function runHost(appDir: string, flags: Flags): Promise<DevHost> {
     keys: {
       ...(functionKey === undefined ? {} : { functionKey }),
       ...(masterKey === undefined ? {} : { masterKey }),
+      ...(systemKey === undefined ? {} : { systemKey }),
     },
     durable,
   });
@@ -203,10 +238,13 @@ async function up(flags: Flags): Promise<void> {
   let serviceBus: ServiceBusEmulator;
   try {
     process.stdout.write(`Starting the Service Bus emulator (data in ${serviceBusDir})...\n`);
+    const port = serviceBusPortFlag(flags);
     serviceBus = await startServiceBusEmulator({
       config: luciusEmulatorConfig(appProcessEnv()),
       dataDir: serviceBusDir,
-      port: serviceBusPortFlag(flags),
+      port,
+    }).catch((error: unknown) => {
+      throw portInUse(error, port, '--servicebus-port');
     });
   } catch (error) {
     await azurite.stop();
@@ -239,6 +277,19 @@ async function up(flags: Flags): Promise<void> {
   process.stdout.write(
     `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)} (LUCIUS_DEMO_WORKERS, --workers, --no-workers)`}\n`,
   );
+  const envFile = join(dataDir, 'lucius.env');
+  await writeFile(envFile, luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host), {
+    mode: 0o600,
+  });
+  process.stdout.write(
+    `lucius CLI:            export ${luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host)
+      .trimEnd()
+      .split('\n')
+      .join(' ')}\n` + `                       (also in ${envFile}: set -a; . ${envFile}; set +a)\n`,
+  );
+  process.stdout.write(
+    `Durable HTTP API:      curl -s 'http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances?code=${encodeURIComponent(host.keys.systemKey)}'\n`,
+  );
   process.stdout.write(
     `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
   );
@@ -248,6 +299,29 @@ async function up(flags: Flags): Promise<void> {
     await serviceBus.stop();
     await azurite.stop();
   });
+}
+
+/**
+ * What the `lucius` CLI needs to reach this devhost, as shell assignments (one a line, values
+ * single-quoted): the ledger on the Azurite started, the emulator, the Durable HTTP API and its key.
+ */
+function luciusCliEnv(tableConnection: string, serviceBusConnection: string, host: DevHost): string {
+  const values: [string, string][] = [
+    ['LUCIUS_STORAGE_BACKEND', 'ledger'],
+    ['LUCIUS_TABLE_CONNECTION', tableConnection],
+    ['ServiceBusConnection', serviceBusConnection],
+    ['LUCIUS_DURABLE_API_URL', `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask`],
+    ['LUCIUS_DURABLE_API_KEY', host.keys.systemKey],
+  ];
+  for (const name of ['LUCIUS_TASK_HUB', 'LUCIUS_TABLE_LEDGER']) {
+    const value = appProcessEnv()[name];
+    if (value !== undefined) values.push([name, value]);
+  }
+  return values.map(([name, value]) => `${name}=${shellQuote(value)}`).join('\n') + '\n';
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -284,16 +358,29 @@ async function runDemoWorkers(modes: WorkerModes, serviceBus: ServiceBusEmulator
 async function serviceBusAlone(flags: Flags): Promise<void> {
   const file = flags.values.get('config');
   const data = flags.values.get('data');
+  const port = serviceBusPortFlag(flags);
   const emulator = await startServiceBusEmulator({
     config: file === undefined ? luciusEmulatorConfig(appProcessEnv()) : readEmulatorConfig(resolve(file)),
-    port: serviceBusPortFlag(flags),
+    port,
     ...(data === undefined ? {} : { dataDir: resolve(data) }),
+  }).catch((error: unknown) => {
+    throw portInUse(error, port, '--port');
   });
   process.stdout.write(
     `Service Bus emulator (${file === undefined ? 'Lucius topology' : file}) listening on 127.0.0.1:${emulator.port}\n` +
       `Connection string: ${emulator.connectionString}\n(Ctrl-C to stop)\n`,
   );
   onShutdown(() => emulator.stop());
+}
+
+/** The Service Bus listener's EADDRINUSE as the same one-line DevhostError the HTTP port gives. */
+function portInUse(error: unknown, port: number, flag: string): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
+  return new DevhostError(
+    'port_in_use',
+    `the Service Bus port ${port} is already in use on 127.0.0.1; choose another with ${flag}`,
+    { cause: error },
+  );
 }
 
 function serviceBusPortFlag(flags: Flags): number {
@@ -335,19 +422,33 @@ async function runTimer(flags: Flags): Promise<void> {
     process.stdout.write(`${name}: triggered (see the host's log for the run)\n`);
     return;
   }
-  const detail = await response.text();
   const why =
     response.status === 404
       ? `no function named "${name}"`
       : response.status === 401
         ? 'the key was refused'
-        : detail;
-  process.stderr.write(`${name}: ${response.status} ${why}\n`);
+        : await problemDetail(response);
+  process.stderr.write(response.status === 400 ? `${why}\n` : `${name}: ${response.status} ${why}\n`);
   process.exitCode = 1;
+}
+
+/** A problem document's `detail`, else the body as text. */
+async function problemDetail(response: Response): Promise<string> {
+  const text = await response.text();
+  try {
+    const detail = (JSON.parse(text) as { detail?: unknown }).detail;
+    return typeof detail === 'string' ? detail : text;
+  } catch {
+    return text;
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseFlags(argv);
+  if (flags.switches.has('help')) {
+    process.stdout.write(usageText(flags.positional[0]));
+    return;
+  }
   switch (flags.positional[0]) {
     case 'start':
       return start(flags);
@@ -366,9 +467,18 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(
-      `devhost: ${error instanceof DevhostError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`devhost: ${describeFailure(error)}\n`);
     process.exit(1);
   });
+}
+
+/**
+ * The operator's mistakes (a DevhostError, a bad setting, a bad worker spec) as their message alone,
+ * also when they are the cause of a failed app load; anything else with its stack.
+ */
+export function describeFailure(error: unknown): string {
+  // By name: the app's copy of src/config/errors is not the CLI's (the loader reloads app modules).
+  const operatorErrors = ['DevhostError', 'SettingsError', 'WorkerConfigError'];
+  if (error instanceof Error && operatorErrors.includes(error.name)) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

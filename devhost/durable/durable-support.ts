@@ -3,9 +3,11 @@
  * API served over it, and the client binding data `durableClient` inputs receive.
  *
  * The host's address is known only once it listens, so it is read through `hostUrl()` each time it is
- * needed (the host sets WEBSITE_HOSTNAME as soon as it listens, before any request can arrive).
+ * needed (the host sets WEBSITE_HOSTNAME as soon as it listens, before any request can arrive); the
+ * host then attaches its internal RPC address and system key (`attach`), which the client binding
+ * data and the webhook links carry.
  */
-import type { DurableSupport } from '../host/host';
+import type { DurableAccess, DurableSupport } from '../host/host';
 import type { HostConfig } from '../host/host-config';
 import { createDurableEngine, type DurableStore, type EngineLogLevel } from './engine';
 import { clientBindingData, createDurableHttpApi, type DurableHttpHandler } from './http-api';
@@ -28,12 +30,26 @@ export function createDurableSupport(options: DurableSupportOptions): DurableSup
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   let api: DurableHttpHandler | undefined;
+  let access: DurableAccess | undefined;
   return {
     engine,
     httpHandler: (req, res) => {
-      api ??= createDurableHttpApi(engine, { taskHub, baseUrl: options.hostUrl() });
+      api ??= createDurableHttpApi(engine, {
+        taskHub,
+        baseUrl: options.hostUrl(),
+        ...(access === undefined ? {} : { systemKey: access.systemKey }),
+      });
       return api(req, res);
     },
-    clientBindingData: () => clientBindingData({ baseUrl: options.hostUrl(), taskHub }),
+    clientBindingData: () =>
+      clientBindingData({
+        baseUrl: options.hostUrl(),
+        taskHub,
+        ...(access === undefined ? {} : { rpcBaseUrl: access.rpcBaseUrl, systemKey: access.systemKey }),
+      }),
+    attach: (given) => {
+      access = given;
+      api = undefined;
+    },
   };
 }

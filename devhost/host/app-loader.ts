@@ -116,8 +116,16 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** `*`, `?`, `**`, `{a,b}` and `[abc]`, as the glob patterns package.json `main` uses. */
+/**
+ * `*`, `?`, `**`, `{a,b}` and `[abc]`, as the glob patterns package.json `main` uses. Brace
+ * alternatives may hold globs, slashes and nested braces (`dist/{index.js,functions/*.js}`), as the
+ * worker's glob library expands them.
+ */
 export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${globBody(glob)}$`);
+}
+
+function globBody(glob: string): string {
   let out = '';
   for (let i = 0; i < glob.length; i += 1) {
     const char = glob[i] as string;
@@ -129,13 +137,11 @@ export function globToRegExp(glob: string): RegExp {
       } else out += '[^/]*';
     } else if (char === '?') out += '[^/]';
     else if (char === '{') {
-      const close = glob.indexOf('}', i);
+      const close = matchingBrace(glob, i);
       if (close < 0) out += '\\{';
       else {
-        out += `(?:${glob
-          .slice(i + 1, close)
-          .split(',')
-          .map(escape)
+        out += `(?:${splitAlternatives(glob.slice(i + 1, close))
+          .map(globBody)
           .join('|')})`;
         i = close;
       }
@@ -148,7 +154,37 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else out += escape(char);
   }
-  return new RegExp(`^${out}$`);
+  return out;
+}
+
+/** The index of the `}` closing the `{` at `open` (nesting counted), or -1. */
+function matchingBrace(glob: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < glob.length; i += 1) {
+    if (glob[i] === '{') depth += 1;
+    else if (glob[i] === '}') {
+      depth -= 1;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+/** `a,b{c,d},e` → `a`, `b{c,d}`, `e`: commas at the top level only. */
+function splitAlternatives(body: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < body.length; i += 1) {
+    if (body[i] === '{') depth += 1;
+    else if (body[i] === '}') depth -= 1;
+    else if (body[i] === ',' && depth === 0) {
+      parts.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(body.slice(start));
+  return parts;
 }
 
 function escape(text: string): string {

@@ -33,6 +33,11 @@ interface FunctionBase {
   readonly extraInputs: readonly NamedBinding[];
   readonly extraOutputs: readonly NamedBinding[];
   readonly returnBinding?: NamedBinding;
+  /**
+   * The app setting `AzureWebJobs.<name>.Disabled` is `true` or `1`: the host ignores the events that
+   * would trigger it (an HTTP call answers 404 unless it carries the master key).
+   */
+  readonly disabled: boolean;
 }
 
 export interface HttpFunction extends FunctionBase {
@@ -86,6 +91,17 @@ export function buildFunctionTable(
   return table;
 }
 
+/**
+ * `AzureWebJobs.<name>.Disabled` as the host reads it: `true` (any case) or `1`. Looked up
+ * case-insensitively, as app settings are on Windows and in local.settings.json.
+ */
+export function isDisabled(name: string, env: NodeJS.ProcessEnv): boolean {
+  const wanted = `azurewebjobs.${name}.disabled`.toLowerCase();
+  const setting = Object.keys(env).find((key) => key.toLowerCase() === wanted);
+  const value = setting === undefined ? undefined : env[setting]?.trim().toLowerCase();
+  return value === 'true' || value === '1';
+}
+
 function toHostedFunction(
   name: string,
   bindings: Record<string, CoreBinding>,
@@ -108,6 +124,7 @@ function toHostedFunction(
     extraInputs: inputs,
     extraOutputs: outputs.filter((binding) => binding.name !== '$return'),
     ...(returnBinding === undefined ? {} : { returnBinding }),
+    disabled: isDisabled(name, env),
   };
   switch (trigger.type) {
     case 'httpTrigger':
@@ -255,6 +272,38 @@ export function formatFunctionTable(
         break;
       }
     }
+    if (fn.disabled) lines[lines.length - 1] += '  [disabled: AzureWebJobs.' + fn.name + '.Disabled]';
   }
   return lines.join('\n');
+}
+
+/**
+ * How a user calls a function devhost's admin API does not run (it runs timers), e.g.
+ * `health is an HTTP function: call GET /api/health`.
+ */
+export function howToCall(fn: HostedFunction, routePrefix: string): string {
+  switch (fn.kind) {
+    case 'http': {
+      const methods = fn.methods === undefined ? 'GET' : fn.methods.join('|');
+      const path = [routePrefix, fn.route.template].filter((part) => part !== '').join('/');
+      return `${fn.name} is an HTTP function: call ${methods} /${path}`;
+    }
+    case 'timer':
+      return `${fn.name} is a timer function: run it with POST /admin/functions/${fn.name}`;
+    case 'orchestration':
+      return `${fn.name} is an orchestrator function: start it with POST /runtime/webhooks/durabletask/orchestrators/${fn.name} (system key)`;
+    case 'activity':
+      return `${fn.name} is an activity function: an orchestration calls it`;
+    case 'serviceBus': {
+      const entity =
+        fn.queueName !== undefined
+          ? `queue ${fn.queueName}`
+          : `topic ${fn.topicName} (subscription ${fn.subscriptionName})`;
+      return `${fn.name} is a Service Bus function: send a message to ${entity}`;
+    }
+    default: {
+      const unexpected: never = fn;
+      throw new Error(`unknown function kind ${JSON.stringify(unexpected)}`);
+    }
+  }
 }

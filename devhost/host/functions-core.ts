@@ -42,6 +42,11 @@ export interface AppCapture {
   readonly registrations: CapturedRegistration[];
   readonly hooks: { readonly name: string; readonly callback: HookCallback }[];
   programmingModel?: unknown;
+  /**
+   * The app called `app.setup({ enableHttpStream: true })`. The library keeps that flag to itself and
+   * reports it only through its system log ("HTTP streaming enabled."), so that is where it is read.
+   */
+  httpStream?: boolean;
 }
 
 interface Disposable {
@@ -60,6 +65,8 @@ interface CoreState {
 }
 
 const STATE_KEY = Symbol.for('devhost.functions-core');
+/** What `@azure/functions`' `app.setup` logs when it turns HTTP streaming on. */
+const HTTP_STREAM_ENABLED = 'HTTP streaming enabled.';
 
 function coreState(): CoreState {
   const holder = nativeModule() as unknown as Record<symbol, CoreState | undefined>;
@@ -96,6 +103,10 @@ function createCoreState(): CoreState {
         return { dispose: () => (capture === undefined ? undefined : remove(capture.hooks, hook)) };
       },
       log(level: string, category: string, message: string): void {
+        if (category === 'system' && message === HTTP_STREAM_ENABLED) {
+          const capture = state.openCapture ?? state.lastCapture;
+          if (capture !== undefined) capture.httpStream = true;
+        }
         if (level === 'error' || level === 'critical' || level === 'warning') {
           process.stderr.write(`[worker ${category}] ${level}: ${message}\n`);
         }

@@ -16,6 +16,7 @@
  * Errors while starting are DevhostErrors (see errors.ts); nothing is left listening.
  */
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { format } from 'node:util';
 import type { InvocationContext } from '@azure/functions';
 import type { DurableEngine } from '../durable/durable-api';
@@ -24,7 +25,14 @@ import {
   type ServiceBusListeners,
 } from '../servicebus/triggers/service-bus-listeners';
 import { resolveKeys, type HostKeys } from '../http/auth';
-import { closeServer, createHttpServer, listen, type AdminRunResult } from '../http/http-server';
+import {
+  closeServer,
+  createDurableRpcServer,
+  createHttpServer,
+  DURABLE_RPC_PREFIX,
+  listen,
+  type AdminRunResult,
+} from '../http/http-server';
 import { systemClock, type Clock } from '../timers/clock';
 import { TimerScheduler, type TimerInfo } from '../timers/timer-scheduler';
 import { loadApp, type LoadedApp } from './app-loader';
@@ -32,9 +40,11 @@ import { appProcessEnv } from './functions-core';
 import {
   buildFunctionTable,
   formatFunctionTable,
+  howToCall,
   type HostedFunction,
   type HttpFunction,
   type ServiceBusFunction,
+  type TimerFunction,
 } from './function-table';
 import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './host-config';
 
@@ -51,6 +61,18 @@ export interface DurableSupport {
   ) => Promise<boolean>;
   /** The value a `durableClient` input receives (the extension's client binding data). */
   readonly clientBindingData: () => unknown;
+  /**
+   * Called once the host listens, before any request: where the SDK's calls go (`rpcBaseUrl`, the
+   * host's internal listener) and the system key the webhook links carry as `code`.
+   */
+  readonly attach: (access: DurableAccess) => void;
+}
+
+export interface DurableAccess {
+  /** `http://127.0.0.1:<internal port>/durabletask/` */
+  readonly rpcBaseUrl: string;
+  /** The `durabletask_extension` system key. */
+  readonly systemKey: string;
 }
 
 export interface HostOptions {
@@ -107,7 +129,9 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
       }
     }
     if (fn.kind === 'orchestration' || fn.kind === 'activity') {
-      if (durable === undefined) continue;
+      // A disabled one is not registered: the engine then fails its work as the extension does
+      // ("The function 'X' doesn't exist, is disabled, or is not an activity function.").
+      if (durable === undefined || fn.disabled) continue;
       if (fn.kind === 'orchestration')
         durable.engine.registerOrchestrator(fn.name, (input, ctx) => fn.handler(input, ctx));
       else durable.engine.registerActivity(fn.name, (input, ctx) => fn.handler(input, ctx));
@@ -134,19 +158,21 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
     }
   });
   for (const fn of functions) {
-    if (fn.kind === 'timer')
+    if (fn.kind === 'timer' && !fn.disabled)
       timers.add({ name: fn.name, schedule: fn.schedule, runOnStartup: fn.runOnStartup });
   }
 
   const runFunction = (name: string, input: unknown): AdminRunResult => {
     const fn = functions.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
-    if (fn === undefined) return 'not_found';
-    if (fn.kind !== 'timer') return 'not_supported';
+    if (fn === undefined) return { outcome: 'not_found' };
+    if (fn.kind !== 'timer') return { outcome: 'not_supported', detail: howToCall(fn, config.routePrefix) };
     void input; // a timer's trigger value is the Timer object; the host ignores `input` for timers too
-    void timers
-      .triggerNow(fn.name)
-      .catch((error: unknown) => log(`[devhost] ${fn.name} failed: ${describeError(error)}`));
-    return 'accepted';
+    // A disabled timer runs too: the admin API takes the master key, which runs disabled functions on Azure.
+    const run = fn.disabled
+      ? invoker.invoke(fn, adHocTimerInfo(fn, clock.now()))
+      : timers.triggerNow(fn.name);
+    void run.catch((error: unknown) => log(`[devhost] ${fn.name} failed: ${describeError(error)}`));
+    return { outcome: 'accepted' };
   };
 
   const server = createHttpServer({
@@ -154,6 +180,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
     keys,
     functions: functions.filter((fn): fn is HttpFunction => fn.kind === 'http'),
     azureFunctions: app.azureFunctions,
+    httpStream: app.capture.httpStream === true,
     invoke: (fn, request) => invoker.invoke(fn, request),
     runFunction,
     ...(durable === undefined ? {} : { durableHandler: durable.httpHandler }),
@@ -163,13 +190,27 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
   const baseUrl = `http://${LOOPBACK}:${port}`;
   const apiUrl = config.routePrefix === '' ? baseUrl : `${baseUrl}/${config.routePrefix}`;
   env.WEBSITE_HOSTNAME = `${LOOPBACK}:${port}`;
+  let rpcServer: Server | undefined;
+  if (durable !== undefined) {
+    rpcServer = createDurableRpcServer(durable.httpHandler, log);
+    const rpcPort = await listen(rpcServer, 0, LOOPBACK).catch(async (error: unknown) => {
+      await closeServer(server);
+      throw error;
+    });
+    durable.attach({
+      rpcBaseUrl: `http://${LOOPBACK}:${rpcPort}${DURABLE_RPC_PREFIX}`,
+      systemKey: keys.systemKey,
+    });
+  }
 
   let serviceBus: ServiceBusListeners | undefined;
   try {
     await runHooks(app, 'appStart');
     await durable?.engine.run();
     await timers.start();
-    const serviceBusFunctions = functions.filter((fn): fn is ServiceBusFunction => fn.kind === 'serviceBus');
+    const serviceBusFunctions = functions.filter(
+      (fn): fn is ServiceBusFunction => fn.kind === 'serviceBus' && !fn.disabled,
+    );
     if (serviceBusFunctions.length > 0) {
       serviceBus = await startServiceBusListeners({
         functions: serviceBusFunctions,
@@ -183,6 +224,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
     await timers.stop();
     await durable?.engine.stop();
     await closeServer(server);
+    if (rpcServer !== undefined) await closeServer(rpcServer);
     throw error;
   }
 
@@ -190,6 +232,14 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
   log('');
   log(`Function key: ${keys.functionKey}   (?code= or x-functions-key; the master key works too)`);
   log(`Master key:   ${keys.masterKey}   (admin functions, POST /admin/functions/{name})`);
+  if (durable !== undefined) {
+    log(
+      `System key:   ${keys.systemKey}   (durabletask_extension: the Durable HTTP API; the master key works too)`,
+    );
+    log(
+      `  e.g. curl -s '${baseUrl}/runtime/webhooks/durabletask/instances?code=${encodeURIComponent(keys.systemKey)}'`,
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -205,6 +255,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
         await serviceBus?.stop();
         await timers.stop();
         await closeServer(server);
+        if (rpcServer !== undefined) await closeServer(rpcServer);
         await durable?.engine.stop();
         await runHooks(app, 'appTerminate');
       })()),
@@ -257,6 +308,19 @@ class Invoker {
     this.log(`[devhost] Executed '${fn.name}' (Succeeded, Id=${invocationId})`);
     return result;
   }
+}
+
+/** The Timer object of a run outside the schedule (a disabled timer run through the admin API). */
+function adHocTimerInfo(fn: TimerFunction, now: Date): TimerInfo {
+  return {
+    isPastDue: false,
+    schedule: { adjustForDST: fn.schedule.kind === 'cron' },
+    scheduleStatus: {
+      last: now.toISOString(),
+      next: fn.schedule.next(now).toISOString(),
+      lastUpdated: now.toISOString(),
+    },
+  };
 }
 
 function reason(fn: HostedFunction): string {

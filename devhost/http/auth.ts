@@ -1,9 +1,10 @@
 /**
  * Function keys as the Functions host checks them: a key arrives as `?code=` or the
  * `x-functions-key` header; `anonymous` needs none, `function` accepts the function key or the
- * master key, `admin` (and the /admin API) only the master key. devhost has one function key for
- * every function (Azure's default key) and one master key; both are generated at start-up unless
- * given. Keys are compared in constant time.
+ * master key, `admin` (and the /admin API) only the master key, `system` (the Durable HTTP API under
+ * /runtime/webhooks/durabletask) the `durabletask_extension` system key or the master key. devhost
+ * has one function key for every function (Azure's default key), one master key and one system key;
+ * each is generated at start-up unless given. Keys are compared in constant time.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -12,7 +13,12 @@ import type { AuthLevel } from '../host/function-table';
 export interface HostKeys {
   readonly functionKey: string;
   readonly masterKey: string;
+  /** The `durabletask_extension` system key: the Durable HTTP API's `code`. */
+  readonly systemKey: string;
 }
+
+/** Who may call: an HTTP function's authLevel, or one of the host's own APIs. */
+export type AccessLevel = AuthLevel | 'system';
 
 export function generateKey(): string {
   return randomBytes(30).toString('base64url');
@@ -22,6 +28,7 @@ export function resolveKeys(given: Partial<HostKeys> = {}): HostKeys {
   return {
     functionKey: given.functionKey ?? generateKey(),
     masterKey: given.masterKey ?? given.functionKey ?? generateKey(),
+    systemKey: given.systemKey ?? generateKey(),
   };
 }
 
@@ -31,10 +38,11 @@ export function presentedKey(query: URLSearchParams, headers: IncomingHttpHeader
   return fromHeader ?? query.get('code') ?? undefined;
 }
 
-export function isAuthorized(level: AuthLevel, keys: HostKeys, key: string | undefined): boolean {
+export function isAuthorized(level: AccessLevel, keys: HostKeys, key: string | undefined): boolean {
   if (level === 'anonymous') return true;
   if (key === undefined) return false;
   if (equal(key, keys.masterKey)) return true;
+  if (level === 'system') return equal(key, keys.systemKey);
   return level === 'function' && equal(key, keys.functionKey);
 }
 

@@ -1,14 +1,19 @@
 /**
  * devhost's HTTP front door, a plain `node:http` server on loopback. Requests go, in order, to:
  *
- * - `/runtime/webhooks/durabletask/*` and `/durabletask/*` (the SDK's `rpcBaseUrl`) → the Durable
- *   HTTP API handler (404 when durable support is not wired);
+ * - `/runtime/webhooks/durabletask/*` → the Durable HTTP API handler, with the `durabletask_extension`
+ *   system key or the master key (`?code=` or `x-functions-key`), as on Azure; 401 without it, 404
+ *   when durable support is not wired. The SDK's own calls (`rpcBaseUrl`, `/durabletask/*`) go to the
+ *   host's internal listener, not here: this port answers them 404, as Azure's front end does;
  * - `POST /admin/functions/{name}` → run a non-HTTP function now (body `{"input": ...}`; master key;
  *   202 Accepted, 404 for an unknown function), as the Functions host's admin API;
  * - `/{routePrefix}/...` → the HTTP function whose route template matches (templates tried in
  *   precedence order): 401 without the key its authLevel needs, 405 with `Allow` when only the method
- *   is wrong, 404 when nothing matches. A handler that throws answers 500 with no body (the error is
- *   logged), as the host does.
+ *   is wrong, 404 when nothing matches or the function is disabled (`AzureWebJobs.<name>.Disabled`;
+ *   the master key still runs it, as on Azure). A handler that throws answers 500 with no body (the
+ *   error is logged), as the host does.
+ *
+ * Every answer devhost gives of its own is `application/problem+json` (problem.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HttpRequest } from '@azure/functions';
@@ -16,6 +21,7 @@ import { DevhostError } from '../host/errors';
 import type { HttpFunction } from '../host/function-table';
 import { compareRoutes } from './route-template';
 import { isAuthorized, presentedKey, type HostKeys } from './auth';
+import { sendProblem } from './problem';
 import { fromNodeRequest } from './request-converter';
 import { toHttpResponse, writeNodeResponse } from './response-converter';
 import { RPC_PATH, WEBHOOK_PATH } from '../durable/http-api/management-urls';
@@ -24,14 +30,20 @@ export const DURABLE_WEBHOOK_PREFIX = `${WEBHOOK_PATH}/`;
 /** Where durable-functions' client sends its calls when the binding data has an `rpcBaseUrl`. */
 export const DURABLE_RPC_PREFIX = `${RPC_PATH}/`;
 
-export type AdminRunResult = 'accepted' | 'not_found' | 'not_supported';
+export type AdminRunResult =
+  | { readonly outcome: 'accepted' | 'not_found' }
+  /** `detail` says what the function is and how it is called instead. */
+  | { readonly outcome: 'not_supported'; readonly detail: string };
 
 export interface HttpDispatch {
   readonly routePrefix: string;
   readonly keys: HostKeys;
   readonly functions: readonly HttpFunction[];
   readonly azureFunctions: Pick<typeof import('@azure/functions'), 'HttpRequest' | 'HttpResponse'>;
+  /** The app turned HTTP streaming on: query values join the route parameters in `request.params`. */
+  readonly httpStream?: boolean;
   invoke(fn: HttpFunction, request: HttpRequest): Promise<unknown>;
+  /** Runs a non-HTTP function now; for anything else, says why not. */
   runFunction(name: string, input: unknown): AdminRunResult;
   readonly durableHandler?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   log(line: string): void;
@@ -48,6 +60,29 @@ export function createHttpServer(dispatch: HttpDispatch): Server {
   });
 }
 
+/**
+ * The host's internal listener for the SDK's `rpcBaseUrl` (the extension's local RPC endpoint,
+ * `http://127.0.0.1:17071/durabletask/` on Azure): only `/durabletask/*`, no key, on its own loopback
+ * port, so the public port can require the system key while `df.getClient(context)` works unchanged.
+ */
+export function createDurableRpcServer(
+  durableHandler: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
+  log: (line: string) => void,
+): Server {
+  return createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const serve = async (): Promise<void> => {
+      if (path.toLowerCase().startsWith(DURABLE_RPC_PREFIX) && (await durableHandler(req, res))) return;
+      sendProblem(res, 404, 'route_not_found', `the durable RPC endpoint serves only ${DURABLE_RPC_PREFIX}*`);
+    };
+    serve().catch((error: unknown) => {
+      log(`[devhost] durable RPC ${req.method ?? ''} ${req.url ?? ''} failed: ${describe(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+}
+
 async function handle(
   dispatch: HttpDispatch,
   routes: readonly HttpFunction[],
@@ -57,16 +92,35 @@ async function handle(
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const path = url.pathname;
+  const key = presentedKey(url.searchParams, req.headers);
 
-  if (path.startsWith(DURABLE_WEBHOOK_PREFIX) || path.startsWith(DURABLE_RPC_PREFIX)) {
+  if (path.toLowerCase().startsWith(DURABLE_WEBHOOK_PREFIX)) {
+    if (!isAuthorized('system', dispatch.keys, key)) {
+      sendProblem(
+        res,
+        401,
+        'unauthorized',
+        'the Durable Functions HTTP API needs the durabletask_extension system key or the master key, as ?code= or the x-functions-key header (devhost prints both at start-up)',
+      );
+      return;
+    }
     if (dispatch.durableHandler !== undefined && (await dispatch.durableHandler(req, res))) return;
-    sendJson(res, 404, { error: 'durable support is not wired into this devhost' });
+    sendProblem(res, 404, 'durable_not_wired', 'durable support is not wired into this devhost');
+    return;
+  }
+  if (path.toLowerCase().startsWith(DURABLE_RPC_PREFIX)) {
+    sendProblem(
+      res,
+      404,
+      'route_not_found',
+      `${path} is the durable extension's internal endpoint; call ${WEBHOOK_PATH}/... with the system key instead`,
+    );
     return;
   }
 
   const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(path);
   if (admin !== null) {
-    await handleAdminRun(dispatch, req, res, url, decodeURIComponent(admin[1] as string));
+    await handleAdminRun(dispatch, req, res, key, decodeURIComponent(admin[1] as string));
     return;
   }
 
@@ -75,32 +129,44 @@ async function handle(
   if (prefix !== '' && lower !== prefix && !lower.startsWith(`${prefix}/`)) {
     if (path === '/' && method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('devhost is running\n');
-    } else res.writeHead(404).end();
+    } else sendProblem(res, 404, 'route_not_found', `no function answers ${path}`);
     return;
   }
   const routePath = path.slice(prefix.length);
 
+  const masterKey = isAuthorized('admin', dispatch.keys, key);
   const matches: { fn: HttpFunction; params: Record<string, string> }[] = [];
   for (const fn of routes) {
+    // A disabled function is not there, unless the master key asks for it (Azure's rule).
+    if (fn.disabled && !masterKey) continue;
     const params = fn.route.match(routePath);
     if (params !== undefined) matches.push({ fn, params });
   }
   if (matches.length === 0) {
-    res.writeHead(404).end();
+    sendProblem(res, 404, 'route_not_found', `no function answers ${path}`);
     return;
   }
   const chosen = matches.find(({ fn }) => fn.methods === undefined || fn.methods.includes(method));
   if (chosen === undefined) {
     const allow = [...new Set(matches.flatMap(({ fn }) => fn.methods ?? []))].join(', ');
-    res.writeHead(405, { allow }).end();
+    sendProblem(res, 405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allow}`, {
+      allow,
+    });
     return;
   }
-  if (!isAuthorized(chosen.fn.authLevel, dispatch.keys, presentedKey(url.searchParams, req.headers))) {
-    res.writeHead(401).end();
+  if (!isAuthorized(chosen.fn.authLevel, dispatch.keys, key)) {
+    sendProblem(
+      res,
+      401,
+      'unauthorized',
+      `${chosen.fn.name} has authLevel ${chosen.fn.authLevel}: pass ${chosen.fn.authLevel === 'admin' ? 'the master key' : 'the function key'} as ?code= or the x-functions-key header`,
+    );
     return;
   }
 
-  const request = fromNodeRequest(dispatch.azureFunctions.HttpRequest, req, url, chosen.params);
+  const request = fromNodeRequest(dispatch.azureFunctions.HttpRequest, req, url, chosen.params, {
+    streamParams: dispatch.httpStream === true,
+  });
   let response;
   try {
     response = toHttpResponse(
@@ -119,15 +185,20 @@ async function handleAdminRun(
   dispatch: HttpDispatch,
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
+  key: string | undefined,
   name: string,
 ): Promise<void> {
   if ((req.method ?? '').toUpperCase() !== 'POST') {
-    res.writeHead(405, { allow: 'POST' }).end();
+    sendProblem(res, 405, 'method_not_allowed', 'the admin API runs a function with POST', { allow: 'POST' });
     return;
   }
-  if (!isAuthorized('admin', dispatch.keys, presentedKey(url.searchParams, req.headers))) {
-    res.writeHead(401).end();
+  if (!isAuthorized('admin', dispatch.keys, key)) {
+    sendProblem(
+      res,
+      401,
+      'unauthorized',
+      'the admin API needs the master key, as ?code= or the x-functions-key header',
+    );
     return;
   }
   const text = await readText(req);
@@ -136,17 +207,15 @@ async function handleAdminRun(
     try {
       input = (JSON.parse(text) as { input?: unknown }).input;
     } catch {
-      sendJson(res, 400, { error: 'the body must be JSON: {"input": ...}' });
+      sendProblem(res, 400, 'invalid_request', 'the body must be JSON: {"input": ...}');
       return;
     }
   }
-  const outcome = dispatch.runFunction(name, input);
-  if (outcome === 'not_found') res.writeHead(404).end();
-  else if (outcome === 'not_supported') {
-    sendJson(res, 400, {
-      error: `function "${name}" cannot be run through the admin API (HTTP functions are called on their route)`,
-    });
-  } else res.writeHead(202).end();
+  const result = dispatch.runFunction(name, input);
+  if (result.outcome === 'not_found')
+    sendProblem(res, 404, 'route_not_found', `no function is named "${name}"`);
+  else if (result.outcome === 'not_supported') sendProblem(res, 400, 'not_supported', result.detail);
+  else res.writeHead(202).end();
 }
 
 /** Listens on loopback; a port in use is a DevhostError naming it and `--port`. */
@@ -182,10 +251,6 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
 
 async function readText(req: IncomingMessage): Promise<string> {

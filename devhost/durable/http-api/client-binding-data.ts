@@ -18,6 +18,7 @@ import {
   INSTANCE_ID_PLACEHOLDER,
   managementUrls,
   originOf,
+  requiredQueryStringParameters,
   RPC_PATH,
   WEBHOOK_PATH,
   type HttpCreationUrls,
@@ -33,6 +34,16 @@ export interface ClientBindingDataOptions {
   readonly taskHub: string;
   /** Appears as `connection=` in management URLs; default `Storage`. */
   readonly connectionName?: string;
+  /**
+   * Where the SDK sends its calls; default `{origin}/durabletask/`. devhost serves it on the host's
+   * internal listener, which needs no key (the extension's local RPC endpoint).
+   */
+  readonly rpcBaseUrl?: string;
+  /**
+   * The `durabletask_extension` system key: `requiredQueryStringParameters` is `code=<key>` and every
+   * creation and management URL carries it, as the extension builds them.
+   */
+  readonly systemKey?: string;
 }
 
 export interface ClientBindingData {
@@ -46,13 +57,17 @@ export interface ClientBindingData {
 
 export function clientBindingData(options: ClientBindingDataOptions): ClientBindingData {
   const origin = originOf(options.baseUrl);
-  const hub = { taskHub: options.taskHub, connectionName: options.connectionName ?? DEFAULT_CONNECTION_NAME };
+  const hub = {
+    taskHub: options.taskHub,
+    connectionName: options.connectionName ?? DEFAULT_CONNECTION_NAME,
+    ...(options.systemKey === undefined ? {} : { systemKey: options.systemKey }),
+  };
   return {
     taskHubName: options.taskHub,
-    creationUrls: creationUrls(origin),
+    creationUrls: creationUrls(origin, options.systemKey),
     managementUrls: managementUrls(origin, INSTANCE_ID_PLACEHOLDER, hub),
     baseUrl: `${origin}${WEBHOOK_PATH}`,
-    requiredQueryStringParameters: '',
-    rpcBaseUrl: `${origin}${RPC_PATH}/`,
+    requiredQueryStringParameters: requiredQueryStringParameters(options.systemKey),
+    rpcBaseUrl: options.rpcBaseUrl ?? `${origin}${RPC_PATH}/`,
   };
 }

@@ -13,7 +13,8 @@
  *   DELETE instances/{id}                     200 {instancesDeleted} / 404
  *   DELETE instances?createdTimeFrom=...      200 {instancesDeleted} / 404 when none / 400 without createdTimeFrom
  *   POST   instances/{id}/raiseEvent/{event}  202 / 404 / 410 finished / 400 non-JSON
- *   POST   instances/{id}/terminate|suspend|resume?reason=   202 / 404 / 410
+ *   POST   instances/{id}/terminate|suspend|resume?reason=   202 / 404 / 410 (finished; or suspending
+ *                                            what is not running, resuming what is not suspended)
  *   rewind, restart, entities/...              501
  *
  * The handler resolves true when the path is its own (it has answered), false otherwise. Client
@@ -25,6 +26,7 @@ import { DEFAULT_CONNECTION_NAME } from './client-binding-data';
 import {
   InstanceGoneError,
   InstanceNotFoundError,
+  InstanceStateError,
   InvalidRequestError,
   MethodNotAllowedError,
   NotSupportedError,
@@ -51,6 +53,8 @@ export interface DurableHttpApiOptions {
   readonly baseUrl: string;
   /** `connection=` in links; default `Storage`. */
   readonly connectionName?: string;
+  /** The system key the links carry as `code` (the webhook API needs it). */
+  readonly systemKey?: string;
   /** Largest accepted request body; default 16 MiB. */
   readonly maxBodyBytes?: number;
 }
@@ -79,6 +83,7 @@ export function createDurableHttpApi(
   const hub: HubAddress = {
     taskHub: options.taskHub,
     connectionName: options.connectionName ?? DEFAULT_CONNECTION_NAME,
+    ...(options.systemKey === undefined ? {} : { systemKey: options.systemKey }),
   };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const base = new URL(originOf(options.baseUrl));
@@ -167,6 +172,18 @@ export function createDurableHttpApi(
       operation: 'terminate' | 'suspend' | 'resume',
     ): Promise<Reply> {
       const reason = request.url.searchParams.get('reason') ?? undefined;
+      if (operation !== 'terminate') {
+        // The extension's client refuses to suspend what is not running and to resume what is not
+        // suspended (InvalidOperationException "Cannot suspend the orchestration instance X because
+        // instance is in the Suspended state."); devhost answers that as 410 with the same words.
+        const status = await api.status(instanceId, { showInput: false });
+        if (status === undefined) throw new InstanceNotFoundError(instanceId);
+        const allowed =
+          operation === 'suspend'
+            ? status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending'
+            : status.runtimeStatus === 'Suspended';
+        if (!allowed) throw new InstanceStateError(instanceId, operation, status.runtimeStatus);
+      }
       const result = await api[operation](instanceId, reason);
       return operationReply(result, instanceId, operation);
     },

@@ -84,6 +84,25 @@ export class InstanceGoneError extends DurableHttpApiError {
   }
 }
 
+/**
+ * Suspending an instance that is not running, or resuming one that is not suspended: the extension's
+ * client throws InvalidOperationException with this message; devhost answers it as 410 Gone.
+ */
+export class InstanceStateError extends DurableHttpApiError {
+  readonly code = 'instance_not_applicable';
+  readonly status = 410;
+  readonly fault = 'caller';
+  constructor(
+    readonly instanceId: string,
+    readonly operation: 'suspend' | 'resume',
+    readonly runtimeStatus: string,
+  ) {
+    super(
+      `Cannot ${operation} the orchestration instance ${instanceId} because instance is in the ${runtimeStatus} state.`,
+    );
+  }
+}
+
 /** Entities, rewind and restart: endpoints the extension has that devhost does not implement. */
 export class NotSupportedError extends DurableHttpApiError {
   readonly code = 'not_supported';

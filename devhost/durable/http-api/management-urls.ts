@@ -1,8 +1,9 @@
 /**
  * The URLs of the Durable HTTP API, built as the extension builds them (HttpApiHandler
  * GetInstanceCreationLinks / GetClientResponseLinks): the public webhook base
- * `{origin}/runtime/webhooks/durabletask`, and the instance links carrying `taskHub` and `connection`.
- * devhost has no system key, so no `code=` parameter is appended (as with Core Tools locally).
+ * `{origin}/runtime/webhooks/durabletask`, and the instance links carrying `taskHub`, `connection`
+ * and, when the host has one, `code=<durabletask_extension system key>` (the binding's
+ * `requiredQueryStringParameters`), so a link works as given.
  */
 
 /** Public prefix of the documented HTTP API. */
@@ -16,6 +17,13 @@ export const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
 export interface HubAddress {
   readonly taskHub: string;
   readonly connectionName: string;
+  /** The system key the links carry as `code`. */
+  readonly systemKey?: string;
+}
+
+/** `code=<key>`, the extension's `requiredQueryStringParameters`; empty without a key. */
+export function requiredQueryStringParameters(systemKey: string | undefined): string {
+  return systemKey === undefined ? '' : `code=${encodeURIComponent(systemKey)}`;
 }
 
 export interface HttpCreationUrls {
@@ -43,11 +51,12 @@ export function originOf(baseUrl: string): string {
   return new URL(baseUrl).origin;
 }
 
-export function creationUrls(origin: string): HttpCreationUrls {
+export function creationUrls(origin: string, systemKey?: string): HttpCreationUrls {
   const prefix = `${origin}${WEBHOOK_PATH}/orchestrators/{functionName}[/{instanceId}]`;
+  const code = requiredQueryStringParameters(systemKey);
   return {
-    createNewInstancePostUri: prefix,
-    createAndWaitOnNewInstancePostUri: `${prefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}`,
+    createNewInstancePostUri: code === '' ? prefix : `${prefix}?${code}`,
+    createAndWaitOnNewInstancePostUri: `${prefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}${code === '' ? '' : `&${code}`}`,
   };
 }
 
@@ -58,7 +67,8 @@ export function creationUrls(origin: string): HttpCreationUrls {
 export function managementUrls(origin: string, instanceId: string, hub: HubAddress): HttpManagementUrls {
   const encodedId = instanceId === INSTANCE_ID_PLACEHOLDER ? instanceId : encodeURIComponent(instanceId);
   const instance = `${origin}${WEBHOOK_PATH}/instances/${encodedId}`;
-  const query = `taskHub=${encodeURIComponent(hub.taskHub)}&connection=${encodeURIComponent(hub.connectionName)}`;
+  const code = requiredQueryStringParameters(hub.systemKey);
+  const query = `taskHub=${encodeURIComponent(hub.taskHub)}&connection=${encodeURIComponent(hub.connectionName)}${code === '' ? '' : `&${code}`}`;
   return {
     id: instanceId,
     statusQueryGetUri: `${instance}?${query}`,

@@ -117,6 +117,10 @@ export function toWireMessage(
     properties['DeadLetterErrorDescription'] = brokered.deadLetterErrorDescription;
   }
   const wire: AmqpMessage = { ...original };
+  // A message sent without an id carries the one the broker assigned, as on Azure.
+  if ((wire['message_id'] === undefined || wire['message_id'] === null) && brokered.messageId !== undefined) {
+    wire['message_id'] = brokered.messageId;
+  }
   wire['message_annotations'] = annotations;
   wire['application_properties'] = properties;
   wire['delivery_count'] = Math.max(0, options.headerDeliveryCount);

@@ -45,6 +45,11 @@ export interface BrokerOptions {
   readonly store?: BrokerStore;
   /** Defaults to random UUIDs. */
   readonly newLockToken?: () => string;
+  /**
+   * The id given to a message sent without one; defaults to a random GUID without dashes (32 hex
+   * digits), the form Service Bus assigns. Receivers need one (the SDK renews locks by message id).
+   */
+  readonly newMessageId?: () => string;
   /** Where an `onAvailable` listener's exception goes; by default it is rethrown on a microtask. */
   readonly onListenerError?: (error: unknown) => void;
 }
@@ -96,12 +101,14 @@ export class BrokerCore implements Broker {
   private readonly store: BrokerStore;
   private readonly clock: Clock;
   private readonly newLockToken: () => string;
+  private readonly newMessageId: () => string;
   private readonly onListenerError: (error: unknown) => void;
 
   constructor(options: BrokerOptions) {
     this.clock = options.clock;
     this.store = options.store ?? new MemoryBrokerStore();
     this.newLockToken = options.newLockToken ?? randomUUID;
+    this.newMessageId = options.newMessageId ?? (() => randomUUID().replace(/-/g, ''));
     this.onListenerError =
       options.onListenerError ??
       ((error) =>
@@ -384,7 +391,8 @@ export class BrokerCore implements Broker {
   }
 
   /** Accepts one message on a queue or topic; returns its sequence number. */
-  private enqueue(target: Sendable, message: IncomingMessage, now: Date, available: Set<Receivable>): number {
+  private enqueue(target: Sendable, sent: IncomingMessage, now: Date, available: Set<Receivable>): number {
+    const message = sent.messageId === undefined ? { ...sent, messageId: this.newMessageId() } : sent;
     const sequenceNumber = this.store.allocateSequenceNumber(target.key);
     const { requiresDuplicateDetection, duplicateDetectionWindowMs } = target.duplicates;
     if (requiresDuplicateDetection && message.messageId !== undefined) {

@@ -11,6 +11,7 @@
  */
 import { ServiceBusClient } from '@azure/service-bus';
 import { createConnection } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { eventually, sleep, startUp, type Up } from '../../support/devhost-up';
 import { uniqueToken } from '../../support/unique';
 
@@ -107,17 +108,56 @@ describe('npm start (devhost up)', () => {
     ]);
     const instance = await eventually('the orchestration completing', async () => {
       const status = (await (
-        await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances/${admitted.jobId}`)
+        await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances/${admitted.jobId}?code=${KEY}`)
       ).json()) as { runtimeStatus: string; name: string };
       return status.runtimeStatus === 'Completed' ? status : undefined;
     });
     expect(instance.name).toBe('jobOrchestrator');
   });
 
-  it('serves the Durable HTTP API', async () => {
-    const response = await fetch(`${running().baseUrl}/runtime/webhooks/durabletask/instances`);
+  it('serves the Durable HTTP API with the key (the master key works too), 401 problem+json without', async () => {
+    const instances = `${running().baseUrl}/runtime/webhooks/durabletask/instances`;
+    const response = await fetch(`${instances}?code=${KEY}`);
     expect(response.status).toBe(200);
     expect(Array.isArray(await response.json())).toBe(true);
+
+    const refused = await fetch(instances);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await refused.json()).toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+
+  it('prints the system key, a curl line and the lucius CLI environment, also written to lucius.env', async () => {
+    const output = running().output();
+    const durableApi = `http://127.0.0.1:${running().ports.host}/runtime/webhooks/durabletask`;
+    const systemKey = /System key: +(\S+)/.exec(output)?.[1];
+    expect(systemKey).toBeDefined();
+    expect(output).toContain(`/runtime/webhooks/durabletask/instances?code=${systemKey}`);
+    expect(output).toMatch(
+      new RegExp(
+        `lucius CLI: +export LUCIUS_STORAGE_BACKEND=ledger LUCIUS_TABLE_CONNECTION=\\S+ ServiceBusConnection=\\S+ LUCIUS_DURABLE_API_URL=${durableApi} LUCIUS_DURABLE_API_KEY=${systemKey}`,
+      ),
+    );
+    const envFile = /\(also in (\S+): set -a/.exec(output)?.[1] as string;
+    const written = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => [
+          line.slice(0, line.indexOf('=')),
+          line.slice(line.indexOf('=') + 1).replace(/^'|'$/g, ''),
+        ]),
+    );
+    expect(written).toMatchObject({
+      LUCIUS_STORAGE_BACKEND: 'ledger',
+      ServiceBusConnection: running().serviceBusConnection,
+      LUCIUS_DURABLE_API_URL: durableApi,
+      LUCIUS_DURABLE_API_KEY: systemKey,
+    });
+    const status = await fetch(
+      `${written.LUCIUS_DURABLE_API_URL}/instances?code=${written.LUCIUS_DURABLE_API_KEY}`,
+    );
+    expect(status.status).toBe(200);
   });
 
   it('routes directives by step type to the demo workers over the printed connection string', async () => {

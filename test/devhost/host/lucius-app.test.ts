@@ -72,6 +72,11 @@ const command = {
   schema_version: 'v1',
 };
 
+/** The Durable HTTP API takes the durabletask_extension system key, as on Azure. */
+function systemKeyHeader(): Record<string, string> {
+  return { 'x-functions-key': running().keys.systemKey };
+}
+
 function running(): DevHost {
   if (host === undefined) throw new Error('devhost did not start');
   return host;
@@ -84,7 +89,12 @@ function running(): DevHost {
 async function awaitingAckInstance(instanceId: string): Promise<Record<string, unknown>> {
   let last: unknown;
   for (let poll = 0; poll < 400; poll += 1) {
-    const response = await fetch(`${running().baseUrl}/runtime/webhooks/durabletask/instances/${instanceId}`);
+    const response = await fetch(
+      `${running().baseUrl}/runtime/webhooks/durabletask/instances/${instanceId}`,
+      {
+        headers: systemKeyHeader(),
+      },
+    );
     // 202 while the instance runs, as in the Durable HTTP API.
     if (response.status === 200 || response.status === 202) {
       const status = (await response.json()) as Record<string, unknown>;
@@ -212,7 +222,7 @@ describe('devhost hosting the Lucius app', () => {
     const instanceUrl = `${running().baseUrl}/runtime/webhooks/durabletask/instances/${jobId}`;
     const forged = await fetch(`${instanceUrl}/raiseEvent/${encodeURIComponent(`reply:ocr:1:${leaseId}`)}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...systemKeyHeader() },
       body: JSON.stringify({
         kind: 'result',
         attempt: {
@@ -229,7 +239,9 @@ describe('devhost hosting the Lucius app', () => {
     // The orchestration took the event and read the attempt from the ledger (bounded polling).
     let history: Array<Record<string, unknown>> = [];
     for (let poll = 0; poll < 400; poll += 1) {
-      const status = (await (await fetch(`${instanceUrl}?showHistory=true`)).json()) as {
+      const status = (await (
+        await fetch(`${instanceUrl}?showHistory=true`, { headers: systemKeyHeader() })
+      ).json()) as {
         historyEvents?: Array<Record<string, unknown>>;
       };
       history = status.historyEvents ?? [];
@@ -266,6 +278,7 @@ describe('devhost hosting the Lucius app', () => {
     expect(((await again.json()) as { jobId: string }).jobId).toBe(first.jobId);
     const listed = await fetch(
       `${running().baseUrl}/runtime/webhooks/durabletask/instances?instanceIdPrefix=${first.jobId}`,
+      { headers: systemKeyHeader() },
     );
     expect(((await listed.json()) as unknown[]).length).toBe(1);
   });

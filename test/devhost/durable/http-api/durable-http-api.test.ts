@@ -329,6 +329,22 @@ describe('createDurableHttpApi', () => {
       expect((await api.status('t1'))?.runtimeStatus).toBe('Running');
     });
 
+    it("refuses to suspend a suspended instance and to resume a running one, in the extension's words", async () => {
+      const resumeRunning = await call('POST', `${WEBHOOK}/instances/t1/resume?reason=go`);
+      expect(resumeRunning.status).toBe(410);
+      expect(await resumeRunning.json()).toMatchObject({
+        code: 'instance_not_applicable',
+        detail: 'Cannot resume the orchestration instance t1 because instance is in the Running state.',
+      });
+      expect((await call('POST', `${WEBHOOK}/instances/t1/suspend`)).status).toBe(202);
+      const suspendSuspended = await call('POST', `${WEBHOOK}/instances/t1/suspend`);
+      expect(suspendSuspended.status).toBe(410);
+      expect(await suspendSuspended.json()).toMatchObject({
+        detail: 'Cannot suspend the orchestration instance t1 because instance is in the Suspended state.',
+      });
+      expect((await api.status('t1'))?.runtimeStatus).toBe('Suspended');
+    });
+
     it('answers 404 for an unknown instance', async () => {
       for (const op of ['terminate', 'suspend', 'resume']) {
         expect((await call('POST', `${WEBHOOK}/instances/ghost/${op}`)).status).toBe(404);

@@ -40,6 +40,36 @@ describe('Service Bus AMQP server: sending and receiving', () => {
     await receiver.completeMessage(message!);
   });
 
+  it('assigns a message id, a GUID without dashes, to a message sent without one', async () => {
+    const sender = harness.client.createSender(harness.queue);
+    await sender.sendMessages([{ body: 'no id' }, { body: 'no id either' }]);
+    // Auto lock renewal on (the SDK's default): it tracks messages by id, so close() fails without one.
+    const receiver = harness.client.createReceiver(harness.queue);
+    const received = await receiveAll(receiver, 2);
+    const ids = received.map((message) => message.messageId);
+
+    expect(ids).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/), expect.stringMatching(/^[0-9a-f]{32}$/)]);
+    expect(ids[0]).not.toBe(ids[1]);
+    for (const message of received) await receiver.completeMessage(message);
+    await expect(receiver.close()).resolves.toBeUndefined();
+  });
+
+  it('keeps the assigned message id across redeliveries and peeks', async () => {
+    const sender = harness.client.createSender(harness.queue);
+    await sender.sendMessages({ body: 'no id' });
+    const [peeked] = await harness.client.createReceiver(harness.queue).peekMessages(1);
+    const receiver = harness.client.createReceiver(harness.queue);
+    const [first] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 2000 });
+    await receiver.abandonMessage(first!);
+    const [second] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 2000 });
+
+    expect(peeked!.messageId).toMatch(/^[0-9a-f]{32}$/);
+    expect(first!.messageId).toBe(peeked!.messageId);
+    expect(second!.messageId).toBe(peeked!.messageId);
+    await receiver.completeMessage(second!);
+    await receiver.close();
+  });
+
   it('enqueues every message of a batch', async () => {
     const sender = harness.client.createSender(harness.queue);
     const batch = await sender.createMessageBatch();
