@@ -42,7 +42,7 @@ import {
 } from './actions';
 import { SystemClock, type Clock, type ClockTimer } from './clock';
 import { crashHookFromEnvironment, type CommitHook } from './crash-points';
-import { NonDeterministicOrchestrationError, UnsupportedActionError } from './errors';
+import { NonDeterministicOrchestrationError, UnsupportedActionError, isPayloadTooLarge } from './errors';
 import {
   HistoryEventType,
   historyEvent,
@@ -92,7 +92,7 @@ export interface DevhostDurableEngine extends DurableEngine {
 }
 
 /** What the SDK's orchestrator handler returns (OrchestratorState), as JSON. */
-interface OrchestratorStateWire {
+export interface OrchestratorStateWire {
   readonly isDone: boolean;
   readonly actions?: WireAction[][];
   readonly output?: unknown;
@@ -103,6 +103,8 @@ interface OrchestratorStateWire {
 const SCHEMA_VERSION_V2 = 1;
 const DEFAULT_CONCURRENCY = 10;
 const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
+/** How long an instance waits after an episode could not commit (e.g. Table Storage unreachable). */
+const EPISODE_RETRY_MS = 1000;
 const RUNNING_STATUSES: readonly RuntimeStatus[] = ['Pending', 'Running', 'Suspended'];
 
 export function isRunningStatus(status: RuntimeStatus): boolean {
@@ -131,6 +133,8 @@ class Engine implements DevhostDurableEngine {
   /** Instances whose pending messages cannot be applied until a control message arrives (suspended). */
   private readonly blocked = new Set<string>();
   private readonly activeInstances = new Set<string>();
+  /** Instances whose last episode failed to commit (store unavailable): they wait a moment. */
+  private readonly backingOff = new Set<string>();
   private activityQueue: ActivityWork[] = [];
   private activeActivities = 0;
   private readonly armedTimers = new Map<string, ClockTimer>();
@@ -443,7 +447,12 @@ class Engine implements DevhostDurableEngine {
     if (!this.running || this.recovering) return;
     for (const [instanceId, messages] of this.inbox) {
       if (this.activeInstances.size >= this.maxOrchestrations) break;
-      if (messages.length === 0 || this.activeInstances.has(instanceId) || this.blocked.has(instanceId))
+      if (
+        messages.length === 0 ||
+        this.activeInstances.has(instanceId) ||
+        this.blocked.has(instanceId) ||
+        this.backingOff.has(instanceId)
+      )
         continue;
       this.activeInstances.add(instanceId);
       this.track(
@@ -461,6 +470,15 @@ class Engine implements DevhostDurableEngine {
         }),
       );
     }
+  }
+
+  private backOff(instanceId: string): void {
+    this.backingOff.add(instanceId);
+    setTimeout(() => {
+      this.backingOff.delete(instanceId);
+      this.pump();
+      this.checkIdle();
+    }, EPISODE_RETRY_MS).unref();
   }
 
   private track(promise: Promise<void>): void {
@@ -489,6 +507,7 @@ class Engine implements DevhostDurableEngine {
   // ---- activities --------------------------------------------------------------------------
 
   private async runActivity(work: ActivityWork): Promise<void> {
+    await yieldToEventLoop();
     const base = {
       kind: 'message' as const,
       key: `res|${work.instanceId}|${work.executionId}|${work.taskId}`,
@@ -521,8 +540,22 @@ class Engine implements DevhostDurableEngine {
         Details: errorDetails(error),
       });
     }
-    const message: InboxMessage = { ...base, seq: this.nextSeq(), event };
-    await this.store.putWork(message);
+    let message: InboxMessage = { ...base, seq: this.nextSeq(), event };
+    try {
+      await this.store.putWork(message);
+    } catch (error) {
+      if (!isPayloadTooLarge(error)) throw error;
+      // The result cannot be stored: the task fails saying why, as an activity that threw would.
+      message = {
+        ...message,
+        event: historyEvent(HistoryEventType.TaskFailed, this.clock.now(), {
+          TaskScheduledId: work.taskId,
+          Reason: `Activity function '${work.name}' failed: its result could not be stored: ${errorMessage(error)}`,
+          Details: errorMessage(error),
+        }),
+      };
+      await this.store.putWork(message);
+    }
     this.reached('activity-result');
     await this.store.deleteWork(work.key);
     this.accept(message);
@@ -531,8 +564,22 @@ class Engine implements DevhostDurableEngine {
   // ---- orchestrator episodes -----------------------------------------------------------------
 
   private async runEpisode(instanceId: string): Promise<void> {
+    await yieldToEventLoop();
     const batch = [...(this.inbox.get(instanceId) ?? [])];
-    const outcome = await new Episode(this, instanceId, batch).run();
+    let outcome: EpisodeOutcome;
+    try {
+      outcome = await new Episode(this, instanceId, batch).run();
+    } catch (error) {
+      if (!isPayloadTooLarge(error)) {
+        this.backOff(instanceId);
+        throw error;
+      }
+      // What the episode produced cannot be stored: the instance fails saying why, rather than
+      // running the same episode again and again.
+      const reason = `its state could not be stored: ${errorMessage(error)}`;
+      this.log('error', `instance ${instanceId} fails: ${reason}`);
+      outcome = await new Episode(this, instanceId, batch, reason).run();
+    }
     const remaining = (this.inbox.get(instanceId) ?? []).filter((m) => !outcome.consumed.has(m.key));
     if (remaining.length === 0) this.inbox.delete(instanceId);
     else this.inbox.set(instanceId, remaining);
@@ -584,6 +631,8 @@ class Episode {
     engine: Engine,
     private readonly instanceId: string,
     private readonly batch: readonly InboxMessage[],
+    /** Set when a previous try could not be stored: the instance fails with this reason instead. */
+    private readonly failure?: string,
   ) {
     this.x = engine.internals;
     this.now = this.x.clock.now();
@@ -654,6 +703,21 @@ class Episode {
         this.push(historyEvent(HistoryEventType.OrchestratorStarted, this.now));
     };
 
+    if (this.failure !== undefined && isRunningStatus(status)) {
+      // None of the batch is applied (its payloads are what could not be stored).
+      for (const m of this.batch) this.consumed.add(m.key);
+      started();
+      const output = `Orchestrator function '${this.record.name}' failed: ${this.failure}`;
+      this.push(
+        historyEvent(HistoryEventType.ExecutionCompleted, this.now, {
+          OrchestrationStatus: 'Failed',
+          Result: JSON.stringify(output),
+        }),
+      );
+      status = 'Failed';
+      this.record = { ...this.record, output: JSON.stringify(output) };
+      this.notifyParent({ ...this.record, runtimeStatus: 'Failed' }, false, output);
+    }
     for (const m of this.batch) {
       if (applied.has(m.key) || !isRunningStatus(status)) {
         await this.discard(m);
@@ -917,11 +981,7 @@ class Episode {
       try {
         state = JSON.parse(JSON.stringify(await handler(trigger, context))) as OrchestratorStateWire;
       } catch (error) {
-        const message = errorMessage(error);
-        const at = message.indexOf(OUT_OF_PROC_DATA);
-        failure = at >= 0 ? message.slice(0, at) : message;
-        if (at >= 0)
-          state = parseJsonOr(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorStateWire;
+        ({ failure, state } = unpackOrchestratorFailure(errorMessage(error)));
       }
     }
 
@@ -1129,6 +1189,15 @@ function catchUpWithHistory(record: InstanceRecord, history: readonly StoredEven
   return next;
 }
 
+/**
+ * Lets I/O (HTTP requests, Table Storage answers) run before the next episode or activity. A store
+ * that answers without I/O (the memory store) would otherwise chain every episode and activity of a
+ * busy orchestration in promise callbacks, and the event loop would serve nothing else until it ended.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function bySeq(a: WorkItem, b: WorkItem): number {
   const sa = a.kind === 'message' ? a.seq : 0;
   const sb = b.kind === 'message' ? b.seq : 0;
@@ -1163,6 +1232,28 @@ function toInstanceStatus(
     createdTime: record.createdTime,
     lastUpdatedTime: record.lastUpdatedTime,
     ...(history ? { historyEvents: toDisplayHistory(history, { showHistoryOutput }) } : {}),
+  };
+}
+
+/**
+ * An orchestrator that throws makes the SDK throw OrchestrationFailureError: a message, then
+ * `$OutOfProcData$:` and the OrchestratorState JSON, whose `error` is the thrown error's message.
+ * durable-functions 3.x builds that error from a boolean (its message is "false"), so, as the
+ * extension reports `Orchestrator function 'X' failed: <message>` from the state's `error`, the
+ * state's `error` wins over the text before the marker.
+ */
+export function unpackOrchestratorFailure(message: string): {
+  readonly failure: string;
+  readonly state?: OrchestratorStateWire;
+} {
+  const at = message.indexOf(OUT_OF_PROC_DATA);
+  if (at < 0) return { failure: message };
+  const parsed = parseJsonOr(message.slice(at + OUT_OF_PROC_DATA.length));
+  const state = typeof parsed === 'object' && parsed !== null ? (parsed as OrchestratorStateWire) : undefined;
+  const error = state?.error;
+  return {
+    failure: typeof error === 'string' && error !== '' ? error : message.slice(0, at),
+    ...(state === undefined ? {} : { state }),
   };
 }
 

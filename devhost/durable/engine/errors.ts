@@ -18,3 +18,26 @@ export class UnsupportedActionError extends Error {
     super(`devhost's durable engine does not support ${action}`);
   }
 }
+
+/**
+ * A value (an input, output, activity result or event payload) the store cannot hold (system side:
+ * retrying would fail the same way). The engine fails the instance, or the activity, saying so.
+ */
+export class PayloadTooLargeError extends Error {
+  readonly code = 'payload_too_large';
+  constructor(
+    readonly chars: number,
+    readonly limit: number,
+  ) {
+    super(`a value of ${chars} characters is over the durable store's limit of ${limit} characters`);
+  }
+}
+
+const TOO_LARGE_CODES = new Set(['PropertyValueTooLarge', 'EntityTooLarge', 'RequestBodyTooLarge']);
+
+/** The store refused a value for its size (ours, or Table Storage's 413 / ...TooLarge codes). */
+export function isPayloadTooLarge(error: unknown): boolean {
+  if (error instanceof PayloadTooLargeError) return true;
+  const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
+  return statusCode === 413 || (typeof code === 'string' && TOO_LARGE_CODES.has(code));
+}

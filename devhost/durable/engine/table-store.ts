@@ -4,8 +4,11 @@
  *  - `<prefix>History`:   PartitionKey = encoded instance id, RowKey = `<executionId>|<000000index>`;
  *  - `<prefix>Work`:      PartitionKey = 'work', RowKey = encoded work key.
  * Keys never contain `/ \ # ?` or control characters (see `encodeTableKey`). Each value is stored
- * as JSON in one string property, so one event or record must stay under Table Storage's 64 KiB
- * property limit.
+ * as JSON in one string property (`Doc`); an instance's input, output and custom status in their own
+ * (`Input`, `Output`, `CustomStatus`). A text over one property's 64 KiB goes to a fourth table,
+ * `<prefix>Payloads`, in rows of the instance's partition (see table-payloads.ts), so inputs, outputs,
+ * activity results and event payloads of many megabytes are stored; a text over `maxPayloadChars`
+ * is refused with PayloadTooLargeError.
  */
 import type { TableClient, TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
 import {
@@ -14,13 +17,24 @@ import {
 } from '../../../src/ledger/table-support/table-clients';
 import type { StoredEvent } from './history';
 import type { DurableStore, InstanceRecord, WorkItem } from './store';
+import { MissingPayloadError, TablePayloads } from './table-payloads';
 
 export interface TableDurableStoreOptions {
   readonly connection: TableStorageConnection;
   /** Table name prefix: letters and digits, starting with a letter (e.g. the task hub name). */
   readonly tablePrefix: string;
   readonly clientOptions?: TableServiceClientOptions;
+  /** The largest input, output, result or event payload stored, in characters; default 32 Mi. */
+  readonly maxPayloadChars?: number;
 }
+
+const DEFAULT_MAX_PAYLOAD_CHARS = 32 * 1024 * 1024;
+/** The instance record's fields kept in properties of their own (so a large input is written once). */
+const RECORD_FIELDS = [
+  ['input', 'Input'],
+  ['output', 'Output'],
+  ['customStatus', 'CustomStatus'],
+] as const;
 
 const WORK_PARTITION = 'work';
 const INDEX_DIGITS = 8;
@@ -31,7 +45,8 @@ const MAX_BATCH_CHARS = 1_500_000;
 interface DocEntity {
   readonly partitionKey: string;
   readonly rowKey: string;
-  readonly Doc: string;
+  readonly Doc?: string;
+  readonly [property: string]: unknown;
 }
 
 /** Makes any string a valid Table key: percent-encoding with `~` for `%` (so no `/ \ # ?`). */
@@ -47,6 +62,8 @@ export class TableDurableStore implements DurableStore {
   private readonly instances: TableClient;
   private readonly history: TableClient;
   private readonly work: TableClient;
+  private readonly payloadTable: TableClient;
+  private readonly payloads: TablePayloads;
   private initialised: Promise<void> | undefined;
 
   constructor(options: TableDurableStoreOptions) {
@@ -61,6 +78,11 @@ export class TableDurableStore implements DurableStore {
     this.instances = createTableClient(storage, `${options.tablePrefix}Instances`);
     this.history = createTableClient(storage, `${options.tablePrefix}History`);
     this.work = createTableClient(storage, `${options.tablePrefix}Work`);
+    this.payloadTable = createTableClient(storage, `${options.tablePrefix}Payloads`);
+    this.payloads = new TablePayloads(
+      this.payloadTable,
+      options.maxPayloadChars ?? DEFAULT_MAX_PAYLOAD_CHARS,
+    );
   }
 
   init(): Promise<void> {
@@ -68,6 +90,7 @@ export class TableDurableStore implements DurableStore {
       this.instances.createTable(),
       this.history.createTable(),
       this.work.createTable(),
+      this.payloadTable.createTable(),
     ]).then(
       () => undefined,
       (error: unknown) => {
@@ -81,7 +104,7 @@ export class TableDurableStore implements DurableStore {
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
     try {
       const entity = await this.instances.getEntity<DocEntity>(encodeTableKey(instanceId), '');
-      return JSON.parse(entity.Doc) as InstanceRecord;
+      return await this.toRecord(entity);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -89,11 +112,20 @@ export class TableDurableStore implements DurableStore {
   }
 
   async putInstance(record: InstanceRecord): Promise<void> {
+    const pk = encodeTableKey(record.instanceId);
+    const rest: Record<string, unknown> = { ...record };
+    let fields = {};
+    for (const [name, property] of RECORD_FIELDS) {
+      const value = record[name];
+      delete rest[name];
+      if (value !== undefined) fields = { ...fields, ...(await this.payloads.pack(pk, property, value)) };
+    }
     await this.instances.upsertEntity(
       {
-        partitionKey: encodeTableKey(record.instanceId),
+        partitionKey: pk,
         rowKey: '',
-        Doc: JSON.stringify(record),
+        ...(await this.payloads.pack(pk, 'Doc', JSON.stringify(rest))),
+        ...fields,
         RuntimeStatus: record.runtimeStatus,
         CreatedTime: record.createdTime,
       },
@@ -104,8 +136,22 @@ export class TableDurableStore implements DurableStore {
   async listInstances(): Promise<InstanceRecord[]> {
     const out: InstanceRecord[] = [];
     for await (const entity of this.instances.listEntities<DocEntity>())
-      out.push(JSON.parse(entity.Doc) as InstanceRecord);
+      out.push(await this.toRecord(entity));
     return out;
+  }
+
+  private async toRecord(entity: DocEntity): Promise<InstanceRecord> {
+    const pk = entity.partitionKey;
+    let record = JSON.parse((await this.payloads.unpack(pk, 'Doc', entity)) ?? '{}') as InstanceRecord;
+    for (const [name, property] of RECORD_FIELDS) {
+      const value = await this.payloads.unpack(pk, property, entity);
+      if (value !== undefined) record = { ...record, [name]: value };
+    }
+    return record;
+  }
+
+  private async toDoc<T>(partition: string, entity: DocEntity): Promise<T> {
+    return JSON.parse((await this.payloads.unpack(partition, 'Doc', entity)) ?? 'null') as T;
   }
 
   async deleteInstance(instanceId: string): Promise<void> {
@@ -117,6 +163,7 @@ export class TableDurableStore implements DurableStore {
       rows.push(entity.rowKey);
     for (const rowKey of rows) await deleteIgnoringMissing(this.history, pk, rowKey);
     await deleteIgnoringMissing(this.instances, pk, '');
+    await this.payloads.deletePartition(pk);
   }
 
   async getHistory(instanceId: string, executionId: string): Promise<StoredEvent[]> {
@@ -128,7 +175,7 @@ export class TableDurableStore implements DurableStore {
         filter: `PartitionKey eq '${pk}' and RowKey ge '${prefix}' and RowKey lt '${prefix}~~'`,
       },
     }))
-      events.push(JSON.parse(entity.Doc) as StoredEvent);
+      events.push(await this.toDoc<StoredEvent>(pk, entity));
     return events;
   }
 
@@ -151,18 +198,25 @@ export class TableDurableStore implements DurableStore {
       batchChars = 0;
     };
     for (const [i, event] of events.entries()) {
-      const doc = JSON.stringify(event);
-      if (batch.length === MAX_BATCH_ROWS || batchChars + doc.length > MAX_BATCH_CHARS) await flush();
+      const doc = await this.payloads.pack(pk, 'Doc', JSON.stringify(event));
+      const chars = typeof doc.Doc === 'string' ? doc.Doc.length : 100;
+      if (batch.length === MAX_BATCH_ROWS || batchChars + chars > MAX_BATCH_CHARS) await flush();
       const rowKey = `${prefix}${String(fromIndex + i).padStart(INDEX_DIGITS, '0')}`;
-      batch.push(['upsert', { partitionKey: pk, rowKey, Doc: doc }, 'Replace']);
-      batchChars += doc.length;
+      batch.push(['upsert', { partitionKey: pk, rowKey, ...doc }, 'Replace']);
+      batchChars += chars;
     }
     await flush();
   }
 
   async putWork(item: WorkItem): Promise<void> {
+    const owner = encodeTableKey(item.instanceId);
     await this.work.upsertEntity(
-      { partitionKey: WORK_PARTITION, rowKey: encodeTableKey(item.key), Doc: JSON.stringify(item) },
+      {
+        partitionKey: WORK_PARTITION,
+        rowKey: encodeTableKey(item.key),
+        Owner: owner,
+        ...(await this.payloads.pack(owner, 'Doc', JSON.stringify(item))),
+      },
       'Replace',
     );
   }
@@ -175,8 +229,17 @@ export class TableDurableStore implements DurableStore {
     const out: WorkItem[] = [];
     for await (const entity of this.work.listEntities<DocEntity>({
       queryOptions: { filter: `PartitionKey eq '${WORK_PARTITION}'` },
-    }))
-      out.push(JSON.parse(entity.Doc) as WorkItem);
+    })) {
+      // A work item's large payload lives in its instance's partition; one whose instance was
+      // deleted after it was written (a finished instance's late message) is dropped.
+      const owner = typeof entity.Owner === 'string' ? entity.Owner : '';
+      try {
+        out.push(await this.toDoc<WorkItem>(owner, entity));
+      } catch (error) {
+        if (!(error instanceof MissingPayloadError)) throw error;
+        await deleteIgnoringMissing(this.work, WORK_PARTITION, entity.rowKey);
+      }
+    }
     return out;
   }
 }
