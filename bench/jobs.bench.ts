@@ -1,7 +1,7 @@
 /**
  * End-to-end job benchmark (`npm run bench`, last). Prints figures; never fails on a time.
  *
- * `node dist/devhost/cli.js up --no-workers` (what `npm start` runs: Azurite with data in a fresh
+ * `node dist/launcher/cli.js up --no-workers` (what `npm start` runs: Azurite with data in a fresh
  * temporary folder, the Service Bus emulator, devhost hosting this app with the ledger backend and
  * the Table durable store) runs as a child process on free ports; the demo workers run in this
  * process in `instant` mode on the connection string `up` printed. 2-step jobs (`OCR->EMBEDDING`)
@@ -40,7 +40,7 @@ const WARM_UP = 20;
 const TENANTS = 8;
 const KEY = 'bench-key';
 const TASK_HUB = 'LuciusBench';
-const CLI = join(__dirname, '..', 'devhost', 'cli.js');
+const CLI = join(__dirname, '..', 'launcher', 'cli.js');
 /** Bounds on every wait, so a stuck run ends with an error instead of hanging. */
 const START_POLLS = 1_200;
 const JOB_POLL_LIMIT_MS = 60_000;

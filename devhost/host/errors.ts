@@ -3,6 +3,8 @@
  * them are the app's or the operator's fault (a bad app, a bad setting, a port in use), never a
  * devhost crash, so the CLI prints the message and exits instead of showing a stack.
  */
+import { DevhostBaseError } from '../common/errors';
+
 export type DevhostErrorCode =
   | 'app_not_found'
   | 'entry_not_found'
@@ -12,15 +14,9 @@ export type DevhostErrorCode =
   | 'invalid_function'
   | 'invalid_schedule'
   | 'invalid_host_json'
-  | 'port_in_use';
+  | 'port_in_use'
+  | 'invalid_usage';
 
-export class DevhostError extends Error {
-  constructor(
-    readonly code: DevhostErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DevhostError';
-  }
+export class DevhostError extends DevhostBaseError<DevhostErrorCode> {
+  readonly fault = 'caller';
 }

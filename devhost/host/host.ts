@@ -33,7 +33,7 @@ import {
   listen,
   type AdminRunResult,
 } from '../http/http-server';
-import { systemClock, type Clock } from '../timers/clock';
+import { systemClock, type Clock } from '../common/clock';
 import { TimerScheduler, type TimerInfo } from '../timers/timer-scheduler';
 import { loadApp, type LoadedApp } from './app-loader';
 import { appProcessEnv } from './functions-core';

@@ -14,15 +14,19 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Cookie, HttpResponse } from '@azure/functions';
+import { DevhostBaseError } from '../common/errors';
 
 type HttpResponseClass = typeof import('@azure/functions').HttpResponse;
 
-export class InvalidHttpResultError extends Error {
+/** A handler returned something that is not an HTTP response: the app's fault. */
+export class InvalidHttpResultError extends DevhostBaseError<'invalid_http_result'> {
+  readonly fault = 'caller';
+
   constructor() {
     super(
+      'invalid_http_result',
       'The HTTP response must be an object with optional properties "body", "status", "headers", and "cookies".',
     );
-    this.name = 'InvalidHttpResultError';
   }
 }
 

@@ -9,14 +9,17 @@
  * does (literals before parameters, constrained before unconstrained, catch-alls last), so
  * `v1/jobs/stats` wins over `v1/jobs/{id}` whatever the registration order.
  */
+import { DevhostBaseError } from '../common/errors';
 
-export class RouteTemplateError extends Error {
+/** A function's route template Azure would refuse: the app's fault. */
+export class RouteTemplateError extends DevhostBaseError<'invalid_route_template'> {
+  readonly fault = 'caller';
+
   constructor(
     readonly template: string,
     reason: string,
   ) {
-    super(`route template "${template}": ${reason}`);
-    this.name = 'RouteTemplateError';
+    super('invalid_route_template', `route template "${template}": ${reason}`);
   }
 }
 

@@ -7,11 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { startServiceBusServer } from './amqp/server';
 import { createBroker } from './broker/broker';
-import { systemClock } from './broker/clock';
+import { systemClock } from '../common/clock';
 import { parseEmulatorConfig, type EmulatorConfig } from './broker/config';
 import { FileBrokerStore } from './broker/file-broker-store';
-import { parseSettings } from '../../src/config/settings';
-import { luciusTopology } from './broker/lucius-topology';
 
 export interface ServiceBusEmulatorOptions {
   /** A Config.json document (already parsed). */
@@ -57,14 +55,4 @@ export async function startServiceBusEmulator(
 /** Reads a Config.json file. */
 export function readEmulatorConfig(path: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-}
-
-/**
- * Lucius's topology from its own settings (parsed by the app's settings code, so a bad lane count or
- * entity prefix stops start-up with the variable named), through the description the app uses.
- */
-export function luciusEmulatorConfig(env: NodeJS.ProcessEnv): EmulatorConfig {
-  // Only the messaging settings matter here; storage is checked when the app itself loads.
-  const settings = parseSettings({ ...env, LUCIUS_STORAGE_BACKEND: 'memory' });
-  return luciusTopology({ ...settings.serviceBus, laneCount: settings.admission.laneCount });
 }

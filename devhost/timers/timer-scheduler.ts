@@ -9,7 +9,7 @@
  * reports it too. Occurrence status is kept in memory only, so unlike Azure's schedule monitor a
  * devhost restart does not detect occurrences missed while it was down.
  */
-import type { Clock } from './clock';
+import type { Clock } from '../common/clock';
 import type { Schedule } from './schedule';
 
 /** What the handler receives (the `Timer` type of @azure/functions). */

@@ -1,5 +1,5 @@
 /**
- * Jobs end to end on devhost, nothing faked: `devhost up` as a child process (Azurite, the Service
+ * Jobs end to end on devhost, nothing faked: the launcher's `up` as a child process (Azurite, the Service
  * Bus emulator, the app from src/index.ts with its durable engine), real HTTP to the app, and the
  * demo workers (workers/) on real AMQP through @azure/service-bus, started by each test in the mode
  * it needs. Timings are tuned through Lucius's own settings (a 3 s ACK timeout, 1 s backoffs) so

@@ -1,6 +1,6 @@
 /**
- * `devhost up` (what `npm start` runs) as a real child process, from its TypeScript sources through
- * test/devhost/fixtures/devhost-cli.js (no build needed; the app is this project's src/index.ts),
+ * The launcher's `up` (what `npm start` runs) as a real child process, from its TypeScript sources
+ * through test/launcher/fixtures/launcher-cli.js (no build needed; the app is this project's src/index.ts),
  * with its own Azurite and Service Bus emulator, data in a fresh temporary folder and every port
  * picked free. Resolves once `up` printed that Lucius runs, with the URLs and connection string it
  * printed. Waits poll with a bounded number of short sleeps; nothing asserts on elapsed time.
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CLI = join(__dirname, '..', 'devhost', 'fixtures', 'devhost-cli.js');
+const CLI = join(__dirname, '..', 'launcher', 'fixtures', 'launcher-cli.js');
 const POLL_MS = 50;
 /** Polls while `up` starts (Azurite, the emulator, the app). */
 const START_POLLS = 600;

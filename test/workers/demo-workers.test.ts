@@ -21,11 +21,8 @@ import { validateHeartbeat } from '../../src/contracts/heartbeat';
 import { validateStepResult, type StepResult } from '../../src/contracts/result';
 import { toDirectiveMessage } from '../../src/messaging/directive-message';
 import { decodeReply } from '../../src/contracts/reply-decoder';
-import {
-  luciusEmulatorConfig,
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../devhost/servicebus/emulator';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '../../devhost/servicebus/emulator';
+import { luciusEmulatorConfig } from '../../launcher/lucius-topology';
 import { startDemoWorkers, type DemoWorkers, type SettledEvent } from '../../workers/demo-workers';
 import type { WorkTimings } from '../../workers/modes';
 import { uniqueToken } from '../support/unique';

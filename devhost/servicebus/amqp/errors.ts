@@ -12,6 +12,7 @@
  *    MessageNotFound, `amqp:not-implemented` → GeneralError.
  * Broker errors are the caller's fault; anything else is reported as `amqp:internal-error` (ours).
  */
+import { DevhostBaseError } from '../../common/errors';
 import { BrokerError } from '../broker/broker-api';
 
 export type AmqpLayerErrorCode = 'unsupported_operation' | 'invalid_request' | 'unsupported_feature';
@@ -23,17 +24,13 @@ const CONDITION_BY_CODE: Readonly<Record<AmqpLayerErrorCode, string>> = {
 };
 
 /** A request the emulator cannot serve: the client's fault (or a feature devhost lacks); not retryable. */
-export class AmqpLayerError extends Error {
+export class AmqpLayerError extends DevhostBaseError<AmqpLayerErrorCode> {
+  readonly fault = 'caller';
   readonly condition: string;
   readonly retryable = false;
 
-  constructor(
-    readonly code: AmqpLayerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AmqpLayerError';
+  constructor(code: AmqpLayerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.condition = CONDITION_BY_CODE[code];
   }
 }

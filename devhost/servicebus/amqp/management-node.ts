@@ -24,6 +24,7 @@ import { AmqpLayerError, managementStatusFor, toWireError } from './errors';
 import { LockTokens, lockTokenFromUuid, lockTokenToUuid } from './lock-tokens';
 import { encodeWireMessage, toIncomingMessage, toWireMessage, type AmqpMessage } from './message-codec';
 import { deliveryCountForPeek, deliveryCountForReceive } from './delivery-count';
+import { asRecord, optionalRecord, optionalString } from '../../common/records';
 
 export interface ManagementContext {
   readonly broker: Broker;
@@ -234,21 +235,6 @@ function binaryOf(value: unknown, field: string): Buffer {
 
 function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-function optionalRecord(value: unknown): Record<string, unknown> | undefined {
-  const record = asRecord(value);
-  return Object.keys(record).length === 0 ? undefined : record;
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 function statusText(statusCode: number): string {

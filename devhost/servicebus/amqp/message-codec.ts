@@ -16,6 +16,7 @@ import { message as amqp, types, uuid_to_string } from 'rhea';
 import type { BrokeredMessage, IncomingMessage, MessageState } from '../broker/broker-api';
 import { AmqpLayerError } from './errors';
 import { lockTokenToUuid } from './lock-tokens';
+import { asRecord, optionalString } from '../../common/records';
 
 export const BATCH_MESSAGE_FORMAT = 0x80013700;
 
@@ -178,16 +179,6 @@ function restoreSection(section: BodySection): unknown {
 
 function isBodySection(value: unknown): value is BodySection {
   return typeof value === 'object' && value !== null && 'typecode' in value && 'content' in value;
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 /** Message and correlation ids may be strings, numbers, uuids or binary on the wire. */

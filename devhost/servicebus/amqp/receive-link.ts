@@ -18,6 +18,7 @@ import { deliveryCountForReceive } from './delivery-count';
 import { toWireError } from './errors';
 import { LockTokens, lockTokenToDeliveryTag } from './lock-tokens';
 import { toWireMessage } from './message-codec';
+import { asRecord, optionalRecord, optionalString } from '../../common/records';
 
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
 
@@ -222,21 +223,6 @@ function successOutcome(disposition: Disposition, state: Record<string, unknown>
     case 'rejected':
       return outcomes.rejected({}).described();
   }
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-function optionalRecord(value: unknown): Record<string, unknown> | undefined {
-  const record = asRecord(value);
-  return Object.keys(record).length === 0 ? undefined : record;
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {

@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, BrokeredMessage, IncomingMessage, ReceiveMode } from './broker-api';
 import type { BrokerStore, MessageRecord } from './broker-store';
-import type { Clock } from './clock';
+import type { Clock } from '../../common/clock';
 import type { BrokerTopology, DuplicateDetection, QueueLikeProperties, RuleDefinition } from './config';
 import { entityNotFound, invalidArgument, messageLockLost, messageNotFound, notAllowed } from './errors';
 import { matchesAnyRule } from './filter';

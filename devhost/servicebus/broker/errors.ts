@@ -4,6 +4,7 @@
  * caller's fault and retrying the same call does not help (except after a lock is re-acquired).
  * Configuration problems are one `BrokerConfigError` listing every problem with its JSON path.
  */
+import { DevhostBaseError } from '../../common/errors';
 import { BrokerError } from './broker-api';
 
 export const CONDITIONS = {
@@ -50,14 +51,14 @@ export interface ConfigIssue {
 }
 
 /** The emulator configuration is invalid: the operator's fault, not retryable. */
-export class BrokerConfigError extends Error {
-  readonly code = 'servicebus_config_invalid';
+export class BrokerConfigError extends DevhostBaseError<'servicebus_config_invalid'> {
+  readonly fault = 'caller';
 
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(
+      'servicebus_config_invalid',
       `Invalid Service Bus emulator configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
         issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join('\n'),
     );
-    this.name = 'BrokerConfigError';
   }
 }

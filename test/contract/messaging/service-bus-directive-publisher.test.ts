@@ -19,7 +19,7 @@ import { createServiceBusClient } from '../../../src/messaging/service-bus-clien
 import { ServiceBusDirectivePublisher } from '../../../src/messaging/service-bus-directive-publisher';
 import { PLATFORM_SUBSCRIPTIONS } from '../../../src/messaging/topology';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../devhost/servicebus/emulator';
-import { luciusTopology } from '../../../devhost/servicebus/broker/lucius-topology';
+import { luciusTopology } from '../../../launcher/lucius-topology';
 import { uniqueToken } from '../../support/unique';
 import { directive, job, REPLY_PREFIX, step, T0 } from '../../unit/messaging/fixtures';
 import { describeDirectivePublisherContract } from './directive-publisher.contract';

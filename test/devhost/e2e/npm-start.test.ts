@@ -1,6 +1,6 @@
 /**
- * `npm start` end to end, nothing faked: devhost's `up` command runs as a real child process (from
- * its TypeScript sources through test/devhost/fixtures/devhost-cli.js, so no build is needed; the app
+ * `npm start` end to end, nothing faked: the launcher's `up` command runs as a real child process
+ * (from its TypeScript sources through test/launcher/fixtures/launcher-cli.js, so no build is needed; the app
  * is this project's `src/index.ts`) with its own Azurite and Service Bus emulator, its data in a
  * fresh temporary folder and every port picked free. The test reads the URL and the connection
  * string `up` prints, uses Lucius over HTTP and the emulator with the SDK as a developer would, then
@@ -70,7 +70,7 @@ const command = {
   schema_version: 'v1',
 };
 
-describe('npm start (devhost up)', () => {
+describe('npm start (launcher up)', () => {
   it('prints the ports it actually uses', () => {
     const { ports } = running();
     expect(ports.host).toBeGreaterThan(0);

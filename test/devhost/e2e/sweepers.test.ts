@@ -1,5 +1,5 @@
 /**
- * The sweepers end to end on devhost, nothing faked: `devhost up` as a child process (Azurite, the
+ * The sweepers end to end on devhost, nothing faked: the launcher's `up` as a child process (Azurite, the
  * Service Bus emulator, the app from src/index.ts with its durable engine, the demo workers: OCR
  * slow so a job is caught mid-step, SIS silent so an attempt waits on a far timer). Each drift is
  * produced for real (through the Durable HTTP API, or by writing the ledger directly as a process

@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { startHost, type DevHost } from '../../../devhost/host/host';
-import { ManualClock } from '../../../devhost/timers/clock';
+import { ManualClock } from '../../../devhost/common/clock';
 
 const APP_DIR = join(__dirname, '..', 'fixtures', 'http-app');
 const FUNCTION_KEY = 'test-function-key';

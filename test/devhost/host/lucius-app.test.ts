@@ -8,11 +8,8 @@
  */
 import { ServiceBusClient } from '@azure/service-bus';
 import { join } from 'node:path';
-import {
-  luciusEmulatorConfig,
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../../devhost/servicebus/emulator';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../devhost/servicebus/emulator';
+import { luciusEmulatorConfig } from '../../../launcher/lucius-topology';
 import { createDurableSupport } from '../../../devhost/durable/durable-support';
 import { TableDurableStore } from '../../../devhost/durable/engine';
 import { appProcessEnv } from '../../../devhost/host/functions-core';

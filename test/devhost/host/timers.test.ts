@@ -1,4 +1,4 @@
-import { ManualClock } from '../../../devhost/timers/clock';
+import { ManualClock } from '../../../devhost/common/clock';
 import { parseSchedule } from '../../../devhost/timers/schedule';
 import { TimerScheduler, type TimerInfo } from '../../../devhost/timers/timer-scheduler';
 

@@ -4,10 +4,7 @@
  * ManualClock (never by sleeping).
  */
 import type { ServiceBusReceiver } from '@azure/service-bus';
-import {
-  luciusTopology,
-  PLATFORM_SUBSCRIPTIONS,
-} from '../../../../devhost/servicebus/broker/lucius-topology';
+import { luciusTopology, PLATFORM_SUBSCRIPTIONS } from '../../../../launcher/lucius-topology';
 import {
   drain,
   namespaceConfig,

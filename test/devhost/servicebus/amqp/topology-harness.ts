@@ -11,7 +11,7 @@ import {
   type ServiceBusReceiver,
 } from '@azure/service-bus';
 import { createBroker } from '../../../../devhost/servicebus/broker/broker';
-import { ManualClock } from '../../../../devhost/servicebus/broker/clock';
+import { ManualClock } from '../../../../devhost/common/clock';
 import { parseEmulatorConfig, type EmulatorConfig } from '../../../../devhost/servicebus/broker/config';
 import { startServiceBusServer, type ServiceBusServer } from '../../../../devhost/servicebus/amqp/server';
 

@@ -5,7 +5,7 @@
 import { BrokerError, type Broker } from '../../../../devhost/servicebus/broker/broker-api';
 import { BrokerCore, createBroker } from '../../../../devhost/servicebus/broker/broker';
 import type { BrokerStore } from '../../../../devhost/servicebus/broker/broker-store';
-import { ManualClock } from '../../../../devhost/servicebus/broker/clock';
+import { ManualClock } from '../../../../devhost/common/clock';
 import { parseEmulatorConfig } from '../../../../devhost/servicebus/broker/config';
 import { FileBrokerStore } from '../../../../devhost/servicebus/broker/file-broker-store';
 import { MemoryBrokerStore } from '../../../../devhost/servicebus/broker/memory-broker-store';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createBroker } from '../../../../devhost/servicebus/broker/broker';
-import { ManualClock } from '../../../../devhost/servicebus/broker/clock';
+import { ManualClock } from '../../../../devhost/common/clock';
 import { parseEmulatorConfig } from '../../../../devhost/servicebus/broker/config';
 import { FileBrokerStore } from '../../../../devhost/servicebus/broker/file-broker-store';
 import { brokerStoreContract, record } from './broker-store.contract';

@@ -1,7 +1,9 @@
 /**
- * The clock the timer scheduler reads and sleeps on. `systemClock` is wall-clock time; `ManualClock`
- * is for tests: time moves only when the test calls `advance`/`set`, and timers that fall due fire
- * then, in due order (awaiting what each fired callback returns), so no test sleeps.
+ * devhost's one source of time (the durable engine keeps its own, engine/clock.ts): the timer
+ * scheduler reads and sleeps on it, the Service Bus broker reads it and never the wall clock.
+ * `systemClock` is wall-clock time; `ManualClock` is for tests: time moves only when the test calls
+ * `advance`/`set`, and timers that fall due fire then, in due order (awaiting what each fired
+ * callback returns), so no test sleeps.
  */
 export interface Clock {
   now(): Date;

@@ -1,7 +1,7 @@
 /**
  * Lucius's messaging topology (src/messaging/topology.ts, the one description the app uses) as a
- * Service Bus emulator Config.json document, for devhost's broker; the same document can be handed to
- * the official emulator.
+ * Service Bus emulator Config.json document, for devhost's emulator; the same document can be handed
+ * to the official emulator. `luciusEmulatorConfig` builds it from Lucius's own settings.
  */
 import {
   ENTITY_DEFAULTS,
@@ -9,10 +9,11 @@ import {
   QUARANTINE_MAX_DELIVERY_COUNT,
   STEP_TYPE_PROPERTY,
   type TopologySettings,
-} from '../../../src/messaging/topology';
-import type { EmulatorConfig } from './config';
+} from '../src/messaging/topology';
+import { parseSettings } from '../src/config/settings';
+import type { EmulatorConfig } from '../devhost/servicebus/broker/config';
 
-export { PLATFORM_SUBSCRIPTIONS, STEP_TYPE_PROPERTY } from '../../../src/messaging/topology';
+export { PLATFORM_SUBSCRIPTIONS, STEP_TYPE_PROPERTY } from '../src/messaging/topology';
 
 export interface LuciusTopologyOptions extends TopologySettings {
   /** Defaults to the emulator's `sbemulatorns`. */
@@ -74,4 +75,14 @@ export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
       Logging: { Type: 'File' },
     },
   };
+}
+
+/**
+ * Lucius's topology from its own settings (parsed by the app's settings code, so a bad lane count or
+ * entity prefix stops start-up with the variable named), through the description the app uses.
+ */
+export function luciusEmulatorConfig(env: NodeJS.ProcessEnv): EmulatorConfig {
+  // Only the messaging settings matter here; storage is checked when the app itself loads.
+  const settings = parseSettings({ ...env, LUCIUS_STORAGE_BACKEND: 'memory' });
+  return luciusTopology({ ...settings.serviceBus, laneCount: settings.admission.laneCount });
 }

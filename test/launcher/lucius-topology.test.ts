@@ -1,8 +1,8 @@
-import { createBroker } from '../../../../devhost/servicebus/broker/broker';
-import { ManualClock } from '../../../../devhost/servicebus/broker/clock';
-import { parseEmulatorConfig } from '../../../../devhost/servicebus/broker/config';
-import { luciusTopology } from '../../../../devhost/servicebus/broker/lucius-topology';
-import { message } from './fixtures';
+import { createBroker } from '../../devhost/servicebus/broker/broker';
+import { ManualClock } from '../../devhost/common/clock';
+import { parseEmulatorConfig } from '../../devhost/servicebus/broker/config';
+import { luciusTopology } from '../../launcher/lucius-topology';
+import { message } from '../devhost/servicebus/broker/fixtures';
 
 const options = {
   laneCount: 16,

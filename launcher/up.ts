@@ -1,0 +1,128 @@
+/**
+ * `up`, what `npm start` runs after the build: Azurite with data kept in ./.azurite (or --data DIR),
+ * the Service Bus emulator with Lucius's topology (data in <data>/servicebus, AMQP on 5672 or
+ * --servicebus-port), then devhost on this project with the ledger backend on that Azurite and
+ * ServiceBusConnection pointing at the emulator, on port 7071 (or --port), then the demo workers on
+ * that emulator (see demo-workers.ts). Either port may be 0 (a free one); the lines printed once
+ * everything runs carry the ports actually used, the workers' modes, a curl line for the Durable HTTP
+ * API and the environment the `lucius` CLI needs to reach this devhost (also written to
+ * <data>/lucius.env). Ctrl-C (SIGINT) or SIGTERM stops the workers, the host, the emulator and
+ * Azurite, in that order.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { startAzurite } from '../devhost/azurite';
+import { appProcessEnv } from '../devhost/host/functions-core';
+import type { DevHost } from '../devhost/host/host';
+import {
+  DEFAULT_AMQP_PORT,
+  hostApp,
+  onShutdown,
+  portNumber,
+  projectDir,
+  serviceBusEmulator,
+  type Flags,
+  type Usage,
+} from '../devhost/launch';
+import type { ServiceBusEmulator } from '../devhost/servicebus/emulator';
+import type { DemoWorkers } from '../workers/demo-workers';
+import { describeModes } from '../workers/modes';
+import { demoWorkerModes, runDemoWorkers } from './demo-workers';
+import { luciusEmulatorConfig } from './lucius-topology';
+
+export async function up(flags: Flags, usage: Usage): Promise<void> {
+  const appDir = projectDir(__dirname);
+  const workerModes = demoWorkerModes(flags, usage);
+  const data = flags.values.get('data');
+  const dataDir = data === undefined ? join(appDir, '.azurite') : resolve(data);
+  const serviceBusDir = join(dataDir, 'servicebus');
+  process.stdout.write(`Starting Azurite (data in ${dataDir})...\n`);
+  const azurite = await startAzurite({ location: dataDir });
+  let serviceBus: ServiceBusEmulator;
+  try {
+    process.stdout.write(`Starting the Service Bus emulator (data in ${serviceBusDir})...\n`);
+    const port = portNumber(
+      flags.values.get('servicebus-port'),
+      DEFAULT_AMQP_PORT,
+      usage,
+      'the Service Bus port',
+    );
+    serviceBus = await serviceBusEmulator(
+      { config: luciusEmulatorConfig(appProcessEnv()), dataDir: serviceBusDir, port },
+      '--servicebus-port',
+    );
+  } catch (error) {
+    await azurite.stop();
+    throw error;
+  }
+  process.env.LUCIUS_STORAGE_BACKEND = 'ledger';
+  process.env.LUCIUS_TABLE_CONNECTION = azurite.connectionString;
+  process.env.AzureWebJobsStorage = azurite.connectionString;
+  process.env.ServiceBusConnection = serviceBus.connectionString;
+  process.env.LUCIUS_TASK_HUB ??= 'LuciusLocal';
+  let host: DevHost;
+  try {
+    host = await hostApp(appDir, flags, usage);
+  } catch (error) {
+    await serviceBus.stop();
+    await azurite.stop();
+    throw error;
+  }
+  let workers: DemoWorkers | undefined;
+  try {
+    workers =
+      workerModes === undefined ? undefined : await runDemoWorkers(workerModes, serviceBus.connectionString);
+  } catch (error) {
+    await host.stop();
+    await serviceBus.stop();
+    await azurite.stop();
+    throw error;
+  }
+  process.stdout.write(`\nAzurite Table service: ${azurite.tableEndpoint}\n`);
+  process.stdout.write(`Service Bus emulator:  ${serviceBus.connectionString}\n`);
+  process.stdout.write(
+    `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)} (LUCIUS_DEMO_WORKERS, --workers, --no-workers)`}\n`,
+  );
+  const env = luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host);
+  const envFile = join(dataDir, 'lucius.env');
+  await writeFile(envFile, env, { mode: 0o600 });
+  process.stdout.write(
+    `lucius CLI:            export ${env.trimEnd().split('\n').join(' ')}\n` +
+      `                       (also in ${envFile}: set -a; . ${envFile}; set +a)\n`,
+  );
+  process.stdout.write(
+    `Durable HTTP API:      curl -s 'http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances?code=${encodeURIComponent(host.keys.systemKey)}'\n`,
+  );
+  process.stdout.write(
+    `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
+  );
+  onShutdown(async () => {
+    await workers?.stop();
+    await host.stop();
+    await serviceBus.stop();
+    await azurite.stop();
+  });
+}
+
+/**
+ * What the `lucius` CLI needs to reach this devhost, as shell assignments (one a line, values
+ * single-quoted): the ledger on the Azurite started, the emulator, the Durable HTTP API and its key.
+ */
+function luciusCliEnv(tableConnection: string, serviceBusConnection: string, host: DevHost): string {
+  const values: [string, string][] = [
+    ['LUCIUS_STORAGE_BACKEND', 'ledger'],
+    ['LUCIUS_TABLE_CONNECTION', tableConnection],
+    ['ServiceBusConnection', serviceBusConnection],
+    ['LUCIUS_DURABLE_API_URL', `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask`],
+    ['LUCIUS_DURABLE_API_KEY', host.keys.systemKey],
+  ];
+  for (const name of ['LUCIUS_TASK_HUB', 'LUCIUS_TABLE_LEDGER']) {
+    const value = appProcessEnv()[name];
+    if (value !== undefined) values.push([name, value]);
+  }
+  return values.map(([name, value]) => `${name}=${shellQuote(value)}`).join('\n') + '\n';
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
