@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    // The orchestrator replays: only context.df may give it time, ids and I/O (STYLE 8).
+    // The orchestrator replays: only context.df may give it time, ids and I/O.
     files: ['src/orchestration/job-orchestrator.ts'],
     rules: {
       'no-restricted-syntax': [
@@ -68,7 +68,7 @@ export default tseslint.config(
     },
   },
   {
-    // Ports speak the domain: no SDK, and no adapter or use case behind them (STYLE 7, 12).
+    // Ports speak the domain: no SDK, and no adapter or use case behind them.
     files: ['src/ports/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -1,6 +1,6 @@
 /**
  * The three platforms a Lucius directive can be addressed to, as a platform team sees the topology
- * (DESIGN section 7): directives for one step type arrive on every lane topic `{topicPrefix}{lane}`
+ * (README: "The worker contract"): directives for one step type arrive on every lane topic `{topicPrefix}{lane}`
  * through that platform's subscription, which filters on the application property `step_type`.
  * Kept here rather than imported from src/messaging so this folder reads as a standalone worker;
  * test/workers checks that both agree.

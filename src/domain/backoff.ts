@@ -1,5 +1,5 @@
 /**
- * The decided backoff schedules (DESIGN section 6), in milliseconds.
+ * The decided backoff schedules (README: "How a job runs"), in milliseconds.
  *
  * Dispatch (publishing the directive failed): 30 s, 2 min, 10 min.
  * Reply (ACK timeout, lease expiry, and worker-reported transient failures): 1 min, 5 min, 15 min.

@@ -1,5 +1,5 @@
 /**
- * Failure classes and the retry-or-final decision (DESIGN section 6).
+ * Failure classes and the retry-or-final decision (README: "How a job runs").
  *
  * Transient, timeout, ACK-timeout, lease-expired and dispatch failures retry while attempts remain;
  * permanent, invalid-input, unsupported and cancellation are final at once. Exhausting attempts is

@@ -1,5 +1,5 @@
 /**
- * Lane routing (DESIGN section 7): lane = FNV-1a (32-bit) of the UTF-8 routing key, modulo the lane
+ * Lane routing (README: "The worker contract"): lane = FNV-1a (32-bit) of the UTF-8 routing key, modulo the lane
  * count. The routing key is the envelope's `routing_key`, or its `tenant_id` when absent. The hash is
  * stable across processes and languages, so a worker can compute the lane of a key itself.
  */

@@ -1,5 +1,5 @@
 /**
- * The step lifecycle (DESIGN section 6), as a transition table plus the lease rules.
+ * The step lifecycle (README: "How a job runs"), as a transition table plus the lease rules.
  *
  *   PENDING → DISPATCHING → AWAITING_ACK → IN_PROGRESS → SUCCEEDED
  *   any attempt may fail: FAILED_RETRY (re-dispatched as attempt n+1) or FAILED_FINAL; CANCELLED.

@@ -1,9 +1,11 @@
 /**
  * What every JobLedger backend (memory, table, ledger) shares beyond the port (src/ports/job-ledger.ts):
- * the summary a listing shows of a job, and the in-flight rules of a job event.
+ * the summary a listing shows of a job, the in-flight rules of a job event, and a job's entry on the
+ * sweepers' active list.
  */
+import { idempotencyScopeId } from '../domain/idempotency';
 import { isTerminalJobStatus, type Job, type JobEvent, type JobStatus } from '../domain/job';
-import type { InflightLimits, JobSummary } from '../ports/job-ledger';
+import type { ActiveJobEntry, InflightLimits, JobSummary } from '../ports/job-ledger';
 
 /** The summary a listing shows of a job. */
 export function toJobSummary(job: Job): JobSummary {
@@ -30,4 +32,23 @@ export function inflightLimitFor(jobId: string, event: JobEvent, limits: Infligh
       `job ${jobId}: ${event.type} takes an in-flight slot, so applyJobEvent needs limits`,
     );
   return limits.maxInflightPerTenant;
+}
+
+/**
+ * The job's entry on the sweepers' active list, due at `checkAt`. The idempotency scope is the
+ * admission's (given at admission; derived from the job otherwise).
+ */
+export function activeEntryOf(
+  job: Job,
+  checkAt: Date,
+  idempotencyScope: string = idempotencyScopeId(job.tenantId, job.idempotencyKey),
+): ActiveJobEntry {
+  return {
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    shard: job.lane,
+    checkAt: checkAt.toISOString(),
+    createdAt: job.createdAt,
+    idempotencyScope,
+  };
 }

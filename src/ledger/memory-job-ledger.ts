@@ -40,7 +40,7 @@ import {
   type JobSummary,
   type JobWithSteps,
 } from '../ports/job-ledger';
-import { inflightLimitFor, reentersFlight, toJobSummary } from './ledger-rules';
+import { activeEntryOf, inflightLimitFor, reentersFlight, toJobSummary } from './ledger-rules';
 import { decodeContinuation, encodeContinuation, indexRowKey } from './keys';
 
 const MAX_LIST_LIMIT = 1000;
@@ -94,14 +94,10 @@ export class MemoryJobLedger implements JobLedger {
       requestHash: idempotency.requestHash,
       createdAt: now.toISOString(),
     });
-    this.active.set(job.jobId, {
-      jobId: job.jobId,
-      tenantId: job.tenantId,
-      shard: job.lane,
-      checkAt: new Date(now.getTime() + limits.orphanGraceSeconds * 1000).toISOString(),
-      createdAt: job.createdAt,
-      idempotencyScope: idempotency.scopeId,
-    });
+    this.active.set(
+      job.jobId,
+      activeEntryOf(job, new Date(now.getTime() + limits.orphanGraceSeconds * 1000), idempotency.scopeId),
+    );
     this.commitJob(record);
     return { kind: 'created', job, steps: this.stepsOf(job.jobId) };
   }
@@ -164,8 +160,7 @@ export class MemoryJobLedger implements JobLedger {
     const transition = transitionJob(job, event, now);
     if (!transition.changed) {
       // A run over a job already RUNNING lists it again if nothing lists it (as the Table backends).
-      if (event.type === 'START' && !this.active.has(jobId))
-        this.active.set(jobId, this.activeEntryOf(job, now));
+      if (event.type === 'START' && !this.active.has(jobId)) this.active.set(jobId, activeEntryOf(job, now));
       return transition;
     }
     const next = transition.next;
@@ -175,7 +170,7 @@ export class MemoryJobLedger implements JobLedger {
       if (count >= limit) throw new TenantAtCapacityError(job.tenantId, limit);
       this.setCount(job.tenantId, count + 1);
       this.finished.delete(jobId);
-      this.active.set(jobId, this.activeEntryOf(next, now));
+      this.active.set(jobId, activeEntryOf(next, now));
     }
     this.jobs.set(jobId, next);
     if (isTerminalJobStatus(next.status) && !isTerminalJobStatus(job.status)) {
@@ -185,17 +180,6 @@ export class MemoryJobLedger implements JobLedger {
       this.finished.set(jobId, { jobId, tenantId: next.tenantId, finishedAt });
     }
     return transition;
-  }
-
-  private activeEntryOf(job: Job, now: Date): ActiveJobEntry {
-    return {
-      jobId: job.jobId,
-      tenantId: job.tenantId,
-      shard: job.lane,
-      checkAt: now.toISOString(),
-      createdAt: job.createdAt,
-      idempotencyScope: idempotencyScopeId(job.tenantId, job.idempotencyKey),
-    };
   }
 
   async applyStepEvent(jobId: string, stepId: string, event: StepEvent, now: Date): Promise<StepTransition> {

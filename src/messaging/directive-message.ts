@@ -1,5 +1,5 @@
 /**
- * Directive → Service Bus message (DESIGN section 7), pure. The message carries the directive.v1
+ * Directive → Service Bus message (README: "The worker contract"), pure. The message carries the directive.v1
  * document as its JSON body, and for routing and filtering:
  *
  * - `messageId`: `{job}:{step}:{attempt}` for a directive, `{job}:{step}:{attempt}:cancel` for a

@@ -1,5 +1,5 @@
 /**
- * The one description of Lucius's messaging topology (DESIGN section 7), from settings: lane topics
+ * The one description of Lucius's messaging topology (README: "The worker contract"), from settings: lane topics
  * `{topicPrefix}{lane}` carrying directives, with one subscription per platform filtered on the
  * application property `step_type`, and reply topics `{replyPrefix}{lane}` with Lucius's own
  * subscription. The publisher and reply triggers use it, devhost's emulator builds its entities from

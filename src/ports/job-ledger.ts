@@ -176,7 +176,7 @@ export interface JobLedger {
   /** Resolves when the backing store answers; throws LedgerUnavailableError otherwise. */
   ping(): Promise<void>;
 
-  // ---- The sweepers' work lists (DESIGN: whatever a sweeper must find is indexed: O(due)) ----
+  // ---- The sweepers' work lists (docs/reconciliation.md: whatever a sweeper must find is listed, so a sweep is O(due)) ----
 
   /**
    * Active jobs of `shard` whose `checkAt` is at or before `now`, soonest first, at most `limit`.

@@ -10,20 +10,7 @@ import { join } from 'node:path';
 import { main } from '../../devhost/cli';
 import { DevhostError } from '../../devhost/host/errors';
 import { describeFailure } from '../../devhost/launch';
-
-async function printed(run: () => Promise<void>): Promise<string> {
-  let out = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+import { printed } from '../support/capture-stdout';
 
 describe('devhost cli', () => {
   it.each(['start', 'run-timer', 'servicebus'])('prints the usage of %s for --help', async (command) => {

@@ -7,20 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { DevhostError } from '../../devhost/host/errors';
 import { describeFailure } from '../../devhost/launch';
 import { main, OPERATOR_ERRORS } from '../../launcher/cli';
-
-async function printed(run: () => Promise<void>): Promise<string> {
-  let out = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+import { printed } from '../support/capture-stdout';
 
 describe('launcher cli', () => {
   it.each(['up', 'servicebus'])('prints the usage of %s for --help', async (command) => {

@@ -1,5 +1,5 @@
 /**
- * The seam between devhost's Service Bus emulator layers (STYLE rule 10):
+ * The seam between devhost's Service Bus emulator layers:
  *
  *  - the broker core (devhost/servicebus/broker/): pure entity semantics — queues, topics,
  *    subscriptions with filters, peek-lock, lock expiry, delivery counts, dead-lettering, deferral,

@@ -74,7 +74,7 @@ import type {
   JobSummary,
   JobWithSteps,
 } from '../../ports/job-ledger';
-import { inflightLimitFor, reentersFlight } from '../ledger-rules';
+import { activeEntryOf, inflightLimitFor, reentersFlight } from '../ledger-rules';
 import { decodeContinuation, encodeContinuation, indexRowKey } from '../keys';
 import {
   activeFromEntity,
@@ -232,14 +232,7 @@ export abstract class TableLedgerEngine implements JobLedger {
     const activeKeys = this.activeKeys(job.lane, job.jobId);
     const activeEntity = activeToEntity(
       activeKeys,
-      {
-        jobId: job.jobId,
-        tenantId: job.tenantId,
-        shard: job.lane,
-        checkAt: new Date(now.getTime() + limits.orphanGraceSeconds * 1000).toISOString(),
-        createdAt: job.createdAt,
-        idempotencyScope: idempotency.scopeId,
-      },
+      activeEntryOf(job, new Date(now.getTime() + limits.orphanGraceSeconds * 1000), idempotency.scopeId),
       0,
     );
 
@@ -664,14 +657,7 @@ export abstract class TableLedgerEngine implements JobLedger {
   /** A redriven job is in flight again: due for a check now, and no longer finished. */
   private async listAsActiveAgain(job: Job, previous: Job, revision: number, now: Date): Promise<void> {
     const keys = this.activeKeys(job.lane, job.jobId);
-    const entry: ActiveJobEntry = {
-      jobId: job.jobId,
-      tenantId: job.tenantId,
-      shard: job.lane,
-      checkAt: now.toISOString(),
-      createdAt: job.createdAt,
-      idempotencyScope: idempotencyScopeId(job.tenantId, job.idempotencyKey),
-    };
+    const entry = activeEntryOf(job, now);
     await this.updateConditionally(this.sweep, keys, `active entry of job ${job.jobId}`, (current) =>
       current !== undefined && revisionOf(current) >= revision
         ? { result: undefined }
@@ -685,14 +671,7 @@ export abstract class TableLedgerEngine implements JobLedger {
   private async ensureActive(job: Job, revision: number, now: Date): Promise<void> {
     const keys = this.activeKeys(job.lane, job.jobId);
     if ((await this.sweep.read(keys)) !== undefined) return;
-    const entry: ActiveJobEntry = {
-      jobId: job.jobId,
-      tenantId: job.tenantId,
-      shard: job.lane,
-      checkAt: now.toISOString(),
-      createdAt: job.createdAt,
-      idempotencyScope: idempotencyScopeId(job.tenantId, job.idempotencyKey),
-    };
+    const entry = activeEntryOf(job, now);
     await this.sweep.insert(activeToEntity(keys, entry, revision));
   }
 

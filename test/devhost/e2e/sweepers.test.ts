@@ -140,6 +140,18 @@ function until(
   });
 }
 
+/**
+ * Waits until the tenant holds no in-flight slot: the slot is released by a follow-up write just
+ * after the job's terminal write, so a read right after the job shows its end may still see it; a
+ * slot that is never released fails the wait.
+ */
+async function slotsReleased(tenantId: string): Promise<void> {
+  await eventually(`tenant ${tenantId} holding no in-flight slot`, async () =>
+    (await ledger.inflightCount(tenantId)) === 0 ? true : undefined,
+  );
+  expect(await ledger.inflightCount(tenantId)).toBe(0);
+}
+
 /** The Durable HTTP API, with the durabletask_extension system key it requires. */
 function durable(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${up.baseUrl}/runtime/webhooks/durabletask/${path}`, {
@@ -217,8 +229,10 @@ describe('sweepers on devhost', () => {
     // The new run adopted the OCR attempt in flight instead of dispatching it again: one attempt
     // per step, none applied twice.
     expect(done.steps.map((s) => s.attemptNo)).toEqual([1, 1]);
-    expect(await ledger.inflightCount(tenant)).toBe(0);
-    expect(up.output()).toMatch(/"event":"sweep\.completed","kind":"drift"/);
+    await slotsReleased(tenant);
+    await eventually('the sweep logged', async () =>
+      /"event":"sweep\.completed","kind":"drift"/.test(up.output()) ? true : undefined,
+    );
   }, 120_000);
 
   it('restarts an orchestration whose instance was purged', async () => {
@@ -231,7 +245,7 @@ describe('sweepers on devhost', () => {
     await sweepUntil('driftSweeper', 'the restart', () => repaired(tenant, jobId, 'ORCHESTRATION_RESTARTED'));
     const done = await until(tenant, jobId, 'the job succeeding', (job) => job.status === 'SUCCEEDED');
     expect(done.repairs.map((r) => r.reason).join(' ')).toContain('missing');
-    expect(await ledger.inflightCount(tenant)).toBe(0);
+    await slotsReleased(tenant);
   }, 120_000);
 
   it('starts the orchestration of a job recorded without one, then corrects a wrong in-flight counter', async () => {
@@ -252,7 +266,7 @@ describe('sweepers on devhost', () => {
 
     await sweepUntil('driftSweeper', 'the start', () => repaired(tenant, jobId, 'ORCHESTRATION_STARTED'));
     await until(tenant, jobId, 'the job succeeding', (job) => job.status === 'SUCCEEDED');
-    expect(await ledger.inflightCount(tenant)).toBe(0);
+    await slotsReleased(tenant);
 
     const counter = (await ledger.listInflightCounters()).find((c) => c.tenantId === tenant);
     if (counter === undefined) throw new Error('the tenant has no in-flight counter');
@@ -260,7 +274,10 @@ describe('sweepers on devhost', () => {
     await sweepUntil('driftSweeper', 'the counter correction', async () =>
       (await ledger.inflightCount(tenant)) === 0 ? true : undefined,
     );
-    expect(up.output()).toContain('"kind":"INFLIGHT_CORRECTED"');
+    // The correction's log line reaches the host's output just after the counter write.
+    await eventually('the correction logged', async () =>
+      up.output().includes('"kind":"INFLIGHT_CORRECTED"') ? true : undefined,
+    );
   }, 120_000);
 
   it('makes an orchestration waiting on a far timer re-check a step deadline that passed', async () => {
@@ -299,7 +316,7 @@ describe('sweepers on devhost', () => {
     await sweepUntil('leaseSweeper', 'the recheck', () => repaired(tenant, jobId, 'TIMER_RECHECKED'));
     const failed = await until(tenant, jobId, 'the attempt timing out', (job) => job.status === 'FAILED');
     expect(failed.steps[0]?.failure?.failureClass).toBe('ACK_TIMEOUT');
-    expect(await ledger.inflightCount(tenant)).toBe(0);
+    await slotsReleased(tenant);
   }, 120_000);
 
   it('fails a job that runs past its own deadline with TIMEOUT, and frees its slot', async () => {
@@ -314,7 +331,7 @@ describe('sweepers on devhost', () => {
       (job) => job.status === 'FAILED' && job.steps[0]?.status === 'CANCELLED',
     );
     expect(failed.failure?.failureClass).toBe('TIMEOUT');
-    expect(await ledger.inflightCount(tenant)).toBe(0);
+    await slotsReleased(tenant);
     // The orchestration ends once the worker has been told (a cancel directive).
     await eventually('the orchestration ending', async () =>
       (await instanceStatus(jobId)) === 'Completed' ? true : undefined,
