@@ -6,7 +6,8 @@
  * orchestration of five sequential activities that return at once, registered through the real
  * `df.app.orchestration` / `df.app.activity`. For each durable store (memory; Table Storage on an
  * in-memory Azurite started here; Table Storage on Azurite with data on disk, once with Azurite's
- * own 5 s autosave, which a kill can lose, and once saving before each answer, as devhost does), orchestrations are started through the Durable HTTP API
+ * own 5 s autosave, which a kill can lose, and once journaling each write before answering it, as
+ * devhost does), orchestrations are started through the Durable HTTP API
  * (`POST orchestrators/{name}`), a bounded number in flight, and each is polled
  * (`GET instances/{id}`) until it has finished. Printed:
  *  - orchestrations per second over the whole run;
@@ -26,10 +27,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../devhost/azurite';
-import { createDurableSupport } from '../devhost/durable/durable-support';
+import { createDurableSupport, type DurableSupport } from '../devhost/durable/durable-support';
 import { MemoryDurableStore, TableDurableStore, type DurableStore } from '../devhost/durable/engine';
-import { startHost, type DevHost, type DurableSupport } from '../devhost/host/host';
-import { readHostConfig } from '../devhost/host/host-config';
+import { startHost, type DevHost } from '../devhost/host/host';
+import { readHostConfig } from '../devhost/common/host-config';
 import { percentile, RoundTrips, runBounded } from './measure';
 
 const ORCHESTRATIONS = Number(process.env.BENCH_ORCHESTRATIONS ?? 200);
@@ -159,7 +160,7 @@ async function benchStore(label: string, store: DurableStore, trips?: RoundTrips
     appDir: APP_DIR,
     port: 0,
     log: () => undefined,
-    durable: countingEpisodes(support, episodes),
+    parts: [countingEpisodes(support, episodes)],
   });
   baseUrl = host.baseUrl;
   try {
@@ -241,7 +242,7 @@ function tableStore(azurite: AzuriteHandle, trips: RoundTrips): TableDurableStor
   });
 }
 
-/** Azurite with its data on disk, saving before each answer (devhost's way) or every 5 s (its own). */
+/** Azurite with its data on disk, journaling each write before answering (devhost's way) or saving every 5 s (its own). */
 async function benchOnDisk(label: string, durableWrites: boolean): Promise<Figures> {
   const location = await mkdtemp(join(tmpdir(), 'bench-orchestration-'));
   const azurite = await startAzurite({ location, durableWrites });
@@ -264,7 +265,7 @@ async function main(): Promise<void> {
     await azurite.stop();
   }
   rows.push(await benchOnDisk('table (disk, 5 s autosave)', false));
-  rows.push(await benchOnDisk('table (disk, save/write)', true));
+  rows.push(await benchOnDisk('table (disk, journal)', true));
   print(rows);
 }
 

@@ -3,8 +3,9 @@
  * loopback port, for the test setup and for `npm start`.
  *
  * - In-memory by default (each start is empty); `location` keeps data on disk across restarts,
- *   and then every write is on disk before Azurite answers it (azurite-durable-saves.ts), so an
- *   acknowledged write survives a killed Azurite (`durableWrites: false`: Azurite's own 5 s autosave).
+ *   and then every write is in a journal on disk before Azurite answers it (azurite-journal.ts), so
+ *   an acknowledged write survives a killed Azurite (`durableWrites: false`: only Azurite's own
+ *   5 s saves of the whole database, which a kill can lose).
  * - Resolves once Azurite reports it started and the port accepts connections; rejects with
  *   Azurite's own output when it exits early or is not up within `startTimeoutMs`.
  * - `stop()` ends the process and resolves when it has exited (idempotent); `crash()` SIGKILLs it.
@@ -17,7 +18,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { durableSavesProgram } from './azurite-durable-saves';
+import { journalProgram } from './azurite-journal';
 
 export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
 export const DEV_ACCOUNT_KEY =
@@ -41,10 +42,15 @@ export interface StartAzuriteOptions {
    */
   readonly location?: string;
   /**
-   * With `location`: save to disk before answering each write (default true). False keeps Azurite's
-   * own persistence, a save every 5 s, which loses the writes of the last seconds when killed.
+   * With `location`: journal each write to disk before answering it (default true). False keeps
+   * Azurite's own persistence, a save every 5 s, which loses the writes of the last seconds when killed.
    */
   readonly durableWrites?: boolean;
+  /**
+   * With durable writes: how often Azurite saves the whole database, which empties the journal
+   * (default 5000 ms, Azurite's own). Shorter: a smaller journal to replay at start-up, more saving.
+   */
+  readonly fullSaveIntervalMs?: number;
   /** Print Azurite's access log and messages to this process's stdout/stderr. Default false. */
   readonly verbose?: boolean;
   readonly startTimeoutMs?: number;
@@ -63,6 +69,42 @@ export interface AzuriteHandle {
 
 export function devTableConnectionString(tableEndpoint: string): string {
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};AccountKey=${DEV_ACCOUNT_KEY};TableEndpoint=${tableEndpoint};`;
+}
+
+/**
+ * The arguments of the `node` process that runs Azurite's Table service on `port` (for the
+ * journal, through the preamble of azurite-journal.ts). Run it in `options.location` when given.
+ */
+export function azuriteArguments(port: number, options: StartAzuriteOptions = {}): string[] {
+  const interval = options.fullSaveIntervalMs;
+  if (interval !== undefined && !(Number.isInteger(interval) && interval > 0))
+    throw new RangeError(
+      `fullSaveIntervalMs must be a positive whole number of milliseconds, got ${interval}`,
+    );
+  const mainScript = require.resolve('azurite/dist/src/table/main.js');
+  const persistence =
+    options.location === undefined ? ['--inMemoryPersistence'] : ['--location', options.location];
+  const durable = options.location !== undefined && options.durableWrites !== false;
+  const storeModule = join(dirname(mainScript), 'persistence', 'LokiTableMetadataStore.js');
+  const launcher = durable
+    ? [
+        '-e',
+        journalProgram({ storeModule, ...(interval === undefined ? {} : { fullSaveIntervalMs: interval }) }),
+      ]
+    : [];
+  return [
+    ...launcher,
+    mainScript,
+    '--tableHost',
+    LOOPBACK,
+    '--tablePort',
+    String(port),
+    ...persistence,
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+    ...(options.verbose === true ? [] : ['--silent']),
+  ];
 }
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteHandle> {
@@ -91,40 +133,18 @@ class AzuriteStartError extends Error {
 
 async function startOn(port: number, options: StartAzuriteOptions): Promise<AzuriteHandle> {
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const mainScript = require.resolve('azurite/dist/src/table/main.js');
-
+  const args = azuriteArguments(port, options);
   // Azurite refuses --inMemoryPersistence together with --location, so the in-memory mode runs in a
   // fresh temporary working directory instead (Azurite writes nothing there, but it checks access).
   let workDir: string;
   let scratchDir: string | undefined;
-  const persistence: string[] = [];
   if (options.location === undefined) {
     scratchDir = await mkdtemp(join(tmpdir(), 'lucius-azurite-'));
     workDir = scratchDir;
-    persistence.push('--inMemoryPersistence');
   } else {
     await mkdir(options.location, { recursive: true });
     workDir = options.location;
-    persistence.push('--location', options.location);
   }
-
-  const durable = options.location !== undefined && options.durableWrites !== false;
-  const launcher = durable
-    ? ['-e', durableSavesProgram(join(dirname(mainScript), 'persistence', 'LokiTableMetadataStore.js'))]
-    : [];
-  const args = [
-    ...launcher,
-    mainScript,
-    '--tableHost',
-    LOOPBACK,
-    '--tablePort',
-    String(port),
-    ...persistence,
-    '--disableTelemetry',
-    '--skipApiVersionCheck',
-    '--loose',
-    ...(options.verbose === true ? [] : ['--silent']),
-  ];
   const child = spawn(process.execPath, args, {
     cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,8 +11,10 @@
  *       key works too); DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY / DEVHOST_SYSTEM_KEY work too;
  *       otherwise generated. `--port 0` picks a free port.
  *   run-timer <name> [--port N] [--key MASTER_KEY]
- *       Runs a timer function now on a running devhost (POST /admin/functions/{name}). The master key
- *       comes from --key, DEVHOST_MASTER_KEY, or the key file the running host wrote.
+ *       Runs a timer function now on a running devhost (POST /admin/functions/{name}); for another
+ *       kind of function it says what the function is and how it is called, for an unknown name it
+ *       lists the timer functions (exit code 1 for both). The master key comes from --key,
+ *       DEVHOST_MASTER_KEY, or the key file the running host wrote.
  *   servicebus --config FILE [--port N] [--data DIR]
  *       The Service Bus emulator alone, with the entities of a Config.json-shaped FILE.
  *
@@ -21,7 +23,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DevhostError } from './host/errors';
+import { DevhostError } from './common/errors';
 import {
   DEFAULT_AMQP_PORT,
   DEFAULT_PORT,
@@ -48,7 +50,8 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     '    HTTP API key); or DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY / DEVHOST_SYSTEM_KEY; else generated.',
   'run-timer':
     'devhost run-timer <name> [--port N] [--key MASTER_KEY]\n' +
-    '    Runs a timer function now on a running devhost (POST /admin/functions/<name>).',
+    '    Runs a timer function now on a running devhost (POST /admin/functions/<name>); for any other\n' +
+    '    name it says what that function is, or lists the timer functions.',
   servicebus:
     'devhost servicebus --config FILE [--port N] [--data DIR]\n' +
     '    The Service Bus emulator alone, with the entities of a Config.json-shaped FILE.',
@@ -118,13 +121,17 @@ async function runTimer(flags: Flags): Promise<void> {
     process.stdout.write(`${name}: triggered (see the host's log for the run)\n`);
     return;
   }
-  const why =
-    response.status === 404
-      ? `no function named "${name}"`
-      : response.status === 401
-        ? 'the key was refused'
+  // 404 names the timer functions and 400 says what the function is: their detail says it all.
+  if (response.status === 404 || response.status === 400) {
+    const detail = await problemDetail(response);
+    process.stderr.write(`${detail === '' ? `no timer function is named "${name}"` : detail}\n`);
+  } else {
+    const why =
+      response.status === 401
+        ? 'the master key was refused (devhost prints it at start-up; pass it with --key)'
         : await problemDetail(response);
-  process.stderr.write(response.status === 400 ? `${why}\n` : `${name}: ${response.status} ${why}\n`);
+    process.stderr.write(`${name}: ${response.status} ${why}\n`);
+  }
   process.exitCode = 1;
 }
 

@@ -1,7 +1,8 @@
 /**
  * What a command line that runs devhost's services needs, shared by devhost's own CLI (cli.ts) and
  * a project's launcher (Lucius's is launcher/, beside devhost): flag parsing, hosting an app
- * directory with durable support and the key file `run-timer` reads, the Service Bus emulator with a
+ * directory with its parts wired in (durable support, Service Bus triggers) and the key file
+ * `run-timer` reads, the Service Bus emulator with a
  * port in use as one line, a clean stop on SIGINT/SIGTERM, and a failure as one line when it is the
  * operator's mistake. Nothing here knows which app it hosts.
  */
@@ -9,18 +10,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createDurableSupport } from './durable/durable-support';
+import { DevhostError } from './common/errors';
+import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './common/host-config';
+import { createDurableSupport, type DurableSupport } from './durable/durable-support';
 import { MemoryDurableStore, TableDurableStore } from './durable/engine';
-import { DevhostError } from './host/errors';
 import { appProcessEnv } from './host/functions-core';
-import { applyLocalSettings, readHostConfig, requireHubName, type HostConfig } from './host/host-config';
-import { DEFAULT_PORT, startHost, type DevHost, type DurableSupport } from './host/host';
+import { DEFAULT_PORT, startHost, type DevHost } from './host/host';
 import {
   DEFAULT_AMQP_PORT,
   startServiceBusEmulator,
   type ServiceBusEmulator,
   type ServiceBusEmulatorOptions,
 } from './servicebus/emulator';
+import { createServiceBusSupport } from './servicebus/triggers/service-bus-support';
 
 export { DEFAULT_AMQP_PORT, DEFAULT_PORT };
 
@@ -102,7 +104,7 @@ export function projectDir(from: string): string {
 
 /** Where a running host keeps its master key for `run-timer`. */
 export function keyFile(port: number): string {
-  return join(tmpdir(), 'lucius-devhost', `${port}.json`);
+  return join(tmpdir(), 'devhost-keys', `${port}.json`);
 }
 
 /**
@@ -110,7 +112,7 @@ export function keyFile(port: number): string {
  * (`<hub>Instances`, `<hub>History`, `<hub>Work`) on the app's AzureWebJobsStorage, so a restarted
  * devhost resumes every in-flight orchestration; without a storage connection they live in memory.
  */
-function durableSupportFor(config: HostConfig): DurableSupport {
+function durableSupportFor(config: HostConfig, quiet: boolean): DurableSupport {
   const connectionString = appProcessEnv().AzureWebJobsStorage;
   const store =
     connectionString !== undefined && connectionString !== ''
@@ -120,21 +122,38 @@ function durableSupportFor(config: HostConfig): DurableSupport {
     config,
     store,
     hostUrl: () => `http://${appProcessEnv().WEBSITE_HOSTNAME ?? `127.0.0.1:${DEFAULT_PORT}`}`,
-    log: (level, message) => (level === 'error' ? console.error : console.log)(`[durable] ${message}`),
+    log: (level, message) => {
+      if (level === 'error') console.error(`[durable] ${message}`);
+      else if (level === 'warning' || !quiet) console.log(`[durable] ${message}`);
+    },
   });
 }
 
 /**
- * Hosts `appDir` with the flags `start` takes (`--entry`, `--port`, `--key`, `--master-key`,
+ * Hosts `appDir`, with durable support and Service Bus triggers, with the flags `start` takes (`--entry`, `--port`, `--key`, `--master-key`,
  * `--system-key`; the keys also from DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY / DEVHOST_SYSTEM_KEY)
  * and writes the key file `run-timer` reads; `stop` removes it.
  */
-export async function hostApp(appDir: string, flags: Flags, usage: Usage): Promise<DevHost> {
+export interface HostAppOptions {
+  /**
+   * Leaves out the routine lines (each invocation's Executing/Executed, the durable engine's
+   * information lines); failures and warnings are still logged. A launcher sets it unless asked to be verbose.
+   */
+  readonly quiet?: boolean;
+}
+
+export async function hostApp(
+  appDir: string,
+  flags: Flags,
+  usage: Usage,
+  options: HostAppOptions = {},
+): Promise<DevHost> {
+  const quiet = options.quiet === true;
   // As the host will: local settings first, so host.json's %SETTING% names resolve.
   applyLocalSettings(appDir, appProcessEnv());
   const config = readHostConfig(appDir, appProcessEnv());
   requireHubName(config);
-  const durable = durableSupportFor(config);
+  const durable = durableSupportFor(config, quiet);
   const functionKey = flags.values.get('key') ?? process.env.DEVHOST_FUNCTION_KEY;
   const masterKey = flags.values.get('master-key') ?? process.env.DEVHOST_MASTER_KEY;
   const systemKey = flags.values.get('system-key') ?? process.env.DEVHOST_SYSTEM_KEY;
@@ -148,7 +167,8 @@ export async function hostApp(appDir: string, flags: Flags, usage: Usage): Promi
       ...(masterKey === undefined ? {} : { masterKey }),
       ...(systemKey === undefined ? {} : { systemKey }),
     },
-    durable,
+    parts: [durable, createServiceBusSupport()],
+    invocationLines: !quiet,
   });
   const file = keyFile(host.port);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });

@@ -4,9 +4,10 @@
  * `npm start` = build + `up`; `npm run launcher -- <command>`.
  *
  *   up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]
- *      [--system-key K] [--workers SPEC | --no-workers]
+ *      [--system-key K] [--workers SPEC | --no-workers] [--log-format text|json] [--verbose]
  *       Azurite, the Service Bus emulator with Lucius's topology, devhost on this project and the
- *       demo workers (up.ts).
+ *       demo workers (up.ts). Lifecycle events print as one readable line each (`--log-format json`:
+ *       JSON lines); `--verbose` adds devhost's per-invocation lines.
  *   servicebus [--port N] [--data DIR]
  *       The Service Bus emulator alone with Lucius's topology (from its settings); `npm run devhost --
  *       servicebus --config FILE` takes any Config.json-shaped file.
@@ -36,9 +37,11 @@ export const OPERATOR_ERRORS = ['SettingsError', 'WorkerConfigError'] as const;
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   up:
     'launcher up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]\n' +
-    '            [--system-key K] [--workers SPEC | --no-workers]\n' +
+    '            [--system-key K] [--workers SPEC | --no-workers] [--log-format text|json] [--verbose]\n' +
     '    What `npm start` runs: Azurite (data in .azurite/), the Service Bus emulator, Lucius on devhost\n' +
-    '    and the demo workers; prints the keys and the lucius CLI environment (also in <data>/lucius.env).',
+    '    and the demo workers; prints the keys and the lucius CLI environment (also in <data>/lucius.env).\n' +
+    '    Lifecycle events print one line each (--log-format, or LUCIUS_LOG_FORMAT; default text);\n' +
+    "    --verbose adds devhost's per-invocation lines.",
   servicebus:
     'launcher servicebus [--port N] [--data DIR]\n' +
     "    The Service Bus emulator alone, with Lucius's topology (from its settings).",
@@ -77,7 +80,7 @@ async function serviceBusAlone(flags: Flags): Promise<void> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const flags = parseFlags(argv, new Set(['no-workers']), usage);
+  const flags = parseFlags(argv, new Set(['no-workers', 'verbose']), usage);
   if (flags.switches.has('help')) {
     process.stdout.write(usageText(flags.positional[0]));
     return;

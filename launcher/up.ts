@@ -8,6 +8,10 @@
  * API and the environment the `lucius` CLI needs to reach this devhost (also written to
  * <data>/lucius.env). Ctrl-C (SIGINT) or SIGTERM stops the workers, the host, the emulator and
  * Azurite, in that order.
+ *
+ * Logs: the app prints each lifecycle event as one readable line (`LUCIUS_LOG_FORMAT=text`, set here
+ * unless the environment or `--log-format text|json` says otherwise); `--verbose` is handed to
+ * devhost (with the other flags) for its per-invocation lines.
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -60,9 +64,10 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   process.env.AzureWebJobsStorage = azurite.connectionString;
   process.env.ServiceBusConnection = serviceBus.connectionString;
   process.env.LUCIUS_TASK_HUB ??= 'LuciusLocal';
+  process.env.LUCIUS_LOG_FORMAT = logFormat(flags, usage);
   let host: DevHost;
   try {
-    host = await hostApp(appDir, flags, usage);
+    host = await hostApp(appDir, flags, usage, { quiet: !flags.switches.has('verbose') });
   } catch (error) {
     await serviceBus.stop();
     await azurite.stop();
@@ -125,4 +130,12 @@ function luciusCliEnv(tableConnection: string, serviceBusConnection: string, hos
 
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `--log-format text|json`, else LUCIUS_LOG_FORMAT, else `text` (readable lines for a terminal). */
+function logFormat(flags: Flags, usage: Usage): string {
+  const given = flags.values.get('log-format');
+  if (given === undefined) return process.env.LUCIUS_LOG_FORMAT ?? 'text';
+  if (given !== 'text' && given !== 'json') throw usage(`--log-format must be text or json (got "${given}")`);
+  return given;
 }

@@ -1,6 +1,6 @@
 /**
- * devhost's one source of time (the durable engine keeps its own, engine/clock.ts): the timer
- * scheduler reads and sleeps on it, the Service Bus broker reads it and never the wall clock.
+ * devhost's one source of time: the timer scheduler and the durable engine read and sleep on it, the
+ * Service Bus broker reads it and never the wall clock.
  * `systemClock` is wall-clock time; `ManualClock` is for tests: time moves only when the test calls
  * `advance`/`set`, and timers that fall due fire then, in due order (awaiting what each fired
  * callback returns), so no test sleeps.
@@ -80,6 +80,12 @@ export class ManualClock implements Clock {
       await due.callback();
     }
     this.current = Math.max(this.current, end);
+  }
+
+  /** When the earliest waiting timer falls due, if any (the durable test environment skips to it). */
+  nextTimerAt(): Date | undefined {
+    if (this.pending.length === 0) return undefined;
+    return new Date(Math.min(...this.pending.map((t) => t.at)));
   }
 
   /** Timers waiting to fire. */

@@ -6,8 +6,9 @@
  *  - the Durable HTTP API (devhost/durable/http-api/): the endpoints `df.getClient(context)` calls
  *    (start, status, query, raise event, terminate, suspend, resume, purge), served over any
  *    DurableClientApi, and the client binding data a durableClient input receives;
- *  - the host (devhost/host/): captures `orchestrationTrigger`/`activityTrigger` registrations and
- *    hands them to the engine, mounts the HTTP API, and fills durableClient inputs.
+ *  - durable support (durable-support.ts): the part the host plugs in (common/host-parts.ts); it
+ *    hands the app's orchestrator and activity functions to the engine, serves the HTTP API through
+ *    the host, and fills durableClient inputs. The host itself knows none of this module.
  *
  * Shapes follow the Durable Functions HTTP API (instance status JSON, runtime status names).
  */
@@ -69,11 +70,12 @@ export interface DurableClientApi {
   /**
    * Starts an orchestration. An existing instance id in a running state (Pending, Running, Suspended)
    * is refused with InstanceExistsError; a finished one is replaced (the extension's default).
-   * Throws UnknownOrchestratorError for a name nobody registered.
+   * Throws UnknownOrchestratorError for a name nobody registered. `version` is the orchestration
+   * version the client asks for (`?version=`, durable-functions' `startNew(name, { version })`).
    */
   start(
     name: string,
-    options: { readonly instanceId?: string; readonly input?: unknown },
+    options: { readonly instanceId?: string; readonly input?: unknown; readonly version?: string },
   ): Promise<{ readonly instanceId: string }>;
   status(instanceId: string, options?: StatusOptions): Promise<InstanceStatus | undefined>;
   query(query: InstanceQuery): Promise<InstancePage>;

@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { DevhostError } from './errors';
+import { DevhostError } from '../common/errors';
 import { captureRegistrations, nativeModule, type AppCapture } from './functions-core';
 
 export interface LoadedApp {

@@ -1,14 +1,24 @@
 /**
- * Turns captured registrations into the hosted function table, refusing what the Functions host
- * would refuse (two functions with one name) and what devhost does not host (any trigger kind other
- * than HTTP, timer, orchestration and activity), with errors naming the function and the kind.
+ * Turns captured registrations into the hosted function table (the descriptors of
+ * common/functions.ts), refusing what the Functions host would refuse (two functions with one name)
+ * and what devhost does not host (a trigger kind outside SUPPORTED_TRIGGERS, a session-enabled
+ * Service Bus trigger), with errors naming the function and the kind.
  * `formatFunctionTable` prints it the way `func start` lists functions.
  */
-import { compileRoute, RouteTemplateError, type CompiledRoute } from '../http/route-template';
-import { parseSchedule, type Schedule } from '../timers/schedule';
-import { DevhostError } from './errors';
-import { expandSettings } from './host-config';
-import type { CapturedRegistration, CoreBinding, UserHandler } from './functions-core';
+import { compileRoute, RouteTemplateError } from '../http/route-template';
+import { parseSchedule } from '../timers/schedule';
+import { DevhostError } from '../common/errors';
+import type {
+  CompiledRoute,
+  FunctionBase,
+  HostedFunction,
+  HttpFunction,
+  NamedBinding,
+  ServiceBusFunction,
+  UserHandler,
+} from '../common/functions';
+import { expandSettings } from '../common/host-config';
+import type { CapturedRegistration, CoreBinding } from './functions-core';
 
 export const SUPPORTED_TRIGGERS = [
   'httpTrigger',
@@ -20,56 +30,6 @@ export const SUPPORTED_TRIGGERS = [
 
 /** Kinds with an issue that adds them; the message says so instead of "unsupported". */
 const PLANNED_TRIGGERS: Record<string, string> = {};
-
-export type AuthLevel = 'anonymous' | 'function' | 'admin';
-
-/** A binding with its name, as InvocationContext.options lists it. */
-export type NamedBinding = { readonly name: string; readonly type: string } & Record<string, unknown>;
-
-interface FunctionBase {
-  readonly name: string;
-  readonly handler: UserHandler;
-  readonly trigger: NamedBinding;
-  readonly extraInputs: readonly NamedBinding[];
-  readonly extraOutputs: readonly NamedBinding[];
-  readonly returnBinding?: NamedBinding;
-  /**
-   * The app setting `AzureWebJobs.<name>.Disabled` is `true` or `1`: the host ignores the events that
-   * would trigger it (an HTTP call answers 404 unless it carries the master key).
-   */
-  readonly disabled: boolean;
-}
-
-export interface HttpFunction extends FunctionBase {
-  readonly kind: 'http';
-  readonly route: CompiledRoute;
-  /** Upper-case; undefined = every method. */
-  readonly methods?: readonly string[];
-  readonly authLevel: AuthLevel;
-}
-
-export interface TimerFunction extends FunctionBase {
-  readonly kind: 'timer';
-  readonly schedule: Schedule;
-  readonly runOnStartup: boolean;
-}
-
-export interface DurableFunction extends FunctionBase {
-  readonly kind: 'orchestration' | 'activity';
-}
-
-export interface ServiceBusFunction extends FunctionBase {
-  readonly kind: 'serviceBus';
-  /** `%SETTING%` expressions expanded. */
-  readonly queueName?: string;
-  readonly topicName?: string;
-  readonly subscriptionName?: string;
-  /** The app setting naming the namespace connection (the extension's default: AzureWebJobsServiceBus). */
-  readonly connection: string;
-  readonly cardinality: 'one' | 'many';
-}
-
-export type HostedFunction = HttpFunction | TimerFunction | DurableFunction | ServiceBusFunction;
 
 export function buildFunctionTable(
   registrations: readonly CapturedRegistration[],

@@ -12,6 +12,7 @@
  * inside jest (whose `module` is a subclass of it).
  */
 import * as nodeModule from 'node:module';
+import type { UserHandler } from '../common/functions';
 
 export const CORE_MODULE_NAME = '@azure/functions-core';
 
@@ -27,8 +28,6 @@ export interface CoreBinding {
   readonly direction: 'in' | 'out' | 'inout' | string;
   readonly [property: string]: unknown;
 }
-
-export type UserHandler = (...args: unknown[]) => unknown;
 
 export interface CapturedRegistration {
   readonly metadata: CoreFunctionMetadata;

@@ -8,7 +8,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthLevel } from '../host/function-table';
+import type { AuthLevel } from '../common/functions';
 
 export interface HostKeys {
   readonly functionKey: string;
@@ -17,7 +17,7 @@ export interface HostKeys {
   readonly systemKey: string;
 }
 
-/** Who may call: an HTTP function's authLevel, or one of the host's own APIs. */
+/** Who may call: an HTTP function's authLevel, or one of the host's own APIs (a part's HTTP API). */
 export type AccessLevel = AuthLevel | 'system';
 
 export function generateKey(): string {

@@ -1,12 +1,15 @@
 /**
  * devhost's HTTP front door, a plain `node:http` server on loopback. Requests go, in order, to:
  *
- * - `/runtime/webhooks/durabletask/*` → the Durable HTTP API handler, with the `durabletask_extension`
- *   system key or the master key (`?code=` or `x-functions-key`), as on Azure; 401 without it, 404
- *   when durable support is not wired. The SDK's own calls (`rpcBaseUrl`, `/durabletask/*`) go to the
- *   host's internal listener, not here: this port answers them 404, as Azure's front end does;
+ * - `/runtime/webhooks/*` and the public path of each API a part serves (e.g.
+ *   `/runtime/webhooks/durabletask/*`, the Durable HTTP API) → that part, with the system key or the
+ *   master key (`?code=` or `x-functions-key`), as on Azure; 401 without it, 404 when no part serves
+ *   the path. A part's internal path (e.g. `/durabletask/*`, where the app's SDK
+ *   calls go) is served on the host's internal listener (`createInternalServer`), not here: this port
+ *   answers it 404, as Azure's front end does;
  * - `POST /admin/functions/{name}` → run a non-HTTP function now (body `{"input": ...}`; master key;
- *   202 Accepted, 404 for an unknown function), as the Functions host's admin API;
+ *   202 Accepted, 404 for an unknown function naming the timer functions), as the Functions host's
+ *   admin API;
  * - `/{routePrefix}/...` → the HTTP function whose route template matches (templates tried in
  *   precedence order): 401 without the key its authLevel needs, 405 with `Allow` when only the method
  *   is wrong, 404 when nothing matches or the function is disabled (`AzureWebJobs.<name>.Disabled`;
@@ -17,23 +20,28 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HttpRequest } from '@azure/functions';
-import { DevhostError } from '../host/errors';
-import type { HttpFunction } from '../host/function-table';
+import { DevhostError } from '../common/errors';
+import type { HttpFunction } from '../common/functions';
+import type { PartHttpApi } from '../common/host-parts';
 import { compareRoutes } from './route-template';
 import { isAuthorized, presentedKey, type HostKeys } from './auth';
 import { sendProblem } from './problem';
 import { fromNodeRequest } from './request-converter';
 import { toHttpResponse, writeNodeResponse } from './response-converter';
-import { RPC_PATH, WEBHOOK_PATH } from '../durable/http-api/management-urls';
 
-export const DURABLE_WEBHOOK_PREFIX = `${WEBHOOK_PATH}/`;
-/** Where durable-functions' client sends its calls when the binding data has an `rpcBaseUrl`. */
-export const DURABLE_RPC_PREFIX = `${RPC_PATH}/`;
+/**
+ * Where the Functions host serves its extensions' webhooks: every path below it takes a system key
+ * (or the master key), whether or not a part serves it.
+ */
+export const WEBHOOKS_PATH = '/runtime/webhooks';
 
 export type AdminRunResult =
-  | { readonly outcome: 'accepted' | 'not_found' }
-  /** `detail` says what the function is and how it is called instead. */
-  | { readonly outcome: 'not_supported'; readonly detail: string };
+  | { readonly outcome: 'accepted' }
+  /**
+   * `detail` says why: no function has the name (and which ones can be run), or what the function
+   * is and how it is called instead.
+   */
+  | { readonly outcome: 'not_found' | 'not_supported'; readonly detail: string };
 
 export interface HttpDispatch {
   readonly routePrefix: string;
@@ -45,7 +53,8 @@ export interface HttpDispatch {
   invoke(fn: HttpFunction, request: HttpRequest): Promise<unknown>;
   /** Runs a non-HTTP function now; for anything else, says why not. */
   runFunction(name: string, input: unknown): AdminRunResult;
-  readonly durableHandler?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The APIs the host's parts serve: their paths are reserved. */
+  readonly apis: readonly PartHttpApi[];
   log(line: string): void;
 }
 
@@ -53,34 +62,59 @@ export function createHttpServer(dispatch: HttpDispatch): Server {
   const routes = [...dispatch.functions].sort((a, b) => compareRoutes(a.route, b.route));
   return createServer((req, res) => {
     handle(dispatch, routes, req, res).catch((error: unknown) => {
-      dispatch.log(`[devhost] request ${req.method ?? ''} ${req.url ?? ''} failed: ${describe(error)}`);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
+      answerFailure(res, `${req.method ?? ''} ${req.url ?? ''}`, error, dispatch.log);
     });
   });
 }
 
 /**
- * The host's internal listener for the SDK's `rpcBaseUrl` (the extension's local RPC endpoint,
- * `http://127.0.0.1:17071/durabletask/` on Azure): only `/durabletask/*`, no key, on its own loopback
- * port, so the public port can require the system key while `df.getClient(context)` works unchanged.
+ * The host's internal listener for the internal paths of its parts' APIs, e.g. the SDK's
+ * `rpcBaseUrl` (the durable extension's local RPC endpoint, `http://127.0.0.1:17071/durabletask/` on
+ * Azure): no key, on its own loopback port, so the public port can require the system key while the
+ * app's own calls (`df.getClient(context)`) work unchanged.
  */
-export function createDurableRpcServer(
-  durableHandler: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
-  log: (line: string) => void,
-): Server {
+export function createInternalServer(apis: readonly PartHttpApi[], log: (line: string) => void): Server {
+  const served = apis.filter((api) => api.internalPath !== undefined);
   return createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     const serve = async (): Promise<void> => {
-      if (path.toLowerCase().startsWith(DURABLE_RPC_PREFIX) && (await durableHandler(req, res))) return;
-      sendProblem(res, 404, 'route_not_found', `the durable RPC endpoint serves only ${DURABLE_RPC_PREFIX}*`);
+      const api = served.find((candidate) => isUnder(path, candidate.internalPath as string));
+      if (api !== undefined && (await api.handle(req, res))) return;
+      const paths = served.map((candidate) => `${candidate.internalPath as string}/*`).join(', ');
+      sendProblem(res, 404, 'route_not_found', `the internal endpoint serves only ${paths}`);
     };
     serve().catch((error: unknown) => {
-      log(`[devhost] durable RPC ${req.method ?? ''} ${req.url ?? ''} failed: ${describe(error)}`);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
+      answerFailure(res, `internal ${req.method ?? ''} ${req.url ?? ''}`, error, log);
     });
   });
+}
+
+/**
+ * devhost (or a part's API) failed while answering: logged with its stack, and answered 500
+ * problem+json unless the answer had begun, in which case the connection is cut.
+ */
+function answerFailure(
+  res: ServerResponse,
+  request: string,
+  error: unknown,
+  log: (line: string) => void,
+): void {
+  log(`[devhost] request ${request} failed: ${describe(error)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendProblem(
+    res,
+    500,
+    'internal_error',
+    `devhost failed while answering ${request}: ${error instanceof Error ? error.message : String(error)} (its log has the stack)`,
+  );
+}
+
+/** `path` is below `prefix` (`/runtime/webhooks/durabletask/...`), case-insensitively. */
+function isUnder(path: string, prefix: string): boolean {
+  return path.toLowerCase().startsWith(`${prefix.toLowerCase()}/`);
 }
 
 async function handle(
@@ -94,26 +128,38 @@ async function handle(
   const path = url.pathname;
   const key = presentedKey(url.searchParams, req.headers);
 
-  if (path.toLowerCase().startsWith(DURABLE_WEBHOOK_PREFIX)) {
+  const api = dispatch.apis.find((candidate) => isUnder(path, candidate.publicPath));
+  if (api !== undefined || isUnder(path, WEBHOOKS_PATH)) {
     if (!isAuthorized('system', dispatch.keys, key)) {
+      const who = api === undefined ? `${WEBHOOKS_PATH}/* needs a` : `${api.title} needs the ${api.keyName}`;
       sendProblem(
         res,
         401,
         'unauthorized',
-        'the Durable Functions HTTP API needs the durabletask_extension system key or the master key, as ?code= or the x-functions-key header (devhost prints both at start-up)',
+        `${who} system key or the master key, as ?code= or the x-functions-key header (devhost prints both at start-up)`,
       );
       return;
     }
-    if (dispatch.durableHandler !== undefined && (await dispatch.durableHandler(req, res))) return;
-    sendProblem(res, 404, 'durable_not_wired', 'durable support is not wired into this devhost');
-    return;
-  }
-  if (path.toLowerCase().startsWith(DURABLE_RPC_PREFIX)) {
+    if (api !== undefined && (await api.handle(req, res))) return;
     sendProblem(
       res,
       404,
       'route_not_found',
-      `${path} is the durable extension's internal endpoint; call ${WEBHOOK_PATH}/... with the system key instead`,
+      api === undefined
+        ? `nothing wired into this devhost serves ${path}`
+        : `${api.title} has no endpoint ${path}`,
+    );
+    return;
+  }
+  const internal = dispatch.apis.find(
+    (candidate) => candidate.internalPath !== undefined && isUnder(path, candidate.internalPath),
+  );
+  if (internal !== undefined) {
+    sendProblem(
+      res,
+      404,
+      'route_not_found',
+      `${path} is an internal endpoint of ${internal.title}; call ${internal.publicPath}/... with the system key instead`,
     );
     return;
   }
@@ -212,8 +258,7 @@ async function handleAdminRun(
     }
   }
   const result = dispatch.runFunction(name, input);
-  if (result.outcome === 'not_found')
-    sendProblem(res, 404, 'route_not_found', `no function is named "${name}"`);
+  if (result.outcome === 'not_found') sendProblem(res, 404, 'route_not_found', result.detail);
   else if (result.outcome === 'not_supported') sendProblem(res, 400, 'not_supported', result.detail);
   else res.writeHead(202).end();
 }

@@ -1,5 +1,6 @@
 /**
- * The answers devhost gives of its own (no route, wrong method, missing key, bad admin request):
+ * The errors devhost answers of its own (no route, wrong method, missing key, bad admin request,
+ * a failure of devhost itself):
  * `application/problem+json` (RFC 9457) with a stable `code`, so a caller always learns why. A
  * function's own answers are never rewritten.
  */
@@ -12,7 +13,7 @@ export type HostProblemCode =
   | 'function_disabled'
   | 'not_supported'
   | 'invalid_request'
-  | 'durable_not_wired';
+  | 'internal_error';
 
 export function sendProblem(
   res: ServerResponse,

@@ -10,6 +10,7 @@
  * `v1/jobs/stats` wins over `v1/jobs/{id}` whatever the registration order.
  */
 import { DevhostBaseError } from '../common/errors';
+import type { CompiledRoute } from '../common/functions';
 
 /** A function's route template Azure would refuse: the app's fault. */
 export class RouteTemplateError extends DevhostBaseError<'invalid_route_template'> {
@@ -31,13 +32,6 @@ interface Parameter {
   readonly catchAll: boolean;
   readonly defaultValue?: string;
   readonly constraints: readonly Constraint[];
-}
-
-export interface CompiledRoute {
-  readonly template: string;
-  /** One rank per segment; lower sorts first. */
-  readonly precedence: readonly number[];
-  match(path: string): Record<string, string> | undefined;
 }
 
 const INT = /^-?\d+$/;

@@ -11,18 +11,9 @@
  * `parseSchedule` throws a DevhostError('invalid_schedule') naming the function and the schedule.
  */
 import { Cron } from 'croner';
-import { DevhostError } from '../host/errors';
-import { expandSettings } from '../host/host-config';
-
-export interface Schedule {
-  /** The expression after `%SETTING%` expansion. */
-  readonly expression: string;
-  readonly kind: 'cron' | 'interval';
-  /** The first occurrence strictly after `after`. */
-  next(after: Date): Date;
-  /** Human-readable, for the function table. */
-  describe(): string;
-}
+import { DevhostError } from '../common/errors';
+import type { Schedule } from '../common/functions';
+import { expandSettings } from '../common/host-config';
 
 const TIME_SPAN = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$/;
 

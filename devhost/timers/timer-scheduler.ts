@@ -10,7 +10,7 @@
  * devhost restart does not detect occurrences missed while it was down.
  */
 import type { Clock } from '../common/clock';
-import type { Schedule } from './schedule';
+import type { Schedule } from '../common/functions';
 
 /** What the handler receives (the `Timer` type of @azure/functions). */
 export interface TimerInfo {

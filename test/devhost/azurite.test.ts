@@ -1,12 +1,16 @@
 /**
  * Azurite as devhost starts it, with data on disk, killed right after it acknowledged writes: a new
- * Azurite on the same folder has them. Writes go through the real `@azure/data-tables` SDK.
+ * Azurite on the same folder has them (from its write journal; azurite-journal.test.ts tests the
+ * journal in depth). Writes go through the real `@azure/data-tables` SDK.
  */
 import { TableClient } from '@azure/data-tables';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../devhost/azurite';
+
+// Each test starts Azurite twice; on a loaded machine one start alone can take over ten seconds.
+jest.setTimeout(90_000);
 
 const TABLE = 'Durability';
 const started: AzuriteHandle[] = [];

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../devhost/cli';
-import { DevhostError } from '../../devhost/host/errors';
+import { DevhostError } from '../../devhost/common/errors';
 import { describeFailure } from '../../devhost/launch';
 import { printed } from '../support/capture-stdout';
 

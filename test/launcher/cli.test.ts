@@ -4,7 +4,7 @@
  * their message without a stack.
  */
 import { createServer, type Server } from 'node:net';
-import { DevhostError } from '../../devhost/host/errors';
+import { DevhostError } from '../../devhost/common/errors';
 import { describeFailure } from '../../devhost/launch';
 import { main, OPERATOR_ERRORS } from '../../launcher/cli';
 import { printed } from '../support/capture-stdout';

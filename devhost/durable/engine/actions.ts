@@ -34,6 +34,8 @@ export interface WireAction {
   readonly input?: unknown;
   readonly retryOptions?: RetryOptionsWire;
   readonly instanceId?: string;
+  /** CallSubOrchestrator(WithRetry): the version asked for, if any. */
+  readonly version?: string;
   readonly fireAt?: string;
   readonly isCanceled?: boolean;
   readonly externalEventName?: string;

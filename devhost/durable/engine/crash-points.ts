@@ -3,9 +3,11 @@
  * process kills itself (SIGKILL: no handler, no flush) the n-th time (default 1) the engine has just
  * finished that step, so a test can restart devhost on the same store at every crash point.
  *
- * Steps, in the order an episode commits (see the commit in engine.ts):
+ * Steps, in the order an episode commits (see the commit in episode.ts):
  *  - `work-first`: the episode's first new work item is stored (more may follow);
  *  - `work`: all of its new work is stored, its history not yet;
+ *  - `history-batch`: part of its history is stored, the rest, with its commit mark, not yet (only an
+ *    episode of over 100 events on Table Storage, which takes several transactions, reaches it);
  *  - `history`: its history is stored (the commit point), the instance row not yet;
  *  - `instance`: the instance row is stored, the consumed messages not yet deleted;
  *  - `consumed-first`: the first consumed message is deleted (more may follow);
@@ -16,6 +18,7 @@
  */
 import { writeSync } from 'node:fs';
 
+/** The steps any run with durable work reaches. */
 export const COMMIT_STEPS = [
   'start',
   'work-first',
@@ -27,7 +30,12 @@ export const COMMIT_STEPS = [
   'timer-fired',
 ] as const;
 
-export type CommitStep = (typeof COMMIT_STEPS)[number];
+/** Steps only an episode whose history takes several Table transactions reaches. */
+export const BATCH_STEPS = ['history-batch'] as const;
+
+export type CommitStep = (typeof COMMIT_STEPS)[number] | (typeof BATCH_STEPS)[number];
+
+const ALL_STEPS: readonly CommitStep[] = [...COMMIT_STEPS, ...BATCH_STEPS];
 
 /** Called by the engine right after each commit step. */
 export type CommitHook = (step: CommitStep) => void;
@@ -40,11 +48,11 @@ export function crashHookFromEnvironment(
 ): CommitHook | undefined {
   if (value === undefined || value === '') return undefined;
   const match = /^([a-z-]+)(?::(\d+))?$/.exec(value);
-  const step = COMMIT_STEPS.find((s) => s === match?.[1]);
+  const step = ALL_STEPS.find((s) => s === match?.[1]);
   const occurrence = Number(match?.[2] ?? '1');
   if (step === undefined || occurrence < 1)
     throw new RangeError(
-      `${CRASH_AT_VARIABLE}=${value}: expected <step>[:<n>] with n >= 1, step one of ${COMMIT_STEPS.join(', ')}`,
+      `${CRASH_AT_VARIABLE}=${value}: expected <step>[:<n>] with n >= 1, step one of ${ALL_STEPS.join(', ')}`,
     );
   let seen = 0;
   return (reached) => {

@@ -3,21 +3,16 @@
  * handlers over persisted histories, exactly as the Durable extension drives an out-of-process
  * worker, and carries out the actions they return.
  *
- * Flow: client operations and task results become inbox messages (work items) for an instance; an
- * "episode" takes an instance's pending messages, appends them to its history (framed by
- * OrchestratorStarted/OrchestratorCompleted), runs the orchestrator over the whole history, checks
- * the replay against the history (non-determinism fails the instance), and stores the new
- * scheduling events, activities to run, timers to arm and messages for other instances. Retries of
- * CallActivityWithRetry/CallSubOrchestratorWithRetry are the engine's, as in the extension:
- * TaskFailed, then a retry timer (TimerCreated/TimerFired), then TaskScheduled again, with the
- * sequence numbers the SDK's RetryableTask expects.
- *
- * Advertises replay schema V2 (compound WhenAll/WhenAny actions; timers of any length are native).
- * Not supported: entities (CallEntity/SignalEntity/locks) and durable HTTP (CallHttp): an
- * orchestrator that uses them fails with UnsupportedActionError's message.
+ * Flow: client operations and task results become inbox messages (work items) for an instance; the
+ * engine's pump runs, per instance with pending messages, an episode (episode.ts) that appends them
+ * to the history, replays the orchestrator and commits what it caused, and runs activities and arms
+ * timers, within the host.json concurrency limits. Work produced by an episode is accepted only
+ * after its commit; on start (`run`) the stored work is read back and every in-flight instance
+ * resumes.
  */
 import { randomUUID } from 'node:crypto';
-import { InvocationContext, type LogHandler } from '@azure/functions';
+import type { LogHandler } from '@azure/functions';
+import { systemClock, type Clock } from '../../common/clock';
 import {
   InstanceExistsError,
   UnknownOrchestratorError,
@@ -27,50 +22,32 @@ import {
   type InstancePage,
   type InstanceQuery,
   type InstanceStatus,
-  type RuntimeStatus,
   type StatusOptions,
 } from '../durable-api';
-import {
-  ActionType,
-  decodeProcessedInput,
-  describeAction,
-  findNonDeterminism,
-  flattenActions,
-  retryDelayMs,
-  takesSequenceNumber,
-  type WireAction,
-} from './actions';
-import { SystemClock, type Clock, type ClockTimer } from './clock';
+import { invokeActivity } from './activity-invocation';
 import { crashHookFromEnvironment, type CommitHook } from './crash-points';
-import { NonDeterministicOrchestrationError, UnsupportedActionError, isPayloadTooLarge } from './errors';
 import {
-  HistoryEventType,
-  historyEvent,
-  isSchedulingEvent,
-  nextSequenceNumber,
-  parseJsonOr,
-  toDisplayHistory,
-  type HistoryEvent,
-  type StoredEvent,
-} from './history';
+  Episode,
+  type EngineLog,
+  type EngineLogLevel,
+  type EpisodeDeps,
+  type EpisodeOutcome,
+} from './episode';
+import { errorDetails, errorMessage, isPayloadTooLarge } from './errors';
+import { HistoryEventType, committedHistory, historyEvent, type StoredEvent } from './history';
+import { filterInstances, isRunningStatus, toInstanceStatus } from './instance-status';
 import { MemoryDurableStore } from './memory-store';
-import type {
-  ActivityWork,
-  DurableStore,
-  EpisodeRef,
-  InboxMessage,
-  InstanceRecord,
-  RetryState,
-  TimerWork,
-  WorkItem,
-} from './store';
+import type { ActivityWork, DurableStore, EpisodeRef, InboxMessage, TimerWork, WorkItem } from './store';
+import type { OrchestrationVersioning } from './versioning';
+import { bySeq, startMessage } from './work-items';
 
-export type EngineLogLevel = 'information' | 'warning' | 'error';
+export type { EngineLogLevel } from './episode';
+export { isRunningStatus } from './instance-status';
 
 export interface DurableEngineOptions {
   /** Default: a new MemoryDurableStore. */
   readonly store?: DurableStore;
-  /** Default: SystemClock. */
+  /** Default: the system clock. */
   readonly clock?: Clock;
   /** host.json extensions.durableTask.maxConcurrentActivityFunctions; default 10. */
   readonly maxConcurrentActivityFunctions?: number;
@@ -82,35 +59,32 @@ export interface DurableEngineOptions {
   readonly functionLogHandler?: LogHandler;
   /** Called right after each commit step (fault injection); default: `DEVHOST_CRASH_AT`'s hook. */
   readonly onCommitStep?: CommitHook;
+  /**
+   * host.json extensions.durableTask `defaultVersion`, `versionMatchStrategy` and
+   * `versionFailureStrategy` (see versioning.ts); default: no version, nothing checked.
+   */
+  readonly versioning?: OrchestrationVersioning;
+}
+
+/** What a client start may ask for: the Durable HTTP API's `?version=` is `version`. */
+export interface StartOptions {
+  readonly instanceId?: string;
+  readonly input?: unknown;
+  /** The orchestration version; default: host.json `defaultVersion`. */
+  readonly version?: string;
 }
 
 /** The engine as devhost and the test environment use it. */
 export interface DevhostDurableEngine extends DurableEngine {
   readonly clock: Clock;
+  start(name: string, options: StartOptions): Promise<{ readonly instanceId: string }>;
   /** Resolves once nothing is running or runnable (armed timers may still be waiting). */
   whenIdle(): Promise<void>;
 }
 
-/** What the SDK's orchestrator handler returns (OrchestratorState), as JSON. */
-export interface OrchestratorStateWire {
-  readonly isDone: boolean;
-  readonly actions?: WireAction[][];
-  readonly output?: unknown;
-  readonly error?: string;
-  readonly customStatus?: unknown;
-}
-
-const SCHEMA_VERSION_V2 = 1;
 const DEFAULT_CONCURRENCY = 10;
-const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
 /** How long an instance waits after an episode could not commit (e.g. Table Storage unreachable). */
 const EPISODE_RETRY_MS = 1000;
-const RUNNING_STATUSES: readonly RuntimeStatus[] = ['Pending', 'Running', 'Suspended'];
-
-export function isRunningStatus(status: RuntimeStatus): boolean {
-  return RUNNING_STATUSES.includes(status);
-}
-
 export function createDurableEngine(options: DurableEngineOptions = {}): DevhostDurableEngine {
   return new Engine(options);
 }
@@ -120,10 +94,12 @@ class Engine implements DevhostDurableEngine {
   private readonly store: DurableStore;
   private readonly maxActivities: number;
   private readonly maxOrchestrations: number;
-  private readonly log: (level: EngineLogLevel, message: string) => void;
+  private readonly log: EngineLog;
   private readonly reached: CommitHook;
   private readonly orchestrators = new Map<string, DurableTriggerHandler>();
   private readonly activities = new Map<string, DurableTriggerHandler>();
+  private readonly episodeDeps: EpisodeDeps;
+  private readonly versioning: OrchestrationVersioning;
 
   private running = false;
   /** While run() sorts out the stored work, nothing runs (an episode could rewrite work it deletes). */
@@ -132,22 +108,40 @@ class Engine implements DevhostDurableEngine {
   private readonly inbox = new Map<string, InboxMessage[]>();
   /** Instances whose pending messages cannot be applied until a control message arrives (suspended). */
   private readonly blocked = new Set<string>();
+  /**
+   * Instances whose version this engine may not run (versionFailureStrategy Reject): their messages
+   * wait, as the extension leaves the work item for a compatible worker, until an engine with a
+   * matching defaultVersion starts on the store.
+   */
+  private readonly rejected = new Set<string>();
   private readonly activeInstances = new Set<string>();
   /** Instances whose last episode failed to commit (store unavailable): they wait a moment. */
   private readonly backingOff = new Set<string>();
   private activityQueue: ActivityWork[] = [];
   private activeActivities = 0;
-  private readonly armedTimers = new Map<string, ClockTimer>();
+  /** Armed timers' cancel functions, by work key. */
+  private readonly armedTimers = new Map<string, () => void>();
   private readonly inflight = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: DurableEngineOptions) {
     this.store = options.store ?? new MemoryDurableStore();
-    this.clock = options.clock ?? new SystemClock();
+    this.clock = options.clock ?? systemClock;
     this.maxActivities = Math.max(1, options.maxConcurrentActivityFunctions ?? DEFAULT_CONCURRENCY);
     this.maxOrchestrations = Math.max(1, options.maxConcurrentOrchestratorFunctions ?? DEFAULT_CONCURRENCY);
     this.log = options.log ?? (() => undefined);
     this.reached = options.onCommitStep ?? crashHookFromEnvironment() ?? (() => undefined);
+    this.versioning = options.versioning ?? {};
+    this.episodeDeps = {
+      versioning: this.versioning,
+      store: this.store,
+      clock: this.clock,
+      orchestrators: this.orchestrators,
+      ...(options.functionLogHandler ? { functionLogHandler: options.functionLogHandler } : {}),
+      log: this.log,
+      reached: this.reached,
+      nextSeq: () => this.nextSeq(),
+    };
   }
 
   registerOrchestrator(name: string, handler: DurableTriggerHandler): void {
@@ -161,8 +155,9 @@ class Engine implements DevhostDurableEngine {
   async run(): Promise<void> {
     this.inbox.clear();
     this.blocked.clear();
+    this.rejected.clear();
     this.activityQueue = [];
-    for (const timer of this.armedTimers.values()) timer.cancel();
+    for (const cancel of this.armedTimers.values()) cancel();
     this.armedTimers.clear();
     // Running from here: work delivered while the store is read is accepted too (accept dedupes by key).
     this.running = true;
@@ -210,7 +205,7 @@ class Engine implements DevhostDurableEngine {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const timer of this.armedTimers.values()) timer.cancel();
+    for (const cancel of this.armedTimers.values()) cancel();
     this.armedTimers.clear();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
@@ -224,7 +219,7 @@ class Engine implements DevhostDurableEngine {
 
   // ---- client operations -------------------------------------------------------------------
 
-  async start(name: string, options: { readonly instanceId?: string; readonly input?: unknown }) {
+  async start(name: string, options: StartOptions) {
     if (!this.orchestrators.has(name)) throw new UnknownOrchestratorError(name);
     const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
     await this.store.init();
@@ -235,10 +230,19 @@ class Engine implements DevhostDurableEngine {
     const now = this.clock.now().toISOString();
     const executionId = randomUUID().replace(/-/g, '');
     const input = options.input === undefined ? undefined : JSON.stringify(options.input);
+    const version = options.version ?? this.versioning.defaultVersion;
+    const optional = {
+      ...(input === undefined ? {} : { input }),
+      ...(version === undefined ? {} : { version }),
+    };
     // The start message is written before the Pending record: a crash between the two leaves a
     // message for an instance that does not exist yet (discarded), never a Pending instance with no
     // start message (stuck, and refusing a retried start with 409).
-    const start = this.startMessage(instanceId, executionId, name, input);
+    const start = startMessage(
+      { instanceId, executionId, name, ...optional },
+      this.nextSeq(),
+      this.clock.now(),
+    );
     await this.store.putWork(start);
     this.reached('start');
     await this.store.putInstance({
@@ -246,7 +250,7 @@ class Engine implements DevhostDurableEngine {
       name,
       executionId,
       runtimeStatus: 'Pending',
-      ...(input === undefined ? {} : { input }),
+      ...optional,
       createdTime: now,
       lastUpdatedTime: now,
     });
@@ -260,7 +264,7 @@ class Engine implements DevhostDurableEngine {
     const record = await this.store.getInstance(instanceId);
     if (record === undefined) return undefined;
     const history = options.showHistory
-      ? await this.store.getHistory(instanceId, record.executionId)
+      ? committedHistory(await this.store.getHistory(instanceId, record.executionId))
       : undefined;
     return toInstanceStatus(record, options.showInput ?? true, history, options.showHistoryOutput ?? false);
   }
@@ -367,27 +371,6 @@ class Engine implements DevhostDurableEngine {
     return this.seq;
   }
 
-  private startMessage(
-    instanceId: string,
-    executionId: string,
-    name: string,
-    input: string | undefined,
-    extra: Partial<InboxMessage> = {},
-  ): InboxMessage {
-    return {
-      kind: 'message',
-      key: `start|${instanceId}|${executionId}`,
-      instanceId,
-      executionId,
-      seq: extra.seq ?? this.nextSeq(),
-      event: historyEvent(HistoryEventType.ExecutionStarted, this.clock.now(), {
-        Name: name,
-        ...(input === undefined ? {} : { Input: input }),
-      }),
-      ...extra,
-    };
-  }
-
   /** Stores a work item, then makes it visible to this engine. */
   private async deliver(item: WorkItem): Promise<void> {
     await this.store.putWork(item);
@@ -451,6 +434,7 @@ class Engine implements DevhostDurableEngine {
         messages.length === 0 ||
         this.activeInstances.has(instanceId) ||
         this.blocked.has(instanceId) ||
+        this.rejected.has(instanceId) ||
         this.backingOff.has(instanceId)
       )
         continue;
@@ -483,7 +467,7 @@ class Engine implements DevhostDurableEngine {
 
   private track(promise: Promise<void>): void {
     const tracked = promise
-      .catch((error: unknown) => this.log('error', `durable engine: ${describe(error)}`))
+      .catch((error: unknown) => this.log('error', `durable engine: ${errorDetails(error)}`))
       .finally(() => {
         this.inflight.delete(tracked);
         this.pump();
@@ -497,7 +481,9 @@ class Engine implements DevhostDurableEngine {
     const runnable =
       this.running &&
       (this.activityQueue.length > 0 ||
-        [...this.inbox].some(([id, messages]) => messages.length > 0 && !this.blocked.has(id)));
+        [...this.inbox].some(
+          ([id, messages]) => messages.length > 0 && !this.blocked.has(id) && !this.rejected.has(id),
+        ));
     if (runnable) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
@@ -515,31 +501,12 @@ class Engine implements DevhostDurableEngine {
       executionId: work.executionId,
       ...(work.retry ? { retry: work.retry } : {}),
     };
-    let event: HistoryEvent;
-    try {
-      const handler = this.activities.get(work.name);
-      if (handler === undefined)
-        throw new Error(
-          `The function '${work.name}' doesn't exist, is disabled, or is not an activity function.`,
-        );
-      const context = new InvocationContext({
-        functionName: work.name,
-        invocationId: randomUUID(),
-        ...(this.options.functionLogHandler ? { logHandler: this.options.functionLogHandler } : {}),
-        options: { trigger: { type: 'activityTrigger', name: 'input' } as never },
-      });
-      const result = await handler(work.input, context);
-      event = historyEvent(HistoryEventType.TaskCompleted, this.clock.now(), {
-        TaskScheduledId: work.taskId,
-        Result: JSON.stringify(result ?? null),
-      });
-    } catch (error) {
-      event = historyEvent(HistoryEventType.TaskFailed, this.clock.now(), {
-        TaskScheduledId: work.taskId,
-        Reason: `Activity function '${work.name}' failed: ${errorMessage(error)}`,
-        Details: errorDetails(error),
-      });
-    }
+    const event = await invokeActivity(
+      this.activities.get(work.name),
+      work,
+      this.options.functionLogHandler,
+      () => this.clock.now(),
+    );
     let message: InboxMessage = { ...base, seq: this.nextSeq(), event };
     try {
       await this.store.putWork(message);
@@ -568,7 +535,7 @@ class Engine implements DevhostDurableEngine {
     const batch = [...(this.inbox.get(instanceId) ?? [])];
     let outcome: EpisodeOutcome;
     try {
-      outcome = await new Episode(this, instanceId, batch).run();
+      outcome = await new Episode(this.episodeDeps, instanceId, batch).run();
     } catch (error) {
       if (!isPayloadTooLarge(error)) {
         this.backOff(instanceId);
@@ -578,7 +545,12 @@ class Engine implements DevhostDurableEngine {
       // running the same episode again and again.
       const reason = `its state could not be stored: ${errorMessage(error)}`;
       this.log('error', `instance ${instanceId} fails: ${reason}`);
-      outcome = await new Episode(this, instanceId, batch, reason).run();
+      outcome = await new Episode(this.episodeDeps, instanceId, batch, reason).run();
+    }
+    if (outcome.rejected !== undefined) {
+      this.log('warning', `instance ${instanceId} is not run here: ${outcome.rejected}`);
+      this.rejected.add(instanceId);
+      return;
     }
     const remaining = (this.inbox.get(instanceId) ?? []).filter((m) => !outcome.consumed.has(m.key));
     if (remaining.length === 0) this.inbox.delete(instanceId);
@@ -586,607 +558,6 @@ class Engine implements DevhostDurableEngine {
     if (outcome.suspended && remaining.every((m) => m.control === undefined)) this.blocked.add(instanceId);
     for (const item of outcome.newWork) this.accept(item);
   }
-
-  // Used by Episode.
-  get internals() {
-    return {
-      store: this.store,
-      clock: this.clock,
-      orchestrators: this.orchestrators,
-      functionLogHandler: this.options.functionLogHandler,
-      nextSeq: () => this.nextSeq(),
-      startMessage: (
-        instanceId: string,
-        executionId: string,
-        name: string,
-        input: string | undefined,
-        extra?: Partial<InboxMessage>,
-      ) => this.startMessage(instanceId, executionId, name, input, extra),
-      log: this.log,
-      reached: this.reached,
-    };
-  }
-}
-
-interface EpisodeOutcome {
-  readonly consumed: Set<string>;
-  readonly newWork: WorkItem[];
-  readonly suspended: boolean;
-}
-
-/** One orchestrator episode for one instance: apply messages, replay, carry out, commit. */
-class Episode {
-  private readonly x: Engine['internals'];
-  private readonly now: Date;
-  private record!: InstanceRecord;
-  private history: StoredEvent[] = [];
-  private readonly newEvents: StoredEvent[] = [];
-  private readonly newWork: WorkItem[] = [];
-  private readonly consumed = new Set<string>();
-  private sequence = 0;
-  /** This episode's commit mark, stored on its closing OrchestratorCompleted event. */
-  private readonly episode = randomUUID().replace(/-/g, '');
-
-  constructor(
-    engine: Engine,
-    private readonly instanceId: string,
-    private readonly batch: readonly InboxMessage[],
-    /** Set when a previous try could not be stored: the instance fails with this reason instead. */
-    private readonly failure?: string,
-  ) {
-    this.x = engine.internals;
-    this.now = this.x.clock.now();
-  }
-
-  async run(): Promise<EpisodeOutcome> {
-    const { store } = this.x;
-    let loaded = await store.getInstance(this.instanceId);
-    const creation = this.batch.find((m) => m.create !== undefined && m.executionId !== loaded?.executionId);
-    if (creation?.create !== undefined && creation.executionId !== undefined) {
-      if (loaded !== undefined) await store.deleteInstance(this.instanceId);
-      const { create } = creation;
-      loaded = {
-        instanceId: this.instanceId,
-        name: create.name,
-        executionId: creation.executionId,
-        runtimeStatus: 'Pending',
-        ...(create.input === undefined ? {} : { input: create.input }),
-        createdTime: this.now.toISOString(),
-        lastUpdatedTime: this.now.toISOString(),
-        parent: create.parent,
-        ...(create.retry ? { parentRetry: create.retry } : {}),
-      };
-    }
-    // A crash after a continue-as-new episode saved its new work but before it saved the instance
-    // record: the record is still on the old execution. Move it to the new one.
-    const continuation = this.batch.find(
-      (m) =>
-        m.continuedFrom !== undefined &&
-        m.continuedFrom === loaded?.executionId &&
-        m.executionId !== undefined,
-    );
-    if (loaded !== undefined && continuation?.executionId !== undefined) {
-      const startedInput = continuation.event?.Input;
-      const { output: _o, input: _i, ...rest } = loaded;
-      loaded = {
-        ...rest,
-        ...(typeof startedInput === 'string' ? { input: startedInput } : {}),
-        executionId: continuation.executionId,
-        runtimeStatus: 'Running',
-      };
-    }
-    if (loaded === undefined) {
-      // Messages for an instance that does not exist (purged, or never started) are discarded.
-      for (const m of this.batch) await this.discard(m);
-      return { consumed: this.consumed, newWork: [], suspended: false };
-    }
-    this.history = await store.getHistory(this.instanceId, loaded.executionId);
-    loaded = catchUpWithHistory(loaded, this.history);
-    this.record = loaded;
-    this.sequence = nextSequenceNumber(this.history);
-    const applied = new Set(this.history.map((h) => h.messageKey).filter((k) => k !== undefined));
-
-    let status = loaded.runtimeStatus;
-    // A crash after the first episode saved its history but before it saved the instance record
-    // leaves the record Pending although the execution has started.
-    if (
-      status === 'Pending' &&
-      this.history.some((h) => h.event.EventType === HistoryEventType.ExecutionStarted)
-    ) {
-      status = 'Running';
-    }
-    let holding = false;
-    let runOrchestrator = false;
-    let terminatedReason: string | undefined;
-    const started = (): void => {
-      if (this.newEvents.length === 0)
-        this.push(historyEvent(HistoryEventType.OrchestratorStarted, this.now));
-    };
-
-    if (this.failure !== undefined && isRunningStatus(status)) {
-      // None of the batch is applied (its payloads are what could not be stored).
-      for (const m of this.batch) this.consumed.add(m.key);
-      started();
-      const output = `Orchestrator function '${this.record.name}' failed: ${this.failure}`;
-      this.push(
-        historyEvent(HistoryEventType.ExecutionCompleted, this.now, {
-          OrchestrationStatus: 'Failed',
-          Result: JSON.stringify(output),
-        }),
-      );
-      status = 'Failed';
-      this.record = { ...this.record, output: JSON.stringify(output) };
-      this.notifyParent({ ...this.record, runtimeStatus: 'Failed' }, false, output);
-    }
-    for (const m of this.batch) {
-      if (applied.has(m.key) || !isRunningStatus(status)) {
-        await this.discard(m);
-        continue;
-      }
-      if (m.executionId !== undefined && m.executionId !== this.record.executionId) {
-        await this.discard(m);
-        continue;
-      }
-      if (m.control === 'terminate') {
-        started();
-        this.push(
-          historyEvent(HistoryEventType.ExecutionTerminated, this.now, { Input: m.reason ?? '' }),
-          m.key,
-        );
-        terminatedReason = m.reason ?? '';
-        status = 'Terminated';
-        this.consumed.add(m.key);
-        continue;
-      }
-      if (m.control === 'suspend') {
-        started();
-        this.push(
-          historyEvent(HistoryEventType.ExecutionSuspended, this.now, { Reason: m.reason ?? '' }),
-          m.key,
-        );
-        status = 'Suspended';
-        this.consumed.add(m.key);
-        continue;
-      }
-      if (m.control === 'resume') {
-        if (status === 'Suspended') {
-          started();
-          this.push(
-            historyEvent(HistoryEventType.ExecutionResumed, this.now, { Reason: m.reason ?? '' }),
-            m.key,
-          );
-          status = this.history.length > 0 || runOrchestrator ? 'Running' : 'Pending';
-        }
-        this.consumed.add(m.key);
-        continue;
-      }
-      if (status === 'Suspended' || holding) {
-        holding = true;
-        continue;
-      }
-      if (m.event === undefined) {
-        await this.discard(m);
-        continue;
-      }
-      started();
-      this.applyMessage(m);
-      if (m.event.EventType === HistoryEventType.ExecutionStarted) status = 'Running';
-      runOrchestrator = true;
-      this.consumed.add(m.key);
-    }
-
-    let record: InstanceRecord = { ...this.record, runtimeStatus: status };
-    if (terminatedReason !== undefined) {
-      record = { ...record, output: JSON.stringify(terminatedReason) };
-      this.notifyParent(record, false, `Orchestration terminated: ${terminatedReason}`);
-    } else if (runOrchestrator && status === 'Running') {
-      record = await this.replay(record);
-    }
-    let newWork: WorkItem[] = this.newWork;
-    if (this.newEvents.length > 0) {
-      this.newEvents.push({
-        event: historyEvent(HistoryEventType.OrchestratorCompleted, this.now),
-        episode: this.episode,
-        ...(record.customStatus === undefined ? {} : { customStatus: record.customStatus }),
-      });
-      const origin: EpisodeRef = {
-        instanceId: this.instanceId,
-        executionId: this.record.executionId,
-        index: this.history.length + this.newEvents.length - 1,
-        episode: this.episode,
-      };
-      newWork = this.newWork.map((item) => ({ ...item, origin }));
-      record = { ...record, episode: this.episode };
-    }
-
-    // Commit: new work (idempotent keys, stamped with this episode), then the history, whose last
-    // event is the commit point, then the instance row, then the consumed messages. A crash before
-    // the history leaves work that the next engine drops (Engine.committedWork) and messages that
-    // run the episode again; a crash after it leaves a row that the next episode catches up
-    // (catchUpWithHistory) and messages already in the history, which are discarded.
-    for (const [i, item] of newWork.entries()) {
-      await store.putWork(item);
-      if (i === 0) this.x.reached('work-first');
-    }
-    if (newWork.length > 0) this.x.reached('work');
-    if (this.newEvents.length > 0) {
-      await store.putHistory(this.instanceId, this.record.executionId, this.history.length, this.newEvents);
-      this.x.reached('history');
-    }
-    await store.putInstance({ ...record, lastUpdatedTime: this.now.toISOString() });
-    this.x.reached('instance');
-    for (const key of this.consumed) {
-      await store.deleteWork(key);
-      this.x.reached('consumed-first');
-    }
-    return {
-      consumed: this.consumed,
-      newWork,
-      suspended: record.runtimeStatus === 'Suspended',
-    };
-  }
-
-  private async discard(m: InboxMessage): Promise<void> {
-    this.x.log('information', `message ${m.key} for instance ${this.instanceId} discarded`);
-    this.consumed.add(m.key);
-  }
-
-  private push(event: HistoryEvent, messageKey?: string, retry = false): void {
-    this.newEvents.push({ event, ...(messageKey ? { messageKey } : {}), ...(retry ? { retry } : {}) });
-  }
-
-  /** Appends a message's event, and what the engine's retry loop adds after it. */
-  private applyMessage(m: InboxMessage): void {
-    const event = m.event as HistoryEvent;
-    this.push(event, m.key);
-    const failed =
-      event.EventType === HistoryEventType.TaskFailed ||
-      event.EventType === HistoryEventType.SubOrchestrationInstanceFailed;
-    if (m.retry && failed)
-      this.retryAfterFailure(m.retry, {
-        reason: String(event.Reason ?? ''),
-        details: String(event.Details ?? ''),
-      });
-    if (m.retry && event.EventType === HistoryEventType.TimerFired) this.retryAfterTimer(m.retry);
-  }
-
-  private retryAfterFailure(retry: RetryState, failure: { reason: string; details: string }): void {
-    const delay = retry.timedOut
-      ? undefined
-      : retryDelayMs(retry.options, retry.attempt, new Date(retry.firstAttemptAt), this.now);
-    const timerId = this.sequence++;
-    const fireAt = new Date(this.now.getTime() + (delay ?? 0)).toISOString();
-    this.push(
-      historyEvent(HistoryEventType.TimerCreated, this.now, { FireAt: fireAt }, timerId),
-      undefined,
-      true,
-    );
-    this.newWork.push({
-      kind: 'timer',
-      key: `tmr|${this.instanceId}|${this.record.executionId}|${timerId}`,
-      instanceId: this.instanceId,
-      executionId: this.record.executionId,
-      timerId,
-      fireAt,
-      retry: { ...retry, lastFailure: failure, timedOut: delay === undefined },
-    });
-  }
-
-  private retryAfterTimer(retry: RetryState): void {
-    // The SDK's RetryableTask gives up once the failed attempts reach maxNumberOfAttempts.
-    if (retry.attempt >= retry.options.maxNumberOfAttempts) return;
-    const next: RetryState = { ...retry, attempt: retry.attempt + 1 };
-    const taskId = this.sequence++;
-    if (retry.kind === 'activity') {
-      this.push(
-        historyEvent(
-          HistoryEventType.TaskScheduled,
-          this.now,
-          { Name: retry.name, Input: JSON.stringify(retry.input ?? null) },
-          taskId,
-        ),
-        undefined,
-        true,
-      );
-      if (retry.timedOut && retry.lastFailure) {
-        // Past the retry timeout: the remaining attempts fail at once, without running the activity.
-        this.push(
-          historyEvent(HistoryEventType.TaskFailed, this.now, {
-            TaskScheduledId: taskId,
-            Reason: retry.lastFailure.reason,
-            Details: retry.lastFailure.details,
-          }),
-        );
-        this.retryAfterFailure(next, retry.lastFailure);
-        return;
-      }
-      this.newWork.push(this.activityWork(taskId, retry.name, retry.input, next));
-    } else {
-      this.scheduleSubOrchestration(taskId, retry.name, retry.input, retry.subInstanceId, next, true);
-    }
-  }
-
-  private activityWork(taskId: number, name: string, input: unknown, retry?: RetryState): ActivityWork {
-    return {
-      kind: 'activity',
-      key: `act|${this.instanceId}|${this.record.executionId}|${taskId}`,
-      instanceId: this.instanceId,
-      executionId: this.record.executionId,
-      taskId,
-      name,
-      ...(input === undefined ? {} : { input }),
-      ...(retry ? { retry } : {}),
-    };
-  }
-
-  private scheduleSubOrchestration(
-    taskId: number,
-    name: string,
-    input: unknown,
-    requestedId: string | undefined,
-    retry: RetryState | undefined,
-    engineRetry: boolean,
-  ): void {
-    const childId = requestedId ?? `${this.instanceId}:${taskId}`;
-    const inputText = input === undefined ? undefined : JSON.stringify(input);
-    this.push(
-      historyEvent(
-        HistoryEventType.SubOrchestrationInstanceCreated,
-        this.now,
-        { Name: name, InstanceId: childId, ...(inputText === undefined ? {} : { Input: inputText }) },
-        taskId,
-      ),
-      undefined,
-      engineRetry,
-    );
-    const childExecutionId = `${this.record.executionId}.${taskId}`;
-    this.newWork.push(
-      this.x.startMessage(childId, childExecutionId, name, inputText, {
-        create: {
-          name,
-          ...(inputText === undefined ? {} : { input: inputText }),
-          parent: { instanceId: this.instanceId, executionId: this.record.executionId, taskId },
-          ...(retry ? { retry } : {}),
-        },
-      }),
-    );
-  }
-
-  private async replay(record: InstanceRecord): Promise<InstanceRecord> {
-    const handler = this.x.orchestrators.get(record.name);
-    const all = [...this.history, ...this.newEvents];
-    let state: OrchestratorStateWire | undefined;
-    let failure: string | undefined;
-    if (handler === undefined) {
-      failure = `The function '${record.name}' doesn't exist, is disabled, or is not an orchestrator function.`;
-    } else {
-      const trigger = {
-        history: all.map((s, i) => ({ ...s.event, IsPlayed: i < this.history.length })),
-        input: record.input === undefined ? undefined : parseJsonOr(record.input),
-        instanceId: this.instanceId,
-        isReplaying: false,
-        parentInstanceId: record.parent?.instanceId,
-        upperSchemaVersion: SCHEMA_VERSION_V2,
-        upperSchemaVersionNew: SCHEMA_VERSION_V2,
-        longRunningTimerIntervalDuration: '3.00:00:00',
-        maximumShortTimerDuration: '6.00:00:00',
-        defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-      };
-      const context = new InvocationContext({
-        functionName: record.name,
-        invocationId: randomUUID(),
-        ...(this.x.functionLogHandler ? { logHandler: this.x.functionLogHandler } : {}),
-        options: { trigger: { type: 'orchestrationTrigger', name: 'context' } as never },
-      });
-      try {
-        state = JSON.parse(JSON.stringify(await handler(trigger, context))) as OrchestratorStateWire;
-      } catch (error) {
-        ({ failure, state } = unpackOrchestratorFailure(errorMessage(error)));
-      }
-    }
-
-    let next: InstanceRecord = record;
-    if (state?.customStatus !== undefined)
-      next = { ...next, customStatus: JSON.stringify(state.customStatus) };
-    const actions = flattenActions(state?.actions);
-    const scheduling = actions.filter(takesSequenceNumber);
-    if (failure === undefined) {
-      const mismatch = findNonDeterminism(scheduling, all, state?.isDone ?? false);
-      if (mismatch !== undefined)
-        failure = new NonDeterministicOrchestrationError(this.instanceId, mismatch).message;
-    }
-    if (failure === undefined) {
-      const recorded = all.filter(({ event, retry }) => isSchedulingEvent(event) && !retry).length;
-      try {
-        for (const action of scheduling.slice(recorded)) this.carryOut(action);
-      } catch (error) {
-        failure = errorMessage(error);
-      }
-    }
-    if (failure !== undefined) {
-      const output = `Orchestrator function '${record.name}' failed: ${failure}`;
-      this.push(
-        historyEvent(HistoryEventType.ExecutionCompleted, this.now, {
-          OrchestrationStatus: 'Failed',
-          Result: JSON.stringify(output),
-        }),
-      );
-      next = { ...next, runtimeStatus: 'Failed', output: JSON.stringify(output) };
-      this.notifyParent(next, false, output);
-      return next;
-    }
-    if (!state?.isDone) return next;
-
-    const continueAction = actions.find((a) => a.actionType === ActionType.ContinueAsNew);
-    if (continueAction !== undefined) {
-      const input = decodeProcessedInput(continueAction.input);
-      const inputText = input === undefined ? undefined : JSON.stringify(input);
-      this.push(
-        historyEvent(HistoryEventType.ExecutionCompleted, this.now, {
-          OrchestrationStatus: 'ContinuedAsNew',
-        }),
-      );
-      const executionId = randomUUID().replace(/-/g, '');
-      // The new execution's start goes before any message that arrives meanwhile.
-      this.newWork.push(
-        this.x.startMessage(this.instanceId, executionId, record.name, inputText, {
-          seq: 0,
-          continuedFrom: record.executionId,
-        }),
-      );
-      const { output: _o, input: _i, ...rest } = next;
-      return {
-        ...rest,
-        ...(inputText === undefined ? {} : { input: inputText }),
-        runtimeStatus: 'Running',
-        executionId,
-      };
-    }
-    const output = JSON.stringify(state.output ?? null);
-    this.push(
-      historyEvent(HistoryEventType.ExecutionCompleted, this.now, {
-        OrchestrationStatus: 'Completed',
-        Result: output,
-      }),
-    );
-    next = { ...next, runtimeStatus: 'Completed', output };
-    this.notifyParent(next, true, output);
-    return next;
-  }
-
-  private carryOut(action: WireAction): void {
-    const taskId = this.sequence++;
-    switch (action.actionType) {
-      case ActionType.CallActivity:
-      case ActionType.CallActivityWithRetry: {
-        const name = action.functionName as string;
-        const input = decodeProcessedInput(action.input);
-        const retry: RetryState | undefined =
-          action.actionType === ActionType.CallActivityWithRetry && action.retryOptions
-            ? {
-                kind: 'activity',
-                name,
-                ...(input === undefined ? {} : { input }),
-                options: action.retryOptions,
-                attempt: 1,
-                firstAttemptAt: this.now.toISOString(),
-              }
-            : undefined;
-        this.push(
-          historyEvent(
-            HistoryEventType.TaskScheduled,
-            this.now,
-            { Name: name, ...(input === undefined ? {} : { Input: JSON.stringify(input) }) },
-            taskId,
-          ),
-        );
-        this.newWork.push(this.activityWork(taskId, name, input, retry));
-        return;
-      }
-      case ActionType.CreateTimer: {
-        const fireAt = new Date(action.fireAt as string).toISOString();
-        this.push(historyEvent(HistoryEventType.TimerCreated, this.now, { FireAt: fireAt }, taskId));
-        // A timer cancelled in the episode that created it stays in history but is never armed.
-        if (!action.isCanceled)
-          this.newWork.push({
-            kind: 'timer',
-            key: `tmr|${this.instanceId}|${this.record.executionId}|${taskId}`,
-            instanceId: this.instanceId,
-            executionId: this.record.executionId,
-            timerId: taskId,
-            fireAt,
-          });
-        return;
-      }
-      case ActionType.CallSubOrchestrator:
-      case ActionType.CallSubOrchestratorWithRetry: {
-        const name = action.functionName as string;
-        const retry: RetryState | undefined =
-          action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions
-            ? {
-                kind: 'subOrchestration',
-                name,
-                ...(action.input === undefined ? {} : { input: action.input }),
-                ...(action.instanceId ? { subInstanceId: action.instanceId } : {}),
-                options: action.retryOptions,
-                attempt: 1,
-                firstAttemptAt: this.now.toISOString(),
-              }
-            : undefined;
-        this.scheduleSubOrchestration(
-          taskId,
-          name,
-          action.input,
-          action.instanceId || undefined,
-          retry,
-          false,
-        );
-        return;
-      }
-      default:
-        throw new UnsupportedActionError(describeAction(action));
-    }
-  }
-
-  private notifyParent(record: InstanceRecord, succeeded: boolean, outputOrReason: string): void {
-    const parent = record.parent;
-    if (parent === undefined) return;
-    const retry = record.parentRetry;
-    this.newWork.push({
-      kind: 'message',
-      key: `sub|${parent.instanceId}|${parent.executionId}|${parent.taskId}`,
-      instanceId: parent.instanceId,
-      executionId: parent.executionId,
-      seq: this.x.nextSeq(),
-      event: succeeded
-        ? historyEvent(HistoryEventType.SubOrchestrationInstanceCompleted, this.now, {
-            TaskScheduledId: parent.taskId,
-            Result: outputOrReason,
-          })
-        : historyEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.now, {
-            TaskScheduledId: parent.taskId,
-            Reason: outputOrReason,
-            Details: outputOrReason,
-          }),
-      ...(retry ? { retry } : {}),
-    });
-  }
-}
-
-/**
- * The instance row is stored after the history, so a crash between the two leaves the row behind:
- * the status, output and custom status of the episodes after the row's `episode` are taken from the
- * history (an instance that finished in that episode would otherwise stay Running).
- */
-function catchUpWithHistory(record: InstanceRecord, history: readonly StoredEvent[]): InstanceRecord {
-  const marks = history.flatMap((stored, i) => (stored.episode === undefined ? [] : [i]));
-  const last = marks.at(-1);
-  if (last === undefined || history[last]?.episode === record.episode) return record;
-  const from =
-    history.findIndex((stored) => stored.episode !== undefined && stored.episode === record.episode) + 1;
-  let next: InstanceRecord = { ...record, episode: history[last]?.episode as string };
-  for (const { event, customStatus } of history.slice(from, last + 1)) {
-    if (customStatus !== undefined) next = { ...next, customStatus };
-    switch (event.EventType) {
-      case HistoryEventType.ExecutionStarted:
-      case HistoryEventType.ExecutionResumed:
-        next = { ...next, runtimeStatus: 'Running' };
-        break;
-      case HistoryEventType.ExecutionSuspended:
-        next = { ...next, runtimeStatus: 'Suspended' };
-        break;
-      case HistoryEventType.ExecutionTerminated:
-        next = { ...next, runtimeStatus: 'Terminated', output: JSON.stringify(event.Input ?? '') };
-        break;
-      case HistoryEventType.ExecutionCompleted:
-        if (event.OrchestrationStatus === 'Completed' || event.OrchestrationStatus === 'Failed')
-          next = { ...next, runtimeStatus: event.OrchestrationStatus, output: String(event.Result) };
-        break;
-      default:
-        break;
-    }
-  }
-  return next;
 }
 
 /**
@@ -1196,75 +567,4 @@ function catchUpWithHistory(record: InstanceRecord, history: readonly StoredEven
  */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function bySeq(a: WorkItem, b: WorkItem): number {
-  const sa = a.kind === 'message' ? a.seq : 0;
-  const sb = b.kind === 'message' ? b.seq : 0;
-  return sa - sb;
-}
-
-function filterInstances(
-  records: readonly InstanceRecord[],
-  query: Pick<InstanceQuery, 'runtimeStatus' | 'createdTimeFrom' | 'createdTimeTo' | 'instanceIdPrefix'>,
-): InstanceRecord[] {
-  return records
-    .filter((r) => !query.runtimeStatus?.length || query.runtimeStatus.includes(r.runtimeStatus))
-    .filter((r) => !query.createdTimeFrom || new Date(r.createdTime) >= query.createdTimeFrom)
-    .filter((r) => !query.createdTimeTo || new Date(r.createdTime) <= query.createdTimeTo)
-    .filter((r) => !query.instanceIdPrefix || r.instanceId.startsWith(query.instanceIdPrefix))
-    .sort((a, b) => a.createdTime.localeCompare(b.createdTime) || a.instanceId.localeCompare(b.instanceId));
-}
-
-function toInstanceStatus(
-  record: InstanceRecord,
-  showInput: boolean,
-  history: readonly StoredEvent[] | undefined,
-  showHistoryOutput: boolean,
-): InstanceStatus {
-  return {
-    name: record.name,
-    instanceId: record.instanceId,
-    runtimeStatus: record.runtimeStatus,
-    ...(showInput && record.input !== undefined ? { input: parseJsonOr(record.input) } : {}),
-    ...(record.output !== undefined ? { output: parseJsonOr(record.output) } : {}),
-    ...(record.customStatus !== undefined ? { customStatus: parseJsonOr(record.customStatus) } : {}),
-    createdTime: record.createdTime,
-    lastUpdatedTime: record.lastUpdatedTime,
-    ...(history ? { historyEvents: toDisplayHistory(history, { showHistoryOutput }) } : {}),
-  };
-}
-
-/**
- * An orchestrator that throws makes the SDK throw OrchestrationFailureError: a message, then
- * `$OutOfProcData$:` and the OrchestratorState JSON, whose `error` is the thrown error's message.
- * durable-functions 3.x builds that error from a boolean (its message is "false"), so, as the
- * extension reports `Orchestrator function 'X' failed: <message>` from the state's `error`, the
- * state's `error` wins over the text before the marker.
- */
-export function unpackOrchestratorFailure(message: string): {
-  readonly failure: string;
-  readonly state?: OrchestratorStateWire;
-} {
-  const at = message.indexOf(OUT_OF_PROC_DATA);
-  if (at < 0) return { failure: message };
-  const parsed = parseJsonOr(message.slice(at + OUT_OF_PROC_DATA.length));
-  const state = typeof parsed === 'object' && parsed !== null ? (parsed as OrchestratorStateWire) : undefined;
-  const error = state?.error;
-  return {
-    failure: typeof error === 'string' && error !== '' ? error : message.slice(0, at),
-    ...(state === undefined ? {} : { state }),
-  };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function errorDetails(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -41,3 +41,12 @@ export function isPayloadTooLarge(error: unknown): boolean {
   const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
   return statusCode === 413 || (typeof code === 'string' && TOO_LARGE_CODES.has(code));
 }
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The stack when there is one (activity failure details, the engine's own log). */
+export function errorDetails(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

@@ -79,6 +79,17 @@ export function isSchedulingEvent(event: HistoryEvent): boolean {
   );
 }
 
+/**
+ * The committed part of a stored history: up to its last episode's commit mark. What follows was
+ * written by an episode cut short between the Table transactions of its history (a crash): it never
+ * committed, and the episode that runs again writes over it.
+ */
+export function committedHistory(stored: readonly StoredEvent[]): StoredEvent[] {
+  let end = stored.length;
+  while (end > 0 && stored[end - 1]?.episode === undefined) end -= 1;
+  return stored.slice(0, end);
+}
+
 export function nextSequenceNumber(history: readonly StoredEvent[]): number {
   let next = 0;
   for (const { event } of history) if (isSchedulingEvent(event)) next = Math.max(next, event.EventId + 1);

@@ -1,8 +1,8 @@
 /** devhost's durable engine: the public surface for the host, the HTTP API and tests. */
 export { createDurableEngine, isRunningStatus } from './engine';
-export type { DevhostDurableEngine, DurableEngineOptions, EngineLogLevel } from './engine';
-export { SystemClock, ManualClock } from './clock';
-export type { Clock, ClockTimer } from './clock';
+export type { DevhostDurableEngine, DurableEngineOptions, EngineLogLevel, StartOptions } from './engine';
+export { compareVersions, VERSION_FAILURE_STRATEGIES, VERSION_MATCH_STRATEGIES } from './versioning';
+export type { OrchestrationVersioning, VersionFailureStrategy, VersionMatchStrategy } from './versioning';
 export { MemoryDurableStore } from './memory-store';
 export { TableDurableStore, encodeTableKey, decodeTableKey } from './table-store';
 export type { TableDurableStoreOptions } from './table-store';
@@ -14,3 +14,4 @@ export type { TestDurableEnvironment, TestDurableEnvironmentOptions } from './te
 export { NonDeterministicOrchestrationError, UnsupportedActionError } from './errors';
 export { HistoryEventType, toDisplayHistory } from './history';
 export type { HistoryEvent, StoredEvent } from './history';
+export type { TableStorageConnection } from './table-client';

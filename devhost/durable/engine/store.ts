@@ -23,6 +23,8 @@ export interface InstanceRecord {
   readonly output?: string;
   /** JSON text. */
   readonly customStatus?: string;
+  /** The orchestration version the instance was created with (ExecutionStarted's `Version`). */
+  readonly version?: string;
   /** ISO 8601. */
   readonly createdTime: string;
   readonly lastUpdatedTime: string;
@@ -56,6 +58,8 @@ export interface RetryState {
   /** The call's input (a JSON value). */
   readonly input?: unknown;
   readonly subInstanceId?: string;
+  /** A sub-orchestration's version (each attempt creates the child with it). */
+  readonly version?: string;
   readonly options: RetryOptionsWire;
   /** 1 for the first attempt. */
   readonly attempt: number;
@@ -104,6 +108,7 @@ export interface InboxMessage {
     readonly name: string;
     /** JSON text. */
     readonly input?: string;
+    readonly version?: string;
     readonly parent: ParentRef;
     readonly retry?: RetryState;
   };
@@ -147,12 +152,16 @@ export interface DurableStore {
   /** Deletes the instance row and all of its history. */
   deleteInstance(instanceId: string): Promise<void>;
   getHistory(instanceId: string, executionId: string): Promise<StoredEvent[]>;
-  /** Writes `events` at positions `fromIndex`, `fromIndex + 1`, ... (overwriting what is there). */
+  /**
+   * Writes `events` at positions `fromIndex`, `fromIndex + 1`, ... (overwriting what is there). A
+   * backend that needs several writes for them calls `partlyWritten` after each but the last.
+   */
   putHistory(
     instanceId: string,
     executionId: string,
     fromIndex: number,
     events: readonly StoredEvent[],
+    partlyWritten?: () => void,
   ): Promise<void>;
   putWork(item: WorkItem): Promise<void>;
   deleteWork(key: string): Promise<void>;

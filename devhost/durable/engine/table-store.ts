@@ -11,12 +11,9 @@
  * is refused with PayloadTooLargeError.
  */
 import type { TableClient, TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
-import {
-  createTableClient,
-  type TableStorageConnection,
-} from '../../../src/ledger/table-support/table-clients';
 import type { StoredEvent } from './history';
 import type { DurableStore, InstanceRecord, WorkItem } from './store';
+import { createTableClient, type TableStorageConnection } from './table-client';
 import { MissingPayloadError, TablePayloads } from './table-payloads';
 
 export interface TableDurableStoreOptions {
@@ -71,14 +68,12 @@ export class TableDurableStore implements DurableStore {
       throw new RangeError(
         `tablePrefix must be letters and digits starting with a letter: ${options.tablePrefix}`,
       );
-    const storage = {
-      connection: options.connection,
-      ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
-    };
-    this.instances = createTableClient(storage, `${options.tablePrefix}Instances`);
-    this.history = createTableClient(storage, `${options.tablePrefix}History`);
-    this.work = createTableClient(storage, `${options.tablePrefix}Work`);
-    this.payloadTable = createTableClient(storage, `${options.tablePrefix}Payloads`);
+    const client = (suffix: string): TableClient =>
+      createTableClient(options.connection, `${options.tablePrefix}${suffix}`, options.clientOptions);
+    this.instances = client('Instances');
+    this.history = client('History');
+    this.work = client('Work');
+    this.payloadTable = client('Payloads');
     this.payloads = new TablePayloads(
       this.payloadTable,
       options.maxPayloadChars ?? DEFAULT_MAX_PAYLOAD_CHARS,
@@ -184,16 +179,21 @@ export class TableDurableStore implements DurableStore {
     executionId: string,
     fromIndex: number,
     events: readonly StoredEvent[],
+    partlyWritten?: () => void,
   ): Promise<void> {
     const pk = encodeTableKey(instanceId);
     const prefix = `${encodeTableKey(executionId)}|`;
     // One partition, so an episode's events go in entity-group transactions (atomic on Azure; on
     // Azurite, which may commit a failed batch partially, no worse than the writes one by one: the
-    // rows are idempotent upserts and the instance record, written after them, is the commit point).
+    // rows are idempotent upserts). Over 100 rows take several transactions: the episode's last
+    // event, its commit mark, is in the last one, so a history cut short reads as not written.
+    let written = 0;
     let batch: TransactionAction[] = [];
     let batchChars = 0;
     const flush = async (): Promise<void> => {
       if (batch.length > 0) await this.history.submitTransaction(batch);
+      written += batch.length;
+      if (written < events.length) partlyWritten?.();
       batch = [];
       batchChars = 0;
     };

@@ -6,11 +6,12 @@
  */
 import type { LogHandler } from '@azure/functions';
 import type { InstanceStatus } from '../durable-api';
-import { ManualClock } from './clock';
+import { ManualClock } from '../../common/clock';
 import { createDurableEngine, isRunningStatus, type DevhostDurableEngine } from './engine';
 import { MemoryDurableStore } from './memory-store';
 import { registerDurableFunctions, type FunctionRegistration } from './registrations';
 import type { DurableStore } from './store';
+import type { OrchestrationVersioning } from './versioning';
 
 export interface TestDurableEnvironmentOptions {
   readonly registrations?: readonly FunctionRegistration[];
@@ -21,6 +22,8 @@ export interface TestDurableEnvironmentOptions {
   readonly maxConcurrentOrchestratorFunctions?: number;
   /** Default: function logs are dropped. */
   readonly functionLogHandler?: LogHandler;
+  /** host.json's orchestration versioning settings; default: none. */
+  readonly versioning?: OrchestrationVersioning;
   /** Guard against orchestrations that never end (eternal timers); default 10 000 jumps. */
   readonly maxTimeSkips?: number;
 }
@@ -51,6 +54,7 @@ export function createTestDurableEnvironment(
     store,
     clock,
     functionLogHandler: options.functionLogHandler ?? (() => undefined),
+    ...(options.versioning === undefined ? {} : { versioning: options.versioning }),
     ...(options.maxConcurrentActivityFunctions === undefined
       ? {}
       : { maxConcurrentActivityFunctions: options.maxConcurrentActivityFunctions }),
@@ -68,7 +72,7 @@ export function createTestDurableEnvironment(
       await engine.whenIdle();
       const next = clock.nextTimerAt();
       if (next === undefined || next > clock.now()) return;
-      clock.advanceTo(clock.now());
+      await clock.set(clock.now());
     }
   };
 
@@ -79,7 +83,7 @@ export function createTestDurableEnvironment(
     runUntilIdle,
     async advanceBy(ms: number) {
       await runUntilIdle();
-      clock.advanceBy(ms);
+      await clock.advance(ms);
       await runUntilIdle();
     },
     async waitForCompletion(instanceId: string) {
@@ -93,7 +97,7 @@ export function createTestDurableEnvironment(
             `instance ${instanceId} is ${status?.runtimeStatus ?? 'unknown'} and cannot progress: ` +
               'it waits for an external event or is suspended, and no timer is armed',
           );
-        clock.advanceTo(next);
+        await clock.set(next);
       }
       throw new Error(`instance ${instanceId} did not finish within ${maxSkips} time skips`);
     },

@@ -4,7 +4,8 @@
  * API (`/runtime/webhooks/durabletask/...`); both prefixes carry the same routes.
  *
  *   POST   orchestrators/{name}[/{id}]        202 check-status payload (+Location, Retry-After: 10);
- *                                            with ?timeout=s[&pollingInterval=s]: 200 output when it
+ *                                            ?version=v: the orchestration version (default: host.json
+ *                                            defaultVersion); with ?timeout=s[&pollingInterval=s]: 200 output when it
  *                                            completes in time; 400 bad id/JSON or unknown orchestrator;
  *                                            409 instance exists and is not finished
  *   GET    instances/{id}                     200 finished / 202 in progress (+Location, Retry-After: 5) /
@@ -97,7 +98,13 @@ export function createDurableHttpApi(
       });
       const timeout = secondsParam(request.url.searchParams, 'timeout');
       const pollingInterval = secondsParam(request.url.searchParams, 'pollingInterval') ?? 1;
-      const started = await api.start(functionName, { instanceId, input });
+      // An empty `version=` is no version asked for (the SDK sends the parameter only with one).
+      const version = request.url.searchParams.get('version') || undefined;
+      const started = await api.start(functionName, {
+        instanceId,
+        input,
+        ...(version === undefined ? {} : { version }),
+      });
       if (timeout === undefined) return checkStatusReply(request.origin, started.instanceId);
       return waitForCompletion(request, started.instanceId, timeout, pollingInterval);
     },

@@ -4,7 +4,9 @@
  * instances other than those are stored as plain objects (their prototype is lost), so a payload that
  * must round-trip exactly should be kept as an encoded Buffer.
  */
-const TAG = '$lucius';
+const TAG = '$devhost';
+/** The tag broker files written before devhost stood alone carry; still read. */
+const OLD_TAG = '$lucius';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -36,9 +38,10 @@ export function fromJson(json: unknown): unknown {
   if (json === null || typeof json !== 'object') return json;
   if (Array.isArray(json)) return json.map((item) => fromJson(item));
   const object = json as Record<string, unknown>;
-  if (typeof object[TAG] === 'string') {
+  const tag = object[TAG] ?? object[OLD_TAG];
+  if (typeof tag === 'string') {
     const value = object['value'];
-    switch (object[TAG]) {
+    switch (tag) {
       case 'date':
         return new Date(value as string);
       case 'buffer':
@@ -52,7 +55,7 @@ export function fromJson(json: unknown): unknown {
           Object.entries(value as object).map(([key, item]) => [key, fromJson(item)]),
         );
       default:
-        throw new Error(`Unknown ${TAG} tag '${String(object[TAG])}' in broker data.`);
+        throw new Error(`Unknown ${TAG} tag '${tag}' in broker data.`);
     }
   }
   return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, fromJson(item)]));

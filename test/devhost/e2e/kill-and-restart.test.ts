@@ -247,5 +247,5 @@ describe('devhost killed mid-flight and started again on the same tables', () =>
         'second gated after-gate',
       ].sort(),
     );
-  });
+  }, 120_000);
 });

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveEntry } from '../../../devhost/host/app-loader';
-import { applyLocalSettings, readHostConfig, requireHubName } from '../../../devhost/host/host-config';
+import { applyLocalSettings, readHostConfig, requireHubName } from '../../../devhost/common/host-config';
 import { startHost } from '../../../devhost/host/host';
+import { createServiceBusSupport } from '../../../devhost/servicebus/triggers/service-bus-support';
 
 const APP_DIR = join(__dirname, '..', 'fixtures', 'http-app');
 
@@ -17,6 +18,7 @@ function start(entry: string) {
     port: 0,
     log: () => undefined,
     env: { ...process.env, FIXTURE_HUB: 'h' },
+    parts: [createServiceBusSupport()],
   });
 }
 
@@ -87,12 +89,21 @@ describe('host config', () => {
       serviceBus: {
         maxConcurrentCalls: 16,
         maxMessageBatchSize: 1000,
+        clientRetryOptions: {
+          mode: 'exponential',
+          delayMs: 800,
+          maxDelayMs: 60_000,
+          maxRetries: 3,
+          tryTimeoutMs: 60_000,
+        },
         maxAutoLockRenewalDurationMs: 300_000,
       },
       durableTask: {
         hubName: 'TestHubName',
         maxConcurrentActivityFunctions: 10,
         maxConcurrentOrchestratorFunctions: 10,
+        versionMatchStrategy: 'CurrentOrOlder',
+        versionFailureStrategy: 'Reject',
       },
     });
   });

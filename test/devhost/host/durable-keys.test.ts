@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { createDurableSupport } from '../../../devhost/durable/durable-support';
 import { MemoryDurableStore } from '../../../devhost/durable/engine';
-import { readHostConfig } from '../../../devhost/host/host-config';
+import { readHostConfig } from '../../../devhost/common/host-config';
 import { startHost, type DevHost } from '../../../devhost/host/host';
 
 const APP_DIR = join(__dirname, '..', 'fixtures', 'durable-key-app');
@@ -21,11 +21,13 @@ beforeAll(async () => {
     port: 0,
     log: () => undefined,
     env,
-    durable: createDurableSupport({
-      config: readHostConfig(APP_DIR, env),
-      store: new MemoryDurableStore(),
-      hostUrl: () => running().baseUrl,
-    }),
+    parts: [
+      createDurableSupport({
+        config: readHostConfig(APP_DIR, env),
+        store: new MemoryDurableStore(),
+        hostUrl: () => running().baseUrl,
+      }),
+    ],
   });
 });
 

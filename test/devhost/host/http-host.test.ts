@@ -58,12 +58,21 @@ describe('devhost host start-up', () => {
       serviceBus: {
         maxConcurrentCalls: 16,
         maxMessageBatchSize: 1000,
+        clientRetryOptions: {
+          mode: 'exponential',
+          delayMs: 800,
+          maxDelayMs: 60_000,
+          maxRetries: 3,
+          tryTimeoutMs: 60_000,
+        },
         maxAutoLockRenewalDurationMs: 300_000,
       },
       durableTask: {
         hubName: 'FixtureHub',
         maxConcurrentActivityFunctions: 3,
         maxConcurrentOrchestratorFunctions: 10,
+        versionMatchStrategy: 'CurrentOrOlder',
+        versionFailureStrategy: 'Reject',
       },
     });
   });

@@ -9,12 +9,13 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { join } from 'node:path';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../devhost/servicebus/emulator';
+import { createServiceBusSupport } from '../../../devhost/servicebus/triggers/service-bus-support';
 import { luciusEmulatorConfig } from '../../../launcher/lucius-topology';
 import { createDurableSupport } from '../../../devhost/durable/durable-support';
 import { TableDurableStore } from '../../../devhost/durable/engine';
 import { appProcessEnv } from '../../../devhost/host/functions-core';
 import { startHost, type DevHost } from '../../../devhost/host/host';
-import { readHostConfig } from '../../../devhost/host/host-config';
+import { readHostConfig } from '../../../devhost/common/host-config';
 import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTablePrefix } from '../../support/unique';
 
@@ -47,7 +48,10 @@ beforeAll(async () => {
     entry: 'src/index.ts',
     port: 0,
     log: () => undefined,
-    durable: createDurableSupport({ config, store, hostUrl: () => running().baseUrl }),
+    parts: [
+      createDurableSupport({ config, store, hostUrl: () => running().baseUrl }),
+      createServiceBusSupport(),
+    ],
   });
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ServiceBusClient } from '@azure/service-bus';
 import { appProcessEnv } from '../../../devhost/host/functions-core';
 import { startHost, type DevHost } from '../../../devhost/host/host';
+import { createServiceBusSupport } from '../../../devhost/servicebus/triggers/service-bus-support';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../devhost/servicebus/emulator';
 
 const APP_DIR = join(__dirname, '..', 'fixtures', 'servicebus-app');
@@ -60,7 +61,12 @@ beforeAll(async () => {
   });
   env.ServiceBusConnection = emulator.connectionString;
   env.WORK_QUEUE = 'work';
-  host = await startHost({ appDir: APP_DIR, port: 0, log: () => undefined });
+  host = await startHost({
+    appDir: APP_DIR,
+    port: 0,
+    log: () => undefined,
+    parts: [createServiceBusSupport()],
+  });
   client = new ServiceBusClient(emulator.connectionString, {
     retryOptions: { maxRetries: 1, timeoutInMs: 10_000 },
   });
