@@ -3,11 +3,18 @@
  * only `@azure/service-bus`, the published directive schema, and the contract types.
  *
  * `startDemoWorkers` opens ONE ServiceBusClient; for every platform whose mode is not `off` and every
- * lane `0..lanes-1` it opens a peek-lock receiver on `{topicPrefix}{lane}` / the platform's
- * subscription and subscribes to it (`maxConcurrentCalls` messages at once per receiver, default 4:
- * at least 2, so a cancel or a redelivery is handled while the attempt it concerns is running).
- * Replies go through one sender per reply topic, created on first use. Each message is handled by
- * `handleDirective` (directive-handler.ts) and settled as it says.
+ * lane it serves (`lanes`: a count N for lanes `0..N-1`, or a list such as `[3]` for one lane topic
+ * only) it opens a peek-lock receiver on `{topicPrefix}{lane}` / the platform's subscription and
+ * subscribes to it (`maxConcurrentCalls` messages at once per receiver, default 4: at least 2, so a
+ * cancel or a redelivery is handled while the attempt it concerns is running).
+ *
+ * Replies go to each directive's `reply_to`, the reply topic Lucius named. `replyPrefix` overrides
+ * that: replies then go to `{replyPrefix}{lane}`, the lane being the one of the topic the directive
+ * arrived on (platform teams that route replies through topics of their own). Lucius still only reads
+ * its own reply topics (`LUCIUS_SERVICEBUS_REPLY_PREFIX`), so replies sent elsewhere must be
+ * forwarded there (e.g. a subscription with auto-forwarding), or Lucius never hears of them and the
+ * attempt times out. Replies go through one sender per reply topic, created on first use. Each
+ * message is handled by `handleDirective` (directive-handler.ts) and settled as it says.
  *
  * `stop()` stops receiving, stops running work (its directives are abandoned, so another instance
  * takes them over), waits for the handlers, then closes receivers, senders and the client.
@@ -40,15 +47,24 @@ import {
   STEP_TYPES,
   type StepType,
 } from './platforms';
-import type { Reply, ReplyKind } from './replies';
+import { withTraceContext, type Reply, type ReplyKind } from './replies';
 
 export interface DemoWorkersOptions {
   /** A Service Bus connection string (the emulator's, or a namespace's). */
   readonly connectionString: string;
   /** `LUCIUS_SERVICEBUS_TOPIC_PREFIX`; `global-bus-p` by default. */
   readonly topicPrefix?: string;
-  /** `LUCIUS_LANE_COUNT`: listens on lanes `0..lanes-1`; 16 by default. */
-  readonly lanes?: number;
+  /**
+   * The lanes served: a count N (`LUCIUS_LANE_COUNT`) listens on lanes `0..N-1`; a list listens on
+   * exactly those lanes (`[3]`: the one lane topic `{topicPrefix}3`). 16 (lanes 0..15) by default.
+   */
+  readonly lanes?: number | readonly number[];
+  /**
+   * Replies go to `{replyPrefix}{lane}` instead of each directive's `reply_to`. They must still
+   * reach a reply topic Lucius listens on (`LUCIUS_SERVICEBUS_REPLY_PREFIX`), by forwarding if not
+   * directly; unset, the workers reply where each directive says.
+   */
+  readonly replyPrefix?: string;
   /** A spec string (`OCR=flaky:2,EMBEDDING=slow`, see modes.ts) or modes per step type; `normal` otherwise. */
   readonly modes?: string | Partial<Record<StepType, PlatformMode>>;
   readonly timings?: Partial<WorkTimings>;
@@ -87,12 +103,17 @@ export interface WorkerStats {
 
 export interface DemoWorkers {
   readonly modes: WorkerModes;
+  /** The lanes listened on, ascending. */
+  readonly lanes: readonly number[];
   /** A snapshot of the counters. */
   readonly stats: WorkerStats;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_MAX_CONCURRENT_CALLS = 4;
+
+/** Lane numbers a worker can serve (Lucius's `LUCIUS_LANE_COUNT` is at most 64). */
+export const MAX_LANES = 64;
 
 const OUTCOMES: readonly Outcome[] = [
   'succeeded',
@@ -144,15 +165,26 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
       started: () => (counts.started += 1),
       now: () => new Date(),
     };
-    for (let lane = 0; lane < config.lanes; lane += 1) {
+    for (const lane of config.lanes) {
       const topic = `${config.topicPrefix}${lane}`;
       const subscription = PLATFORM_SUBSCRIPTIONS[stepType];
       const receiver = client.createReceiver(topic, subscription, { receiveMode: 'peekLock' });
+      const replyTopic = config.replyPrefix === undefined ? undefined : `${config.replyPrefix}${lane}`;
       const handle = async (message: ServiceBusReceivedMessage): Promise<void> => {
         counts.received += 1;
         let handled: Handled;
         try {
-          handled = await handleDirective(message.body, worker);
+          // Replies carry the directive's trace context, so Lucius's ingestion joins the job's trace.
+          handled = await handleDirective(message.body, {
+            ...worker,
+            send: (reply) =>
+              send(
+                withTraceContext(
+                  replyTopic === undefined ? reply : { ...reply, topic: replyTopic },
+                  message.applicationProperties,
+                ),
+              ),
+          });
         } catch (error) {
           handled = { outcome: 'interrupted', settlement: { action: 'abandon' }, detail: describe(error) };
         }
@@ -192,6 +224,7 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
   let stopping: Promise<void> | undefined;
   return {
     modes: config.modes,
+    lanes: config.lanes,
     get stats(): WorkerStats {
       return {
         received: counts.received,
@@ -268,7 +301,8 @@ function describeEvent(event: SettledEvent): string {
 
 interface CheckedOptions {
   readonly topicPrefix: string;
-  readonly lanes: number;
+  readonly lanes: readonly number[];
+  readonly replyPrefix?: string;
   readonly modes: WorkerModes;
   readonly timings: WorkTimings;
   readonly maxConcurrentCalls: number;
@@ -277,11 +311,14 @@ interface CheckedOptions {
 function checkOptions(options: DemoWorkersOptions): CheckedOptions {
   const problems: string[] = [];
   if (options.connectionString.trim() === '') problems.push('connectionString is empty');
-  const lanes = options.lanes ?? DEFAULT_LANE_COUNT;
-  if (!Number.isInteger(lanes) || lanes < 1 || lanes > 64)
-    problems.push(`lanes must be 1..64 (got ${lanes})`);
+  const lanes = checkLanes(options.lanes ?? DEFAULT_LANE_COUNT, problems);
   const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
   if (topicPrefix === '') problems.push('topicPrefix is empty');
+  const { replyPrefix } = options;
+  if (replyPrefix !== undefined && !ENTITY_PREFIX.test(replyPrefix))
+    problems.push(
+      `replyPrefix must be letters, digits, ".", "_" or "-", at most 41 characters (got "${replyPrefix}")`,
+    );
   const maxConcurrentCalls = options.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS;
   if (!Number.isInteger(maxConcurrentCalls) || maxConcurrentCalls < 2)
     problems.push(`maxConcurrentCalls must be an integer of at least 2 (got ${maxConcurrentCalls})`);
@@ -299,7 +336,33 @@ function checkOptions(options: DemoWorkersOptions): CheckedOptions {
     problems.push(...error.problems);
   }
   if (problems.length > 0) throw new WorkerConfigError(problems);
-  return { topicPrefix, lanes, modes, timings, maxConcurrentCalls };
+  return {
+    topicPrefix,
+    lanes,
+    ...(replyPrefix === undefined ? {} : { replyPrefix }),
+    modes,
+    timings,
+    maxConcurrentCalls,
+  };
+}
+
+/** A topic name before its lane number, as Lucius's settings accept one. */
+const ENTITY_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/;
+
+/** The lanes to listen on, ascending: `0..count-1`, or the listed ones (each 0..63, once). */
+function checkLanes(lanes: number | readonly number[], problems: string[]): readonly number[] {
+  if (typeof lanes === 'number') {
+    if (Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_LANES)
+      return Array.from({ length: lanes }, (_, lane) => lane);
+    problems.push(`lanes must be a count 1..${MAX_LANES} or a list of lanes (got ${lanes})`);
+    return [];
+  }
+  if (lanes.length === 0) problems.push('lanes lists no lane');
+  const bad = lanes.filter((lane) => !Number.isInteger(lane) || lane < 0 || lane >= MAX_LANES);
+  if (bad.length > 0) problems.push(`lanes must be 0..${MAX_LANES - 1} (got ${bad.join(', ')})`);
+  const repeated = lanes.filter((lane, index) => lanes.indexOf(lane) !== index);
+  if (repeated.length > 0) problems.push(`lanes lists ${[...new Set(repeated)].join(', ')} more than once`);
+  return [...lanes].sort((a, b) => a - b);
 }
 
 function describe(error: unknown): string {

@@ -22,6 +22,11 @@ export const DEFAULT_TOPIC_PREFIX = 'global-bus-p';
 /** `LUCIUS_LANE_COUNT`'s default. */
 export const DEFAULT_LANE_COUNT = 16;
 
+/** The platform whose directives arrive through `subscription`, if it is one of the three. */
+export function stepTypeOfSubscription(subscription: string): StepType | undefined {
+  return STEP_TYPES.find((stepType) => PLATFORM_SUBSCRIPTIONS[stepType] === subscription);
+}
+
 export function isStepType(value: unknown): value is StepType {
   return typeof value === 'string' && (STEP_TYPES as readonly string[]).includes(value);
 }

@@ -7,6 +7,8 @@
  * id, `messageId` `{job}:{step}:{attempt}:{kind}` (`…:heartbeat:{n}` for the n-th heartbeat, so the
  * reply topic's duplicate detection drops a re-sent reply but not a later heartbeat; ids over 128
  * characters become their SHA-256), and application properties job_id, step_id, attempt_no, lease_id.
+ * `withTraceContext` copies the directive message's trace context (`Diagnostic-Id`, `traceparent`,
+ * `tracestate`, Service Bus's tracing convention) onto a reply, so its ingestion joins the job's trace.
  */
 import { createHash } from 'node:crypto';
 import type { ServiceBusMessage } from '@azure/service-bus';
@@ -105,6 +107,29 @@ export function toReply(
         attempt_no: directive.attempt_no,
         lease_id: directive.lease_id,
       },
+    },
+  };
+}
+
+/** The application properties that carry a message's W3C trace context. */
+export const TRACE_PROPERTIES = ['Diagnostic-Id', 'traceparent', 'tracestate'] as const;
+
+/** `reply` carrying the trace context found in `directiveProperties` (the directive message's). */
+export function withTraceContext(
+  reply: Reply,
+  directiveProperties: Readonly<Record<string, unknown>> | undefined,
+): Reply {
+  const trace: Record<string, string> = {};
+  for (const name of TRACE_PROPERTIES) {
+    const value = directiveProperties?.[name];
+    if (typeof value === 'string' && value !== '') trace[name] = value;
+  }
+  if (Object.keys(trace).length === 0) return reply;
+  return {
+    ...reply,
+    message: {
+      ...reply.message,
+      applicationProperties: { ...reply.message.applicationProperties, ...trace },
     },
   };
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsError } from './errors';
-import { parseSettings, type Settings } from './settings';
+import { loadSettings, type LoadedSettings, type Settings } from './settings';
 
 export const LOCAL_SETTINGS_FILE = 'local.settings.json';
 
@@ -36,8 +36,13 @@ export function readLocalSettingsValues(directory: string): Record<string, strin
 
 /** The process's settings: its environment over the working directory's local.settings.json. */
 export function settingsForTool(directory: string = process.cwd()): Settings {
+  return loadSettingsForTool(directory).settings;
+}
+
+/** The same, with the warnings about variables it ignores (for a tool to print). */
+export function loadSettingsForTool(directory: string = process.cwd()): LoadedSettings {
   const fromFile = readLocalSettingsValues(directory);
   const env: Record<string, string | undefined> = { ...fromFile };
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
-  return parseSettings(env);
+  return loadSettings(env);
 }

@@ -4,7 +4,8 @@
  * LUCIUS_TABLE_SWEEP) or in the single ledger table (`ledger` backend, LUCIUS_TABLE_LEDGER).
  */
 import type { Settings } from '../config/settings';
-import { toStorageConnection, type CreateJobLedgerOptions } from './create-job-ledger';
+import type { CreateJobLedgerOptions } from './create-job-ledger';
+import { tableStorageConnection } from './table-support/table-clients';
 import { MemoryShardLeases } from './memory-shard-leases';
 import type { ShardLeases } from '../ports/shard-leases';
 import { TableShardLeases } from './table-support/table-shard-leases';
@@ -17,7 +18,7 @@ export function createShardLeases(
   if (storage.connection === undefined)
     throw new RangeError(`the ${storage.backend} backend needs a table connection`);
   return new TableShardLeases({
-    connection: toStorageConnection(storage.connection),
+    connection: tableStorageConnection(storage.connection),
     table: storage.backend === 'ledger' ? storage.tables.ledger : storage.tables.sweep,
     ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions }),
   });

@@ -1,12 +1,16 @@
 /**
  * How the Table Storage backends reach an account: a connection string (Azurite, keys, SAS) or an
  * endpoint plus a TokenCredential (managed identity: the production default, no secrets).
+ * `tableStorageConnection` builds one from settings, the credential chosen by the Azure Functions
+ * rules for identity-based connections (config/credential-settings.ts).
  *
  * `clientOptions` goes to every TableClient, so a benchmark can add a pipeline policy that counts
  * HTTP round trips, and a test can turn the SDK's retries off.
  */
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { createAzureCredential } from '../../config/azure-credential';
+import type { TableConnection } from '../../config/settings';
 import { LedgerUnavailableError } from '../errors';
 
 export type TableStorageConnection =
@@ -21,6 +25,12 @@ export interface TableStorageOptions {
   readonly connection: TableStorageConnection;
   /** Pipeline options for every client: `additionalPolicies`, `retryOptions`, ... */
   readonly clientOptions?: TableServiceClientOptions;
+}
+
+/** The connection the settings describe (an identity-based one gets its TokenCredential here). */
+export function tableStorageConnection(connection: TableConnection): TableStorageConnection {
+  if (connection.kind === 'connection-string') return { connectionString: connection.connectionString };
+  return { endpoint: connection.endpoint, credential: createAzureCredential(connection.credential) };
 }
 
 export function createTableClient(options: TableStorageOptions, tableName: string): TableClient {

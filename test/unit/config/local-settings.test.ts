@@ -5,7 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SettingsError } from '../../../src/config/errors';
-import { readLocalSettingsValues, settingsForTool } from '../../../src/config/local-settings';
+import {
+  loadSettingsForTool,
+  readLocalSettingsValues,
+  settingsForTool,
+} from '../../../src/config/local-settings';
 
 function directoryWith(content?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'lucius-settings-'));
@@ -41,6 +45,22 @@ describe('local settings', () => {
     expect(settings.storage.backend).toBe('memory');
     expect(settings.admission.laneCount).toBe(4);
     expect(settings.durableApi).toEqual({ url: 'http://127.0.0.1:7071/runtime/webhooks/durabletask' });
+  });
+
+  it('warns about a misspelt variable in the file, naming the closest setting', () => {
+    const dir = directoryWith(
+      JSON.stringify({ Values: { LUCIUS_STORAGE_BACKEND: 'memory', LUCIUS_LANE_CONUT: '8' } }),
+    );
+    delete process.env.LUCIUS_STORAGE_BACKEND;
+    const { settings, warnings } = loadSettingsForTool(dir);
+    expect(settings.admission.laneCount).toBe(16);
+    expect(warnings.filter((w) => w.variable === 'LUCIUS_LANE_CONUT')).toEqual([
+      {
+        variable: 'LUCIUS_LANE_CONUT',
+        message:
+          'LUCIUS_LANE_CONUT is not a Lucius setting and is ignored; the closest known one is LUCIUS_LANE_COUNT',
+      },
+    ]);
   });
 
   it('names the file when it is not JSON or a value is not a string', () => {

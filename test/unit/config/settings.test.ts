@@ -37,13 +37,34 @@ describe('parseSettings', () => {
       backoff: { dispatch: [30_000, 120_000, 600_000], reply: [60_000, 300_000, 900_000] },
     });
     expect(settings.serviceBus).toEqual({
+      connectionSetting: 'ServiceBusConnection',
       topicPrefix: 'global-bus-p',
       replyPrefix: 'global-bus-replies-p',
       replySubscription: 'lucius-invoker',
       quarantineQueue: 'lucius-quarantine',
     });
     expect(settings.taskHub).toBe('Lucius');
+    expect(settings.health).toEqual({ timeoutMs: 1500 });
     expect(settings.storage.tables.jobs).toBe('LuciusJobs');
+  });
+
+  it('reads the health check timeout and names a bad one with its bounds', () => {
+    const memory = { LUCIUS_STORAGE_BACKEND: 'memory' };
+    expect(parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '250' }).health.timeoutMs).toBe(250);
+    expect(parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '100' }).health.timeoutMs).toBe(100);
+    expect(parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '30000' }).health.timeoutMs).toBe(30_000);
+    expect(() => parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '99' })).toThrow(
+      /LUCIUS_HEALTH_TIMEOUT_MS: must be at least 100 \(got "99"\)/,
+    );
+    expect(() => parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '30001' })).toThrow(
+      /LUCIUS_HEALTH_TIMEOUT_MS: must be at most 30000/,
+    );
+    expect(() => parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '1.5s' })).toThrow(
+      /LUCIUS_HEALTH_TIMEOUT_MS: must be a number/,
+    );
+    expect(() => parseSettings({ ...memory, LUCIUS_HEALTH_TIMEOUT_MS: '150.5' })).toThrow(
+      /LUCIUS_HEALTH_TIMEOUT_MS: must be an integer/,
+    );
   });
 
   it('reads overrides and treats empty values as unset', () => {
@@ -89,6 +110,7 @@ describe('parseSettings', () => {
     ).toEqual({
       kind: 'identity',
       endpoint: 'https://luciusprod.table.core.windows.net',
+      credential: { kind: 'default', managedIdentityClientId: 'abc' },
       clientId: 'abc',
       source: 'AzureWebJobsStorage__accountName',
     });
@@ -114,6 +136,7 @@ describe('parseSettings', () => {
     ).toEqual({
       kind: 'identity',
       fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+      credential: { kind: 'default' },
     });
   });
 
