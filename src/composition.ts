@@ -7,11 +7,12 @@
  * publish then fails the attempt with a message naming the setting.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { InvocationContext } from '@azure/functions';
 import type { ServiceBusClient } from '@azure/service-bus';
 import * as df from 'durable-functions';
 import { loadProtocolRegistry } from './config/protocol-registry';
-import { settingsFromProcessEnv, type Settings } from './config/settings';
+import { loadSettingsFromProcessEnv, type Settings, type SettingWarning } from './config/settings';
 import { validateCommandEnvelope } from './contracts/command-envelope';
 import type { Directive } from './contracts/directive';
 import { validateStepPayload } from './contracts/step-payloads';
@@ -22,10 +23,12 @@ import { createJobLedger } from './ledger/create-job-ledger';
 import { createShardLeases } from './ledger/create-shard-leases';
 import { createServiceBusClient } from './messaging/service-bus-client';
 import { ServiceBusDirectivePublisher } from './messaging/service-bus-directive-publisher';
+import { ServiceBusProbe } from './messaging/service-bus-probe';
 import { ServiceBusReplyQuarantine } from './messaging/service-bus-reply-quarantine';
 import { DurableOrchestrationControl } from './orchestration/durable-orchestration-control';
 import { DurableOrchestrationSignals } from './orchestration/durable-orchestration-signals';
 import { DurableOrchestrationStarter } from './orchestration/durable-orchestration-starter';
+import type { DependencyProbe } from './ports/dependency-probe';
 import type { DirectivePublisher } from './ports/directive-publisher';
 import type { JobLedger } from './ports/job-ledger';
 import type { OrchestrationControl } from './ports/orchestration-control';
@@ -34,6 +37,10 @@ import type { OrchestrationStarter } from './ports/orchestration-starter';
 import type { ReplyQuarantine } from './ports/reply-quarantine';
 import type { ShardLeases } from './ports/shard-leases';
 import type { Services } from './services';
+import { telemetrySettingsFromProcessEnv } from './config/telemetry-settings';
+import type { Telemetry } from './ports/telemetry';
+import { SILENT_TELEMETRY } from './telemetry/memory-telemetry';
+import { startTelemetry } from './telemetry/start-telemetry';
 import type { EnvelopeValidator } from './usecases/admit-command';
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -59,9 +66,13 @@ export interface Adapters {
   readonly publisher: DirectivePublisher;
   /** Parks replies that can never be processed, with their reason. */
   readonly quarantine: ReplyQuarantine;
+  /** Lifecycle events, metrics and the job's trace (src/telemetry/); silent when absent. */
+  readonly telemetry?: Telemetry;
+  /** Proves Service Bus answers, for the readiness probe; absent without Service Bus (in-memory wiring). */
+  readonly serviceBusProbe?: DependencyProbe;
 }
 
-export function createAdapters(settings: Settings): Adapters {
+export function createAdapters(settings: Settings, telemetry: Telemetry = SILENT_TELEMETRY): Adapters {
   let client: ServiceBusClient | undefined;
   const serviceBusClient = (): ServiceBusClient => {
     if (settings.serviceBus.connection === undefined) {
@@ -94,12 +105,18 @@ export function createAdapters(settings: Settings): Adapters {
     validateStepPayload,
     clock: systemClock,
     newJobId: randomUUID,
-    starterFor: (context: InvocationContext) => new DurableOrchestrationStarter(() => df.getClient(context)),
+    starterFor: (context: InvocationContext) =>
+      new DurableOrchestrationStarter(
+        () => df.getClient(context),
+        () => telemetry.current(),
+      ),
     signalsFor: (context: InvocationContext) => new DurableOrchestrationSignals(() => df.getClient(context)),
     controlFor: (context: InvocationContext) => new DurableOrchestrationControl(() => df.getClient(context)),
     shardLeases: createShardLeases(settings.storage),
     publisher: lazyPublisher,
     quarantine: new ServiceBusReplyQuarantine(serviceBusClient, settings.serviceBus.quarantineQueue),
+    telemetry,
+    serviceBusProbe: new ServiceBusProbe(serviceBusClient, settings.serviceBus.quarantineQueue),
   };
 }
 
@@ -112,11 +129,14 @@ export function assembleServices(adapters: Adapters): Services {
     maxAttempts: settings.steps.maxAttempts,
     backoff: settings.steps.backoff,
   };
+  const telemetry = adapters.telemetry ?? SILENT_TELEMETRY;
   const ingestReply = (context: InvocationContext) => ({
     ledger,
     clock,
     timings,
     signals: adapters.signalsFor(context),
+    telemetry,
+    ackTimeoutSeconds: settings.steps.ackTimeoutSeconds,
   });
   return {
     settings,
@@ -124,7 +144,15 @@ export function assembleServices(adapters: Adapters): Services {
       maxBodyBytes: settings.admission.maxBodyBytes,
       backpressureRetryAfterSeconds: settings.admission.backpressureRetryAfterSeconds,
     },
-    readiness: { ledger, backend: settings.storage.backend },
+    readiness: {
+      ledger,
+      backend: settings.storage.backend,
+      ...(adapters.serviceBusProbe === undefined ? {} : { serviceBus: adapters.serviceBusProbe }),
+      durableFor: adapters.controlFor,
+      taskHub: settings.taskHub,
+      timeoutMs: settings.health.timeoutMs,
+      elapsedMs: () => performance.now(),
+    },
     admitCommand: (context) => ({
       ledger,
       starter: adapters.starterFor(context),
@@ -134,6 +162,7 @@ export function assembleServices(adapters: Adapters): Services {
       validateEnvelope: adapters.validateEnvelope,
       validateStepPayload: adapters.validateStepPayload,
       settings,
+      telemetry,
     }),
     readJobs: { ledger },
     controlJob: (context) => ({
@@ -142,11 +171,12 @@ export function assembleServices(adapters: Adapters): Services {
       signals: adapters.signalsFor(context),
       starter: adapters.starterFor(context),
       maxInflightPerTenant: settings.admission.maxInflightPerTenant,
+      telemetry,
     }),
     deleteJob: (context) => ({ ledger, control: adapters.controlFor(context) }),
     ingestReply,
     replyMessage: (context) => ({ ...ingestReply(context), quarantine }),
-    jobActivities: { ledger, publisher, clock, settings },
+    jobActivities: { ledger, publisher, clock, settings, telemetry },
     sweeper: (context) => ({
       ledger,
       control: adapters.controlFor(context),
@@ -155,20 +185,31 @@ export function assembleServices(adapters: Adapters): Services {
       settings,
       by: context.functionName,
       log: (event, fields) => context.info(JSON.stringify({ event, ...fields })),
+      telemetry,
     }),
+    telemetry,
     close: () => publisher.close(),
   };
 }
 
-export function createServices(settings: Settings): Services {
-  return assembleServices(createAdapters(settings));
+export function createServices(settings: Settings, telemetry?: Telemetry): Services {
+  return assembleServices(createAdapters(settings, telemetry));
 }
 
 let services: Services | undefined;
 
 export function getServices(): Services {
-  services ??= createServices(settingsFromProcessEnv());
+  if (services === undefined) {
+    const { settings, warnings } = loadSettingsFromProcessEnv();
+    logSettingsWarnings(warnings);
+    services = createServices(settings, startTelemetry(telemetrySettingsFromProcessEnv()).telemetry);
+  }
   return services;
+}
+
+/** Start-up warnings (unknown or removed variables) go to the host's log, one line each. */
+function logSettingsWarnings(warnings: readonly SettingWarning[]): void {
+  for (const warning of warnings) console.warn(`Lucius settings: ${warning.message}`);
 }
 
 /** Replaces the process's services (tests host the real app over in-memory or emulated parts). */

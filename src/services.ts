@@ -7,14 +7,15 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ReplyMessageDeps } from './bus/reply-message-handler';
 import type { Settings } from './config/settings';
-import type { JobLedger } from './ports/job-ledger';
 import type { AdmitCommandDeps } from './usecases/admit-command';
+import type { CheckReadinessDeps } from './usecases/check-readiness';
 import type { ControlJobDeps } from './usecases/control-job';
 import type { DeleteJobDeps } from './usecases/delete-job';
 import type { IngestReplyDeps } from './usecases/ingest-reply';
 import type { JobActivityDeps } from './usecases/job-activities';
 import type { ReadJobsDeps } from './usecases/read-jobs';
 import type { LeasedSweepDeps } from './usecases/sweep';
+import type { Telemetry } from './ports/telemetry';
 
 /** What the HTTP edge itself needs, before and after any use case. */
 export interface HttpEdgeSettings {
@@ -24,10 +25,14 @@ export interface HttpEdgeSettings {
   readonly backpressureRetryAfterSeconds: number;
 }
 
-/** What the readiness probe asks: does the ledger answer? */
-export interface ReadinessDeps {
-  readonly ledger: Pick<JobLedger, 'ping'>;
+/**
+ * What the readiness probe asks (usecases/check-readiness.ts): the ledger, Service Bus and the
+ * durable task hub (through the invocation's durable client), each within `timeoutMs`.
+ */
+export interface ReadinessDeps extends Omit<CheckReadinessDeps, 'durable'> {
   readonly backend: Settings['storage']['backend'];
+  readonly taskHub: string;
+  readonly durableFor: (context: InvocationContext) => CheckReadinessDeps['durable'];
 }
 
 export interface Services {
@@ -48,6 +53,8 @@ export interface Services {
   readonly jobActivities: JobActivityDeps;
   /** A sweeper timer's run: named and logging after the invocation. */
   readonly sweeper: (context: InvocationContext) => LeasedSweepDeps;
+  /** Lifecycle events, metrics and spans (the HTTP and Service Bus edges open the spans). */
+  readonly telemetry?: Telemetry;
   /** Releases what the process holds (the Service Bus client of the publisher and quarantine). */
   readonly close: () => Promise<void>;
 }

@@ -12,13 +12,45 @@ import { deadLetterReasonFor, decodeReply } from '../contracts/reply-decoder';
 import type { WorkerReply } from '../domain/worker-reply';
 import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
 import type { ReplyQuarantine } from '../ports/reply-quarantine';
+import { fromMessageProperties } from '../telemetry/trace-context';
 import { ingestReply, type IngestReplyDeps } from '../usecases/ingest-reply';
+import { telemetryOf } from '../usecases/lifecycle-telemetry';
 
 export interface ReplyMessageDeps extends IngestReplyDeps {
   readonly quarantine: ReplyQuarantine;
 }
 
-export async function handleReplyMessage(
+/**
+ * Runs in a consumer span continuing the trace the message carries (`traceparent` or
+ * `Diagnostic-Id`: the worker copied the directive's), so the reply's ingestion joins its job's trace.
+ */
+export function handleReplyMessage(
+  deps: ReplyMessageDeps,
+  source: string,
+  message: unknown,
+  context: InvocationContext,
+): Promise<void> {
+  const metadata = context.triggerMetadata ?? {};
+  const carried = fromMessageProperties(
+    metadata.applicationProperties as Readonly<Record<string, unknown>> | undefined,
+  );
+  return telemetryOf(deps).span(
+    `${source} process`,
+    {
+      kind: 'consumer',
+      ...(carried === undefined ? {} : { parent: carried }),
+      attributes: {
+        'messaging.system': 'servicebus',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': source,
+        'messaging.message.id': typeof metadata.messageId === 'string' ? metadata.messageId : undefined,
+      },
+    },
+    () => ingestMessage(deps, source, message, context),
+  );
+}
+
+async function ingestMessage(
   deps: ReplyMessageDeps,
   source: string,
   message: unknown,
@@ -36,6 +68,7 @@ export async function handleReplyMessage(
       ...(messageId === undefined ? {} : { sourceMessageId: messageId }),
       ...(typeof metadata.correlationId === 'string' ? { correlationId: metadata.correlationId } : {}),
     });
+    telemetryOf(deps).count('lucius.replies.quarantined', { reason });
     context.warn(
       JSON.stringify({ event: 'reply.quarantined', source, message_id: messageId, reason, description }),
     );

@@ -2,46 +2,70 @@
  * The job orchestration and its activities (Durable Functions). Activity inputs are what
  * jobOrchestrator passed (kept in its history), so they are taken as typed: each activity's input
  * type is its function's (`ActivityInput`), the same type the orchestrator's handle takes.
+ *
+ * Each activity runs in a span of the job's trace: its input carries the trace context the
+ * orchestration got from admission (`trace`), since an activity runs in an invocation of its own.
  */
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getServices } from '../composition';
-import type { ActivityInput } from '../orchestration/activity-handles';
+import type { ActivityInput, JobActivityName } from '../orchestration/activity-handles';
 import { JOB_ORCHESTRATOR_NAME, jobOrchestrator } from '../orchestration/job-orchestrator';
 import * as activities from '../usecases/job-activities';
+import { telemetryOf } from '../usecases/lifecycle-telemetry';
 
 const deps = () => getServices().jobActivities;
 const structured =
   (context: InvocationContext) => (event: string, fields: Readonly<Record<string, unknown>>) =>
     context.info(JSON.stringify({ event, ...fields }));
 
+/** Runs an activity body in a span continuing the job's trace (from its input). */
+function traced<K extends JobActivityName, T>(
+  name: K,
+  input: unknown,
+  body: (input: ActivityInput<K>) => Promise<T>,
+): Promise<T> {
+  const typed = input as ActivityInput<K>;
+  const ids = typed as Partial<Record<'jobId' | 'stepId' | 'attemptNo', string | number>>;
+  return telemetryOf(deps()).span(
+    `activity ${name}`,
+    {
+      kind: 'internal',
+      ...(typed.trace === undefined ? {} : { parent: typed.trace }),
+      attributes: { job_id: ids.jobId, step_id: ids.stepId, attempt_no: ids.attemptNo },
+    },
+    () => body(typed),
+  );
+}
+
 const startJob = df.app.activity('startJob', {
-  handler: (input) => activities.startJob(deps(), input as ActivityInput<'startJob'>),
+  handler: (input) => traced('startJob', input, (i) => activities.startJob(deps(), i)),
 });
 const recordAttempt = df.app.activity('recordAttempt', {
-  handler: (input) => activities.recordAttempt(deps(), input as ActivityInput<'recordAttempt'>),
+  handler: (input) => traced('recordAttempt', input, (i) => activities.recordAttempt(deps(), i)),
 });
 const readAttempt = df.app.activity('readAttempt', {
-  handler: (input) => activities.readAttempt(deps(), input as ActivityInput<'readAttempt'>),
+  handler: (input) => traced('readAttempt', input, (i) => activities.readAttempt(deps(), i)),
 });
 const publishDirective = df.app.activity('publishDirective', {
   handler: (input, context) =>
-    activities.publishDirective(deps(), input as ActivityInput<'publishDirective'>, structured(context)),
+    traced('publishDirective', input, (i) => activities.publishDirective(deps(), i, structured(context))),
 });
 const recordPublishFailure = df.app.activity('recordPublishFailure', {
-  handler: (input) => activities.recordPublishFailure(deps(), input as ActivityInput<'recordPublishFailure'>),
+  handler: (input) =>
+    traced('recordPublishFailure', input, (i) => activities.recordPublishFailure(deps(), i)),
 });
 const resolveTimeout = df.app.activity('resolveTimeout', {
-  handler: (input) => activities.resolveTimeout(deps(), input as ActivityInput<'resolveTimeout'>),
+  handler: (input) => traced('resolveTimeout', input, (i) => activities.resolveTimeout(deps(), i)),
 });
 const finishJob = df.app.activity('finishJob', {
-  handler: (input) => activities.finishJob(deps(), input as ActivityInput<'finishJob'>),
+  handler: (input) => traced('finishJob', input, (i) => activities.finishJob(deps(), i)),
 });
 const cancelJob = df.app.activity('cancelJobRun', {
-  handler: (input) => activities.cancelJob(deps(), input as ActivityInput<'cancelJob'>),
+  handler: (input) => traced('cancelJob', input, (i) => activities.cancelJob(deps(), i)),
 });
 const expireJob = df.app.activity('expireJob', {
-  handler: (input) => activities.expireJob(deps(), input as ActivityInput<'expireJob'>),
+  handler: (input) => traced('expireJob', input, (i) => activities.expireJob(deps(), i)),
 });
 
 df.app.orchestration(

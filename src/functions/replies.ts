@@ -18,7 +18,7 @@ for (const topic of messagingTopology({ ...settings.serviceBus, laneCount: setti
   .replyTopics) {
   const source = `${topic.name}/${topic.subscription}`;
   app.serviceBusTopic(`replies-p${topic.lane}`, {
-    connection: 'ServiceBusConnection',
+    connection: settings.serviceBus.connectionSetting,
     topicName: topic.name,
     subscriptionName: topic.subscription,
     extraInputs: [df.input.durableClient()],

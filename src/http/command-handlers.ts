@@ -9,8 +9,33 @@ import { admitCommand, type AdmitCommandResult } from '../usecases/admit-command
 import { jobLinks } from './job-view';
 import { readJsonBody } from './read-json-body';
 import { errorResponse, jsonResponse } from './respond';
+import { fromHeaders } from '../telemetry/trace-context';
+import { telemetryOf } from '../usecases/lifecycle-telemetry';
+import type { TraceCarrier } from '../ports/telemetry';
 
-export async function handleAdmitCommand(
+function optionalParent(parent: TraceCarrier | undefined): { parent?: TraceCarrier } {
+  return parent === undefined ? {} : { parent };
+}
+
+export function handleAdmitCommand(
+  services: Pick<Services, 'admitCommand' | 'http'> & Partial<Pick<Services, 'telemetry'>>,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  // The admission's span starts the job's trace (or continues the caller's `traceparent`); the
+  // orchestration input carries it on to the activities and the directives.
+  return telemetryOf(services).span(
+    `POST /${context.functionName === 'orchestrate' ? 'v1/orchestrate' : 'v1/commands'}`,
+    {
+      kind: 'server',
+      ...optionalParent(fromHeaders(request.headers)),
+      attributes: { 'http.request.method': 'POST', 'url.path': new URL(request.url).pathname },
+    },
+    () => admit(services, request, context),
+  );
+}
+
+async function admit(
   services: Pick<Services, 'admitCommand' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,

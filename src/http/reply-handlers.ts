@@ -13,11 +13,36 @@ import { ingestReply } from '../usecases/ingest-reply';
 import { toStepView } from './job-view';
 import { readJsonBody } from './read-json-body';
 import { errorResponse, jsonResponse } from './respond';
+import { fromHeaders } from '../telemetry/trace-context';
+import { telemetryOf } from '../usecases/lifecycle-telemetry';
 
 /** The largest reply body accepted over HTTP. */
 const MAX_REPLY_BYTES = 256 * 1024;
 
-export async function handleReplyCallback(
+/** Runs in a server span continuing the worker's `traceparent` header (the directive's trace). */
+export function handleReplyCallback(
+  kind: WorkerReplyKind,
+  services: Pick<Services, 'ingestReply' | 'http'> & Partial<Pick<Services, 'telemetry'>>,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const carried = fromHeaders(request.headers);
+  return telemetryOf(services).span(
+    `POST /v1/jobs/{jobId}/steps/{stepId}/${kind}`,
+    {
+      kind: 'server',
+      ...(carried === undefined ? {} : { parent: carried }),
+      attributes: {
+        'http.request.method': 'POST',
+        job_id: request.params.jobId,
+        step_id: request.params.stepId,
+      },
+    },
+    () => ingestCallback(kind, services, request, context),
+  );
+}
+
+async function ingestCallback(
   kind: WorkerReplyKind,
   services: Pick<Services, 'ingestReply' | 'http'>,
   request: HttpRequest,

@@ -8,11 +8,15 @@
  * - `correlationId`: the job id; `subject`: the kind (`directive` | `cancel`); `replyTo`: the
  *   directive's `reply_to` (`{replyPrefix}{lane}`); `contentType`: `application/json`.
  * - application properties `step_type` (what platform subscriptions filter on), `tenant_id`,
- *   `job_id`, `step_id`, `attempt_no`, `lease_id`, `lane`, `schema_version`.
+ *   `job_id`, `step_id`, `attempt_no`, `lease_id`, `lane`, `schema_version`; and the job's trace
+ *   context per Service Bus's tracing convention (`Diagnostic-Id`, `traceparent`, `tracestate`),
+ *   which a worker copies onto its replies.
  */
 import { createHash } from 'node:crypto';
 import type { ServiceBusMessage } from '@azure/service-bus';
 import type { Directive } from '../contracts/directive';
+import type { TraceCarrier } from '../ports/telemetry';
+import { toMessageProperties } from '../telemetry/trace-context';
 import { STEP_TYPE_PROPERTY } from './topology';
 
 /** Service Bus's limit on `messageId`. */
@@ -34,7 +38,7 @@ export function directiveMessageId(
   return id.length <= MAX_MESSAGE_ID_LENGTH ? id : createHash('sha256').update(id).digest('hex');
 }
 
-export function toDirectiveMessage(directive: Directive): ServiceBusMessage {
+export function toDirectiveMessage(directive: Directive, trace?: TraceCarrier): ServiceBusMessage {
   return {
     body: directive,
     contentType: DIRECTIVE_CONTENT_TYPE,
@@ -51,6 +55,7 @@ export function toDirectiveMessage(directive: Directive): ServiceBusMessage {
       lease_id: directive.lease_id,
       lane: directive.lane,
       schema_version: directive.schema_version,
+      ...toMessageProperties(trace),
     },
   };
 }

@@ -16,6 +16,7 @@ import { directiveMessageId, directiveTopic, toDirectiveMessage } from './direct
 import type { DirectivePublisher } from '../ports/directive-publisher';
 import { DirectivePublishError, InvalidDirectiveError } from './errors';
 import { createServiceBusClient } from './service-bus-client';
+import { currentCarrier } from '../telemetry/trace-context';
 
 export interface ServiceBusDirectivePublisherOptions {
   /** The process's client; the publisher borrows it and does not close it. */
@@ -61,7 +62,8 @@ export class ServiceBusDirectivePublisher implements DirectivePublisher {
     let sender: ServiceBusSender | undefined;
     try {
       sender = this.senderFor(topic);
-      await sender.sendMessages(toDirectiveMessage(checked.value));
+      // The current span (the publishing activity's producer span) is the message's trace context.
+      await sender.sendMessages(toDirectiveMessage(checked.value, currentCarrier()));
     } catch (error) {
       if (sender !== undefined) await this.drop(topic, sender);
       throw new DirectivePublishError(topic, messageId, error);

@@ -5,6 +5,7 @@
  * protocol (contracts/job-protocol.ts).
  */
 import type { RegisteredActivityTask } from 'durable-functions';
+import type { Traced } from '../ports/telemetry';
 import type * as activityBodies from '../usecases/job-activities';
 
 type Bodies = Pick<
@@ -20,8 +21,11 @@ type Bodies = Pick<
   | 'expireJob'
 >;
 export type JobActivityName = keyof Bodies;
-/** An activity's input: the second parameter of its function (the first is its dependencies). */
-export type ActivityInput<K extends JobActivityName> = Parameters<Bodies[K]>[1];
+/**
+ * An activity's input: the second parameter of its function (the first is its dependencies), plus
+ * the job's trace context (the activity's span continues it; the function itself ignores it).
+ */
+export type ActivityInput<K extends JobActivityName> = Parameters<Bodies[K]>[1] & Traced;
 export type ActivityOutput<K extends JobActivityName> = Awaited<ReturnType<Bodies[K]>>;
 
 /** The activities the orchestrator calls, as the handles `df.app.activity` returned. */

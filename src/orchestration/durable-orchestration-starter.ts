@@ -12,6 +12,7 @@
 import type { DurableClient } from 'durable-functions';
 import { OrchestrationUnavailableError } from './errors';
 import type { JobOrchestrationInput, OrchestrationStarter } from '../ports/orchestration-starter';
+import type { TraceCarrier } from '../ports/telemetry';
 import { JOB_ORCHESTRATOR_NAME } from './job-orchestrator';
 
 type StartingClient = Pick<DurableClient, 'startNew' | 'getStatus'>;
@@ -19,12 +20,19 @@ type StartingClient = Pick<DurableClient, 'startNew' | 'getStatus'>;
 const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew', 'Suspended']);
 
 export class DurableOrchestrationStarter implements OrchestrationStarter {
-  constructor(private readonly clientOf: () => StartingClient) {}
+  /**
+   * @param currentTrace the caller's trace context, put into the orchestration input (`trace`) so
+   * the run's activities continue the trace of the request that started it.
+   */
+  constructor(
+    private readonly clientOf: () => StartingClient,
+    private readonly currentTrace: () => TraceCarrier | undefined = () => undefined,
+  ) {}
 
   async start(input: JobOrchestrationInput): Promise<void> {
     const client = this.client(input.jobId);
     try {
-      await client.startNew(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input });
+      await client.startNew(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input: this.traced(input) });
     } catch (startError) {
       const existing = await client.getStatus(input.jobId).catch(() => undefined);
       if (existing?.runtimeStatus !== undefined) return;
@@ -49,10 +57,15 @@ export class DurableOrchestrationStarter implements OrchestrationStarter {
       );
     }
     try {
-      await client.startNew(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input });
+      await client.startNew(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input: this.traced(input) });
     } catch (startError) {
       throw new OrchestrationUnavailableError(input.jobId, startError);
     }
+  }
+
+  private traced(input: JobOrchestrationInput): JobOrchestrationInput & { readonly trace?: TraceCarrier } {
+    const trace = this.currentTrace();
+    return trace === undefined ? input : { ...input, trace };
   }
 
   private client(jobId: string): StartingClient {

@@ -29,6 +29,9 @@
  * cancelled.
  *
  * Steps already SUCCEEDED (a redriven or restarted job) are skipped, their outputs kept.
+ *
+ * Tracing: the input's `trace` (the admission's trace context) goes into every activity input; the
+ * activities make the spans (functions/orchestration.ts), never this replaying code.
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from 'durable-functions';
@@ -56,6 +59,7 @@ import {
   type RecheckEvent,
   type StepSummary,
 } from '../contracts/job-protocol';
+import type { TraceCarrier } from '../ports/telemetry';
 import type { ActivityInput, ActivityOutput, JobActivities, JobActivityName } from './activity-handles';
 
 /** The orchestration's registered name; its instances are named by job id. */
@@ -77,9 +81,14 @@ type Call = <K extends JobActivityName>(
   options?: { readonly retry: boolean },
 ) => Generator<Task, ActivityOutput<K>, unknown>;
 
-function caller(activities: JobActivities): Call {
+/**
+ * Calls activities with the job's trace context (from the orchestration's input) added to each
+ * input, so every activity's span joins the job's trace. No span is made here: orchestrator code
+ * replays.
+ */
+function caller(activities: JobActivities, trace: TraceCarrier | undefined): Call {
   return function* call(name, input, options = { retry: true }) {
-    const task = activities[name](input);
+    const task = activities[name](trace === undefined ? input : { ...input, trace });
     return yield* completed(options.retry ? task.withRetry(ACTIVITY_RETRY) : task);
   };
 }
@@ -102,10 +111,9 @@ type StepRun =
     };
 
 export function jobOrchestrator(activities: JobActivities): OrchestrationHandler {
-  const call = caller(activities);
-
   return function* orchestrate(context: OrchestrationContext): Generator<Task, JobOutput, unknown> {
     const input = context.df.getInput<ActivityInput<'startJob'>>();
+    const call = caller(activities, input.trace);
     const plan = yield* call('startJob', input);
     const summaries: StepSummary[] = plan.steps.map((step) => summaryOf(step));
     if (plan.status !== 'RUNNING') return { jobId: plan.jobId, status: plan.status, steps: summaries };

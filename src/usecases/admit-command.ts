@@ -18,6 +18,8 @@ import type { ProtocolRegistry, StepPayloadValidator } from '../domain/protocol'
 import type { Step } from '../domain/step';
 import type { JobLedger } from '../ports/job-ledger';
 import type { OrchestrationStarter } from '../ports/orchestration-starter';
+import type { Telemetry } from '../ports/telemetry';
+import { jobAccepted, telemetryOf } from './lifecycle-telemetry';
 
 export type EnvelopeValidator = (
   value: unknown,
@@ -35,6 +37,8 @@ export interface AdmitCommandDeps {
   readonly validateEnvelope: EnvelopeValidator;
   readonly validateStepPayload: StepPayloadValidator;
   readonly settings: Pick<Settings, 'admission' | 'sweep'>;
+  /** `job.accepted` and the admission metrics (silent when absent). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface AdmitCommandRequest {
@@ -83,6 +87,7 @@ export async function admitCommand(
   );
 
   if (outcome.kind === 'created') {
+    jobAccepted(telemetryOf(deps), outcome.job);
     await starter.start({
       jobId: outcome.job.jobId,
       tenantId: outcome.job.tenantId,

@@ -26,6 +26,8 @@ import type { OrchestrationSignals } from '../ports/orchestration-signals';
 import type { OrchestrationStarter } from '../ports/orchestration-starter';
 import { cancelInLedger } from './job-activities';
 import { getTenantJob } from './read-jobs';
+import type { Telemetry } from '../ports/telemetry';
+import { telemetryOf } from './lifecycle-telemetry';
 
 export interface ControlJobDeps {
   readonly ledger: JobLedger;
@@ -35,6 +37,8 @@ export interface ControlJobDeps {
   readonly starter: OrchestrationStarter;
   /** A redrive takes an in-flight slot of the tenant again: TenantAtCapacityError at this many. */
   readonly maxInflightPerTenant: number;
+  /** `job.cancelled` and the in-flight level (silent when absent). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface ControlResult extends JobWithSteps {
@@ -43,13 +47,13 @@ export interface ControlResult extends JobWithSteps {
 }
 
 export async function cancelTenantJob(
-  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'signals'>,
+  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'signals' | 'telemetry'>,
   tenantId: string,
   jobId: string,
   reason?: string,
 ): Promise<ControlResult> {
   const before = await getTenantJob(deps, tenantId, jobId);
-  const status = await cancelInLedger(deps.ledger, jobId, reason, deps.clock.now());
+  const status = await cancelInLedger(deps.ledger, jobId, reason, deps.clock.now(), telemetryOf(deps));
   if (status !== 'CANCELLED') {
     throw new InvalidTransitionError('job', jobId, status, 'CANCEL');
   }
@@ -60,7 +64,7 @@ export async function cancelTenantJob(
 }
 
 export async function redriveTenantJob(
-  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'starter' | 'maxInflightPerTenant'>,
+  deps: Pick<ControlJobDeps, 'ledger' | 'clock' | 'starter' | 'maxInflightPerTenant' | 'telemetry'>,
   tenantId: string,
   jobId: string,
 ): Promise<ControlResult> {
@@ -75,6 +79,8 @@ export async function redriveTenantJob(
       });
       job = t.next;
       won = t.changed;
+      // The redriven job holds an in-flight slot of its tenant again.
+      if (won) telemetryOf(deps).adjust('lucius.tenant.inflight', 1, { tenant_id: job.tenantId });
     } catch (error) {
       // A concurrent redrive of the same job won: carry on with the job as it now is.
       if (!(error instanceof InvalidTransitionError)) throw error;

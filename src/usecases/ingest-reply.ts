@@ -33,12 +33,18 @@ import type { WorkerReply } from '../domain/worker-reply';
 import { toStepEvent, type ReplyTimings } from '../domain/to-step-event';
 import { replyEventName, type ReplyEvent } from '../contracts/job-protocol';
 import type { OrchestrationSignals } from '../ports/orchestration-signals';
+import type { Telemetry } from '../ports/telemetry';
+import { stepChanged, telemetryOf } from './lifecycle-telemetry';
 
 export interface IngestReplyDeps {
   readonly ledger: JobLedger;
   readonly clock: Clock;
   readonly timings: ReplyTimings;
   readonly signals: OrchestrationSignals;
+  /** Lifecycle events and reply metrics (silent when absent). */
+  readonly telemetry?: Telemetry;
+  /** `LUCIUS_ACK_TIMEOUT_SECONDS`: dates an attempt's dispatch from its ACK deadline (ACK latency). */
+  readonly ackTimeoutSeconds?: number;
 }
 
 export type IngestOutcome =
@@ -64,7 +70,37 @@ export async function ingestReply(deps: IngestReplyDeps, reply: WorkerReply): Pr
     outcome = await outOfOrder(deps, reply, event, now);
   }
   if (outcome.kind === 'applied' || outcome.kind === 'duplicate') await raise(deps, reply, outcome.step);
+  await observe(deps, reply, event, outcome, now);
   return outcome;
+}
+
+/**
+ * Tells the operators what the reply did: an applied ACK or RESULT is a lifecycle event (with the
+ * job's tenant, read for it: a failed read only leaves the tenant out), a duplicate is counted.
+ */
+async function observe(
+  deps: IngestReplyDeps,
+  reply: WorkerReply,
+  event: StepEvent,
+  outcome: IngestOutcome,
+  now: Date,
+): Promise<void> {
+  const telemetry = telemetryOf(deps);
+  if (outcome.kind === 'duplicate' || outcome.kind === 'finished') {
+    telemetry.count('lucius.replies.duplicate', { kind: reply.kind });
+    return;
+  }
+  if (outcome.kind !== 'applied' || deps.telemetry === undefined || reply.kind === 'heartbeat') return;
+  const tenantId = await deps.ledger.getJob(reply.jobId).then(
+    (found) => found?.job.tenantId,
+    () => undefined,
+  );
+  // A RESULT before the ACK implies the ACK: the step shows it (IN_PROGRESS skipped).
+  stepChanged(telemetry, event, outcome.step, {
+    now,
+    ...(tenantId === undefined ? {} : { tenantId }),
+    ...(deps.ackTimeoutSeconds === undefined ? {} : { ackTimeoutSeconds: deps.ackTimeoutSeconds }),
+  });
 }
 
 /** The state machine refused the event: a heartbeat before the ACK, or a reply to an ended attempt. */
@@ -121,6 +157,7 @@ async function stale(
   now: Date,
 ): Promise<IngestOutcome> {
   const step = await deps.ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'stale', now);
+  telemetryOf(deps).count('lucius.replies.stale', { kind: reply.kind });
   return { kind: 'stale', step, error };
 }
 

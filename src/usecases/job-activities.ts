@@ -48,6 +48,8 @@ import type {
   StepRef,
 } from '../contracts/job-protocol';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
+import type { Telemetry } from '../ports/telemetry';
+import { jobFinished, stepChanged, telemetryOf } from './lifecycle-telemetry';
 
 /** A structured log line: an event name and its fields. */
 export type EventLog = (event: string, fields: Readonly<Record<string, unknown>>) => void;
@@ -57,6 +59,8 @@ export interface JobActivityDeps {
   readonly publisher: DirectivePublisher;
   readonly clock: Clock;
   readonly settings: Pick<Settings, 'steps' | 'serviceBus' | 'sweep'>;
+  /** Lifecycle events and metrics of the changes the activities make (silent when absent). */
+  readonly telemetry?: Telemetry;
 }
 
 export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInput): Promise<JobPlan> {
@@ -132,46 +136,79 @@ export async function publishDirective(
     routing_key_used: job.routingKeyUsed,
     topic: `${settings.serviceBus.topicPrefix}${step.lane}`,
   });
+  const tenant = { tenantId: job.tenantId };
+  const topic = `${settings.serviceBus.topicPrefix}${step.lane}`;
   try {
-    await publisher.publish(directive);
+    // The producer span: the directive message carries its context (Diagnostic-Id, traceparent).
+    await telemetryOf(deps).span(
+      `${topic} publish`,
+      {
+        kind: 'producer',
+        attributes: {
+          'messaging.system': 'servicebus',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+          job_id: job.jobId,
+          tenant_id: job.tenantId,
+          step_id: step.stepId,
+          attempt_no: ref.attemptNo,
+        },
+      },
+      () => publisher.publish(directive),
+    );
   } catch (error) {
     if (!(error instanceof InvalidDirectiveError)) throw error;
-    return applyOrReload(deps, ref, {
-      type: 'FAIL',
-      attemptNo: ref.attemptNo,
-      leaseId: ref.leaseId,
-      failureClass: 'INVALID_INPUT',
-      message: error.message,
-      maxAttempts: settings.steps.maxAttempts,
-      backoff: settings.steps.backoff,
-    });
+    return applyOrReload(
+      deps,
+      ref,
+      {
+        type: 'FAIL',
+        attemptNo: ref.attemptNo,
+        leaseId: ref.leaseId,
+        failureClass: 'INVALID_INPUT',
+        message: error.message,
+        maxAttempts: settings.steps.maxAttempts,
+        backoff: settings.steps.backoff,
+      },
+      tenant,
+    );
   }
-  return applyOrReload(deps, ref, { type: 'PUBLISHED', attemptNo: ref.attemptNo, leaseId: ref.leaseId });
+  return applyOrReload(
+    deps,
+    ref,
+    { type: 'PUBLISHED', attemptNo: ref.attemptNo, leaseId: ref.leaseId },
+    tenant,
+  );
 }
 
 export async function recordPublishFailure(
   deps: JobActivityDeps,
   input: PublishFailedInput,
 ): Promise<AttemptView> {
-  const step = await loadStep(deps.ledger, input);
+  const { job, step } = await loadJobStep(deps.ledger, input);
   if (step.attemptNo !== input.attemptNo || step.leaseId !== input.leaseId || step.status !== 'DISPATCHING')
     return toAttemptView(step);
-  return applyOrReload(deps, input, {
-    type: 'FAIL',
-    attemptNo: input.attemptNo,
-    leaseId: input.leaseId,
-    failureClass: 'DISPATCH_FAILED',
-    message: `publishing the directive failed: ${input.message}`,
-    maxAttempts: deps.settings.steps.maxAttempts,
-    backoff: deps.settings.steps.backoff,
-  });
+  return applyOrReload(
+    deps,
+    input,
+    {
+      type: 'FAIL',
+      attemptNo: input.attemptNo,
+      leaseId: input.leaseId,
+      failureClass: 'DISPATCH_FAILED',
+      message: `publishing the directive failed: ${input.message}`,
+      maxAttempts: deps.settings.steps.maxAttempts,
+      backoff: deps.settings.steps.backoff,
+    },
+    job,
+  );
 }
 
 export async function resolveTimeout(
   deps: JobActivityDeps,
   input: ResolveTimeoutInput,
 ): Promise<AttemptView> {
-  const step = await loadStep(deps.ledger, input);
+  const { job, step } = await loadJobStep(deps.ledger, input);
   const check = {
     attemptNo: input.attemptNo,
     leaseId: input.leaseId,
@@ -183,7 +220,7 @@ export async function resolveTimeout(
   const event =
     input.held === undefined ? decideTimeout(step, check) : decideFiredTimer(step, check, input.held);
   if (event === undefined) return toAttemptView(step);
-  return applyOrReload(deps, input, event);
+  return applyOrReload(deps, input, event, job);
 }
 
 export async function finishJob(deps: JobActivityDeps, input: FinishJobInput): Promise<JobStatus> {
@@ -192,7 +229,9 @@ export async function finishJob(deps: JobActivityDeps, input: FinishJobInput): P
       ? ({ type: 'SUCCEED' } as const)
       : ({ type: 'FAIL', failure: input.failure } as const);
   try {
-    return (await deps.ledger.applyJobEvent(input.jobId, event, deps.clock.now())).next.status;
+    const { next, changed } = await deps.ledger.applyJobEvent(input.jobId, event, deps.clock.now());
+    if (changed) jobFinished(telemetryOf(deps), next);
+    return next.status;
   } catch (error) {
     // The job ended otherwise meanwhile (cancelled): that is its outcome.
     if (!(error instanceof InvalidTransitionError)) throw error;
@@ -201,7 +240,13 @@ export async function finishJob(deps: JobActivityDeps, input: FinishJobInput): P
 }
 
 export async function cancelJob(deps: JobActivityDeps, input: CancelJobInput): Promise<JobStatus> {
-  const status = await cancelInLedger(deps.ledger, input.jobId, input.reason, deps.clock.now());
+  const status = await cancelInLedger(
+    deps.ledger,
+    input.jobId,
+    input.reason,
+    deps.clock.now(),
+    telemetryOf(deps),
+  );
   if (input.attempt !== undefined) await callOff(deps, input.attempt, input.reason);
   return status;
 }
@@ -222,7 +267,9 @@ export async function expireJob(deps: JobActivityDeps, input: ExpireJobInput): P
   };
   let status: JobStatus;
   try {
-    status = (await ledger.applyJobEvent(input.jobId, { type: 'FAIL', failure }, clock.now())).next.status;
+    const { next, changed } = await ledger.applyJobEvent(input.jobId, { type: 'FAIL', failure }, clock.now());
+    if (changed) jobFinished(telemetryOf(deps), next);
+    status = next.status;
   } catch (error) {
     if (!(error instanceof InvalidTransitionError)) throw error;
     return (await load(ledger, input.jobId)).job.status;
@@ -265,12 +312,17 @@ export async function cancelInLedger(
   jobId: string,
   reason: string | undefined,
   now: Date,
+  telemetry?: Telemetry,
 ): Promise<JobStatus> {
   let status: JobStatus;
   try {
-    status = (
-      await ledger.applyJobEvent(jobId, { type: 'CANCEL', ...(reason === undefined ? {} : { reason }) }, now)
-    ).next.status;
+    const { next, changed } = await ledger.applyJobEvent(
+      jobId,
+      { type: 'CANCEL', ...(reason === undefined ? {} : { reason }) },
+      now,
+    );
+    if (changed && telemetry !== undefined) jobFinished(telemetry, next);
+    status = next.status;
   } catch (error) {
     if (!(error instanceof InvalidTransitionError)) throw error;
     return (await load(ledger, jobId)).job.status;
@@ -302,10 +354,25 @@ async function cancelUnfinishedSteps(
   }
 }
 
-/** Applies an attempt's event; when the step moved on meanwhile, answers the step as it is. */
-async function applyOrReload(deps: JobActivityDeps, ref: AttemptRef, event: StepEvent): Promise<AttemptView> {
+/**
+ * Applies an attempt's event (and tells what it changed); when the step moved on meanwhile, answers
+ * the step as it is.
+ */
+async function applyOrReload(
+  deps: JobActivityDeps,
+  ref: AttemptRef,
+  event: StepEvent,
+  job: { readonly tenantId?: string } = {},
+): Promise<AttemptView> {
   try {
-    const { next } = await deps.ledger.applyStepEvent(ref.jobId, ref.stepId, event, deps.clock.now());
+    const now = deps.clock.now();
+    const { next, changed } = await deps.ledger.applyStepEvent(ref.jobId, ref.stepId, event, now);
+    if (changed) {
+      stepChanged(telemetryOf(deps), event, next, {
+        now,
+        ...(job.tenantId === undefined ? {} : { tenantId: job.tenantId }),
+      });
+    }
     return toAttemptView(next);
   } catch (error) {
     if (!(error instanceof InvalidTransitionError)) throw error;
@@ -317,6 +384,14 @@ async function load(ledger: JobLedger, jobId: string): Promise<JobWithSteps> {
   const found = await ledger.getJob(jobId);
   if (found === undefined) throw new JobNotFoundError(jobId);
   return found;
+}
+
+async function loadJobStep(
+  ledger: JobLedger,
+  ref: Pick<AttemptRef, 'jobId' | 'stepId'>,
+): Promise<{ readonly job: JobWithSteps['job']; readonly step: Step }> {
+  const { job, steps } = await load(ledger, ref.jobId);
+  return { job, step: findStep(steps, ref) };
 }
 
 async function loadStep(ledger: JobLedger, ref: Pick<AttemptRef, 'jobId' | 'stepId'>): Promise<Step> {

@@ -36,6 +36,8 @@ import type { ShardLeases } from '../ports/shard-leases';
 import { RECHECK_EVENT, type RecheckEvent } from '../contracts/job-protocol';
 import type { OrchestrationControl } from '../ports/orchestration-control';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
+import type { Telemetry } from '../ports/telemetry';
+import { jobFinished, telemetryOf } from './lifecycle-telemetry';
 
 export interface SweepDeps {
   readonly ledger: JobLedger;
@@ -45,6 +47,8 @@ export interface SweepDeps {
   /** Who repairs, as recorded on the job: `driftSweeper`, `lucius sweep`, ... */
   readonly by: string;
   readonly log: (event: string, fields: Readonly<Record<string, unknown>>) => void;
+  /** `job.repaired` (and `job.failed` for a job a repair fails), the repair metrics (silent when absent). */
+  readonly telemetry?: Telemetry;
 }
 
 /** A timer run's: the sweep's and the shard leases it takes for the run. */
@@ -80,6 +84,7 @@ export async function sweepShards(
   const repaired: Partial<Record<RepairKind, number>> = {};
   const count = (repairKind: RepairKind, n = 1): void => {
     if (n > 0) repaired[repairKind] = (repaired[repairKind] ?? 0) + n;
+    if (n > 0) telemetryOf(deps).count('lucius.sweeper.repairs', { kind: repairKind }, n);
   };
   let examined = 0;
   let errors = 0;
@@ -258,6 +263,16 @@ async function examine(
     const current = await deps.ledger.getJob(entry.jobId);
     if (JSON.stringify(current) !== JSON.stringify(seen)) return undefined;
     applied = (await apply(deps, entry, current, repair, now)) ? repair.kind : undefined;
+    if (applied !== undefined) {
+      telemetryOf(deps).event('job.repaired', {
+        job_id: entry.jobId,
+        tenant_id: current?.job.tenantId ?? entry.tenantId,
+        request_type: current?.job.requestType,
+        kind: repair.kind,
+        reason: repair.reason,
+        by: deps.by,
+      });
+    }
   }
   if (decision.nextCheckAt !== undefined)
     await deps.ledger.scheduleCheck(entry.jobId, entry.shard, decision.nextCheckAt);
@@ -340,7 +355,7 @@ async function failJob(
   const open = steps.filter((s) => !isTerminalStepStatus(s.status)).sort((a, b) => a.index - b.index);
   const stepId = open.find((s) => s.status !== 'PENDING')?.stepId;
   try {
-    const { changed } = await deps.ledger.applyJobEvent(
+    const { changed, next } = await deps.ledger.applyJobEvent(
       job.jobId,
       {
         type: 'FAIL',
@@ -349,6 +364,7 @@ async function failJob(
       now,
     );
     if (!changed) return false;
+    jobFinished(telemetryOf(deps), next);
   } catch (error) {
     if (error instanceof InvalidTransitionError) return false;
     throw error;
