@@ -14,7 +14,9 @@ import { CliRuntime } from './cli-runtime';
 import type { CliIo, CommandEnv } from './command-env';
 import { registerJobsCommands } from './commands/jobs';
 import { registerQuarantineCommands } from './commands/quarantine';
+import { registerSmokeCommand } from './commands/smoke';
 import { registerSweepCommands } from './commands/sweep';
+import { registerTokenCommand } from './commands/token';
 import { EXIT, exitCodeOf, type ExitCode } from './exit-codes';
 
 const PROCESS_IO: CliIo = {
@@ -31,6 +33,8 @@ export function buildProgram(env: CommandEnv): Command {
   registerJobsCommands(program, env);
   registerQuarantineCommands(program, env);
   registerSweepCommands(program, env);
+  registerSmokeCommand(program, env);
+  registerTokenCommand(program, env);
   for (const command of allCommands(program))
     command.exitOverride().configureOutput({ writeOut: env.io.stdout, writeErr: env.io.stderr });
   return program;
