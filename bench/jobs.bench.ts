@@ -220,7 +220,10 @@ async function runJobs(up: Up, total: number, offset: number): Promise<Run> {
   const { seconds, latenciesMs } = await runBounded(total, CONCURRENCY, async (i) => {
     const tenant = `bench-t${i % TENANTS}`;
     const jobId = await submit(up, tenant, offset + i);
-    polls += await untilSucceeded(up, tenant, jobId);
+    // Read `polls` only after the await: `polls += await …` would read it before, and concurrent
+    // jobs would overwrite each other's counts.
+    const jobPolls = await untilSucceeded(up, tenant, jobId);
+    polls += jobPolls;
     jobIds.push(jobId);
     tenants.push(tenant);
   });
