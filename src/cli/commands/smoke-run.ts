@@ -216,7 +216,10 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
         lastPollProblem = undefined;
         last = view;
         const job = view;
-        note(seen, 'job', job.status, () => emit('job', job.status));
+        const finished = TERMINAL.has(job.status);
+        // A job's change reads before its steps' (RUNNING, then a step dispatched), but its terminal
+        // status after them: the steps ended first, even when one poll sees both.
+        if (!finished) note(seen, 'job', job.status, () => emit('job', job.status));
         for (const step of job.steps ?? []) {
           const subject = `step ${step.stepId}`;
           const attempt = step.attemptNo ? `attempt ${step.attemptNo}` : undefined;
@@ -224,7 +227,10 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
             emit(subject, step.status, attempt),
           );
         }
-        if (TERMINAL.has(view.status)) break;
+        if (finished) {
+          note(seen, 'job', job.status, () => emit('job', job.status));
+          break;
+        }
       }
       const left = deadline - deps.now();
       if (left <= 0) break;
