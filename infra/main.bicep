@@ -1,4 +1,4 @@
-// Lucius on Azure, for `azd up`: a Flex Consumption (FC1) function app on Node 20 that reaches
+// Lucius on Azure, for `azd up`: a Flex Consumption (FC1) function app on Node 22 that reaches
 // Table Storage, Service Bus, the durable task hub and Application Insights with one user-assigned
 // managed identity and no keys. Laid out like Microsoft's azd Functions quickstarts (resource group,
 // abbreviations, resource token, app/*.bicep modules), in plain bicep.

@@ -1,4 +1,4 @@
-// The function app on a Flex Consumption (FC1) plan, Node 20, running as the user-assigned identity,
+// The function app on a Flex Consumption (FC1) plan, Node 22, running as the user-assigned identity,
 // and its app settings. Every setting the app requires in production (generated/app-settings.json,
 // generated from src/config) is set here from the resources main.bicep creates; a test
 // (test/unit/infra/app-settings.test.ts) reads the delimited block below and fails if one is missing.
@@ -92,7 +92,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

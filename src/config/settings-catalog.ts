@@ -356,6 +356,26 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
   setting('LUCIUS_DEMO_WORKERS', 'the demo workers: modes per step type, e.g. OCR=flaky:2,EMBEDDING=slow', {
     readBy: 'tools',
   }),
+  setting('LUCIUS_FUNCTION_KEY', "`lucius smoke`: the function key for the deployment's API (or --key)", {
+    readBy: 'tools',
+    secret: true,
+  }),
+  setting('LUCIUS_AUTH_DEV_DATA_DIR', "`lucius token`: the folder holding the dev issuer's signing key", {
+    default: '.azurite',
+    readBy: 'tools',
+  }),
+  setting('LUCIUS_AUTH_AUDIENCE', '`lucius token`: the audience of dev tokens', {
+    default: 'api://lucius-dev',
+    readBy: 'tools',
+  }),
+  setting(
+    'LUCIUS_AUTH_TENANTS_CLAIM',
+    '`lucius token`: the claim that lists the tenants a dev token may act for',
+    {
+      default: 'lucius_tenants',
+      readBy: 'tools',
+    },
+  ),
   setting(
     'LUCIUS_TEST_TABLE_CONNECTION',
     "the tests: a Table Storage connection instead of the tests' own Azurite",
