@@ -26,6 +26,7 @@ import { DEV_AUDIENCE } from './dev-issuer';
 import { DEFAULT_ENTRA_AUTHORITY } from './entra-trust';
 import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from './jwt-authenticator';
 import { DEFAULT_TENANTS_CLAIM } from './principal';
+import { present, type Env } from '../config/env';
 
 export const DEFAULT_DEV_DATA_DIR = '.azurite';
 
@@ -67,11 +68,6 @@ export const AUTH_VARIABLES = [
   'WEBSITE_AUTH_ENABLED',
   'LUCIUS_AUTH_DEV_DATA_DIR',
 ] as const;
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const present = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value.trim();
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')

@@ -17,6 +17,7 @@
  * turns the result into a TokenCredential. Problems name the offending variable.
  */
 import type { SettingProblem } from './errors';
+import type { Env } from './env';
 
 export type AzureCredentialSettings =
   | {
@@ -57,8 +58,6 @@ export const CREDENTIAL_PROPERTIES = [
   'tokenFilePath',
   'clientCertificate',
 ] as const;
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * `<prefix>__<property>`, trimmed; empty counts as unset (as in App Service app settings). The

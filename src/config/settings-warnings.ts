@@ -13,13 +13,12 @@ import {
   REMOVED_SETTINGS,
   SETTINGS_CATALOG,
 } from './settings-catalog';
+import type { Env } from './env';
 
 export interface SettingWarning {
   readonly variable: string;
   readonly message: string;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const PROPERTIES: readonly string[] = [...CONNECTION_ENDPOINT_PROPERTIES, ...CREDENTIAL_PROPERTIES];
 const PROPERTY_BY_UPPER = new Map(PROPERTIES.map((p) => [p.toUpperCase(), p]));

@@ -24,6 +24,7 @@ import {
 import { SettingsError, type SettingProblem } from './errors';
 import { catalogDefault, SETTINGS_CATALOG } from './settings-catalog';
 import { settingsWarnings, type SettingWarning } from './settings-warnings';
+import type { Env } from './env';
 
 export type { AzureCredentialSettings } from './credential-settings';
 export type { SettingWarning } from './settings-warnings';
@@ -144,8 +145,6 @@ export interface SweepSettings {
   /** How long a `lucius loop` process owns a shard without renewing its lease. */
   readonly shardLeaseSeconds: number;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const int = (min: number, max: number, fallback: string) =>
   z.preprocess(

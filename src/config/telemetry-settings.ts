@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { SettingsError, type SettingProblem } from './errors';
+import { present, type Env } from './env';
 
 export const LOG_FORMATS = ['text', 'json', 'off'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -45,11 +46,6 @@ export const TELEMETRY_VARIABLES = [
   'LUCIUS_TELEMETRY_TEST_FILE',
   'OTEL_SERVICE_NAME',
 ] as const;
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const present = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value.trim();
 
 export function parseTelemetrySettings(env: Env): TelemetrySettings {
   const problems: SettingProblem[] = [];

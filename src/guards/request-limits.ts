@@ -6,6 +6,7 @@
  * `checkRequestLimits` returns the first limit broken (headers, then query, then body), as the
  * problem code and status the HTTP edge answers with, or undefined when the request is within all.
  */
+import { LuciusError } from '../domain/errors';
 import { GuardConfigError } from './errors';
 import { headerEntries, type HeaderInput } from './header-map';
 
@@ -95,4 +96,14 @@ function queryOf(url: string): string {
   if (start < 0) return '';
   const end = url.indexOf('#', start);
   return url.slice(start + 1, end < 0 ? undefined : end);
+}
+
+/** A request broke a size limit of the edge: body (413), header section (431) or query (414). */
+export class RequestLimitError extends LuciusError {
+  readonly status: number;
+
+  constructor(readonly violation: RequestLimitViolation) {
+    super(violation.code, violation.detail, { fault: 'caller', details: { limit: violation.limit } });
+    this.status = violation.status;
+  }
 }

@@ -126,6 +126,7 @@ export async function publishDirective(
     inputRef: step.inputRef ?? job.inputRef,
     deadlines: { ackDeadline: step.ackDeadline ?? clock.now() },
   });
+  const topic = `${settings.serviceBus.topicPrefix}${step.lane}`;
   log('routing.resolved', {
     job_id: job.jobId,
     tenant_id: job.tenantId,
@@ -134,10 +135,9 @@ export async function publishDirective(
     attempt_no: ref.attemptNo,
     lane: step.lane,
     routing_key_used: job.routingKeyUsed,
-    topic: `${settings.serviceBus.topicPrefix}${step.lane}`,
+    topic,
   });
   const tenant = { tenantId: job.tenantId };
-  const topic = `${settings.serviceBus.topicPrefix}${step.lane}`;
   try {
     // The producer span: the directive message carries its context (Diagnostic-Id, traceparent).
     await telemetryOf(deps).span(

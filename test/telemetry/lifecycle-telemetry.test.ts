@@ -8,9 +8,20 @@ import { admitJob, replyBody, testServices, type AttemptKey, type TestServices }
 
 const OCR_ONLY = { request_type: 'OCR', payload: { steps: { ocr: { output_format: 'TEXT' } } } };
 
+/** A clock that moves only when the test advances it, so latencies are exact. */
+class StillClock {
+  private t = Date.parse('2026-05-01T12:00:00.000Z');
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
 /** The in-memory wiring with a MemoryTelemetry behind every use case. */
 function wired(): { services: TestServices; telemetry: MemoryTelemetry } {
-  const base = testServices();
+  const base = testServices({}, { clock: new StillClock() });
   const telemetry = new MemoryTelemetry();
   return { services: { ...base, ...assembleServices({ ...base, telemetry }) }, telemetry };
 }
@@ -58,13 +69,9 @@ describe('lifecycle telemetry', () => {
     expect(telemetry.total('lucius.jobs.admitted', { request_type: 'OCR' })).toBe(1);
     expect(telemetry.total('lucius.jobs.finished', { status: 'succeeded', request_type: 'OCR' })).toBe(1);
     expect(telemetry.total('lucius.step.attempts', { step_type: 'OCR' })).toBe(1);
-    // The test clock also ticks a millisecond per reading.
-    const ackLatency = telemetry.metrics.find((m) => m.name === 'lucius.step.ack_latency')?.value;
-    expect(ackLatency).toBeGreaterThanOrEqual(1_500);
-    expect(ackLatency).toBeLessThan(1_600);
-    const duration = telemetry.metrics.find((m) => m.name === 'lucius.step.duration')?.value;
-    expect(duration).toBeGreaterThanOrEqual(3_500);
-    expect(duration).toBeLessThan(3_600);
+    // The ledger's clock moved 1.5 s before the ACK and 2 s more before the RESULT.
+    expect(telemetry.metrics.find((m) => m.name === 'lucius.step.ack_latency')?.value).toBe(1_500);
+    expect(telemetry.metrics.find((m) => m.name === 'lucius.step.duration')?.value).toBe(3_500);
     expect(telemetry.total('lucius.tenant.inflight', { tenant_id: tenant ?? '' })).toBe(0);
   });
 

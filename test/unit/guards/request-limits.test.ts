@@ -1,7 +1,8 @@
-import { RequestLimitError, GuardConfigError } from '../../../src/guards/errors';
+import { GuardConfigError } from '../../../src/guards/errors';
 import {
   checkRequestLimits,
   DEFAULT_REQUEST_LIMITS,
+  RequestLimitError,
   requestLimits,
   type RequestLimits,
 } from '../../../src/guards/request-limits';
