@@ -109,7 +109,7 @@ export function keyFile(port: number): string {
 
 /**
  * Durable support for a hosted app: the engine keeps instances and histories in Table Storage
- * (`<hub>Instances`, `<hub>History`, `<hub>Work`) on the app's AzureWebJobsStorage, so a restarted
+ * (`<hub>Instances`, large values in `<hub>Payloads`) on the app's AzureWebJobsStorage, so a restarted
  * devhost resumes every in-flight orchestration; without a storage connection they live in memory.
  */
 function durableSupportFor(config: HostConfig, quiet: boolean): DurableSupport {

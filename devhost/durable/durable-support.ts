@@ -3,7 +3,10 @@
  * (common/host-parts.ts): the engine (on a store) runs the app's orchestrator and activity functions,
  * the Durable HTTP API is served over it (publicly at `/runtime/webhooks/durabletask/*` with the
  * system key; at `/durabletask/*` on the host's internal listener for the SDK's own calls), and
- * `durableClient` inputs receive the client binding data.
+ * `durableClient` inputs receive the client binding data. Activities are invoked through the host (as
+ * HTTP, timer and Service Bus functions are), so they receive every extra input they declare, as on
+ * Azure (e.g. a durable client to raise an event on another instance); orchestrator episodes keep the
+ * engine's own context.
  *
  * The host's address is known only once it listens, so it is read through `hostUrl()` each time it is
  * needed (the host sets WEBSITE_HOSTNAME as soon as it listens, before any request can arrive); the
@@ -82,13 +85,14 @@ export function createDurableSupport(options: DurableSupportOptions): DurableSup
       internalPath: RPC_PATH,
       handle,
     },
-    register: ({ functions, config: hostConfig }) => {
+    register: ({ functions, config: hostConfig, invoke }) => {
       requireHubName(hostConfig);
       for (const fn of functions) {
         if (fn.kind === 'orchestration')
           engine.registerOrchestrator(fn.name, (input, ctx) => fn.handler(input, ctx));
-        else if (fn.kind === 'activity')
-          engine.registerActivity(fn.name, (input, ctx) => fn.handler(input, ctx));
+        // An activity is invoked as the host invokes its other triggers: its own context, with the
+        // extra inputs it declares (e.g. its durable client), its logs and the app's hooks.
+        else if (fn.kind === 'activity') engine.registerActivity(fn.name, (input) => invoke(fn, input));
       }
     },
     listening: (host) => {

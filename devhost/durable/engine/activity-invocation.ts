@@ -3,6 +3,8 @@
  * InvocationContext (its `traceContext` starts a new trace: devhost does not carry the orchestration's
  * trace over to its activities); the result is the TaskCompleted event with the JSON of what it returned, or
  * TaskFailed with the extension's reason (`Activity function 'X' failed: <message>`) and the stack.
+ * A handler may make an invocation of its own instead: durable support invokes activities through the
+ * host, which fills their extra inputs (durable-support.ts), so this context then goes unused.
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext, type LogHandler } from '@azure/functions';

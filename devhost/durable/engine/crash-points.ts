@@ -3,7 +3,9 @@
  * process kills itself (SIGKILL: no handler, no flush) the n-th time (default 1) the engine has just
  * finished that step, so a test can restart devhost on the same store at every crash point.
  *
- * Steps, in the order an episode commits (see the commit in episode.ts):
+ * Steps, in the order an episode commits (episode-commit.ts). The Table store stores an episode
+ * that fits in one entity-group transaction at once and then reaches its steps one after another,
+ * so a kill at any of them finds the episode fully stored; the memory store takes one write a step:
  *  - `work-first`: the episode's first new work item is stored (more may follow);
  *  - `work`: all of its new work is stored, its history not yet;
  *  - `history-batch`: part of its history is stored, the rest, with its commit mark, not yet (only an

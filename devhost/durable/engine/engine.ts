@@ -33,7 +33,7 @@ import {
   type EpisodeDeps,
   type EpisodeOutcome,
 } from './episode';
-import { errorDetails, errorMessage, isPayloadTooLarge } from './errors';
+import { InstanceConflictError, errorDetails, errorMessage, isPayloadTooLarge } from './errors';
 import { HistoryEventType, committedHistory, historyEvent, type StoredEvent } from './history';
 import { filterInstances, isRunningStatus, toInstanceStatus } from './instance-status';
 import { MemoryDurableStore } from './memory-store';
@@ -85,6 +85,7 @@ export interface DevhostDurableEngine extends DurableEngine {
 const DEFAULT_CONCURRENCY = 10;
 /** How long an instance waits after an episode could not commit (e.g. Table Storage unreachable). */
 const EPISODE_RETRY_MS = 1000;
+const ENDED_KEPT = 10_000;
 export function createDurableEngine(options: DurableEngineOptions = {}): DevhostDurableEngine {
   return new Engine(options);
 }
@@ -117,6 +118,10 @@ class Engine implements DevhostDurableEngine {
   private readonly activeInstances = new Set<string>();
   /** Instances whose last episode failed to commit (store unavailable): they wait a moment. */
   private readonly backingOff = new Set<string>();
+  /** Instances whose last episode met another writer's change: a second conflict in a row waits. */
+  private readonly conflicted = new Set<string>();
+  /** Executions that ended in this engine (their timers fire for nothing): the latest ENDED_KEPT. */
+  private readonly ended = new BoundedSet(ENDED_KEPT);
   private activityQueue: ActivityWork[] = [];
   private activeActivities = 0;
   /** Armed timers' cancel functions, by work key. */
@@ -198,7 +203,7 @@ class Engine implements DevhostDurableEngine {
         continue;
       }
       this.log('information', `work ${item.key} of an episode that never committed dropped`);
-      await this.store.deleteWork(item.key);
+      await this.store.deleteWork(item);
     }
     return kept;
   }
@@ -243,17 +248,19 @@ class Engine implements DevhostDurableEngine {
       this.nextSeq(),
       this.clock.now(),
     );
-    await this.store.putWork(start);
-    this.reached('start');
-    await this.store.putInstance({
-      instanceId,
-      name,
-      executionId,
-      runtimeStatus: 'Pending',
-      ...optional,
-      createdTime: now,
-      lastUpdatedTime: now,
-    });
+    await this.store.createInstance(
+      {
+        instanceId,
+        name,
+        executionId,
+        runtimeStatus: 'Pending',
+        ...optional,
+        createdTime: now,
+        lastUpdatedTime: now,
+      },
+      start,
+      this.reached,
+    );
     this.accept(start);
     this.pump();
     return { instanceId };
@@ -340,6 +347,11 @@ class Engine implements DevhostDurableEngine {
 
   private async applicable(instanceId: string): Promise<InstanceOperationResult> {
     await this.store.init();
+    // An instance this engine is running (as its store last saw it) takes the message without a
+    // read; were it finished by another process meanwhile, its episode discards the message, as
+    // when it finishes between the check and the message on Azure.
+    const known = this.store.knownStatus(instanceId);
+    if (known !== undefined && isRunningStatus(known)) return 'accepted';
     const record = await this.store.getInstance(instanceId);
     if (record === undefined) return 'not_found';
     return isRunningStatus(record.runtimeStatus) ? 'accepted' : 'not_applicable';
@@ -408,6 +420,11 @@ class Engine implements DevhostDurableEngine {
   }
 
   private async fireTimer(timer: TimerWork): Promise<void> {
+    if (this.ended.has(executionKey(timer.instanceId, timer.executionId))) {
+      // Its execution ended here: the TimerFired message would only be discarded.
+      await this.store.deleteWork(timer);
+      return;
+    }
     const message: InboxMessage = {
       kind: 'message',
       key: `fired|${timer.instanceId}|${timer.executionId}|${timer.timerId}`,
@@ -420,9 +437,7 @@ class Engine implements DevhostDurableEngine {
       }),
       ...(timer.retry ? { retry: timer.retry } : {}),
     };
-    await this.store.putWork(message);
-    this.reached('timer-fired');
-    await this.store.deleteWork(timer.key);
+    await this.store.replaceWork(message, timer, () => this.reached('timer-fired'));
     this.accept(message);
   }
 
@@ -508,8 +523,9 @@ class Engine implements DevhostDurableEngine {
       () => this.clock.now(),
     );
     let message: InboxMessage = { ...base, seq: this.nextSeq(), event };
+    const reached = () => this.reached('activity-result');
     try {
-      await this.store.putWork(message);
+      await this.store.replaceWork(message, work, reached);
     } catch (error) {
       if (!isPayloadTooLarge(error)) throw error;
       // The result cannot be stored: the task fails saying why, as an activity that threw would.
@@ -521,14 +537,27 @@ class Engine implements DevhostDurableEngine {
           Details: errorMessage(error),
         }),
       };
-      await this.store.putWork(message);
+      await this.store.replaceWork(message, work, reached);
     }
-    this.reached('activity-result');
-    await this.store.deleteWork(work.key);
     this.accept(message);
   }
 
   // ---- orchestrator episodes -----------------------------------------------------------------
+
+  /**
+   * Replaces an instance's pending messages with those stored; messages accepted while the store is
+   * read stay (they were stored before being accepted).
+   */
+  private async reloadInbox(instanceId: string): Promise<void> {
+    const known = new Set((this.inbox.get(instanceId) ?? []).map((m) => m.key));
+    const stored = (await this.store.listWork(instanceId)).filter(
+      (item): item is InboxMessage => item.kind === 'message',
+    );
+    const arrived = (this.inbox.get(instanceId) ?? []).filter((m) => !known.has(m.key));
+    this.inbox.delete(instanceId);
+    this.blocked.delete(instanceId);
+    for (const message of [...stored, ...arrived].sort(bySeq)) this.accept(message);
+  }
 
   private async runEpisode(instanceId: string): Promise<void> {
     await yieldToEventLoop();
@@ -537,6 +566,15 @@ class Engine implements DevhostDurableEngine {
     try {
       outcome = await new Episode(this.episodeDeps, instanceId, batch).run();
     } catch (error) {
+      if (error instanceof InstanceConflictError) {
+        // Another process moved the instance: nothing was stored. Its pending messages are read
+        // again (that process may have consumed some) and the episode runs again on what is stored.
+        this.log('information', `instance ${instanceId} was changed elsewhere: reading it again`);
+        if (this.conflicted.has(instanceId)) this.backOff(instanceId);
+        this.conflicted.add(instanceId);
+        await this.reloadInbox(instanceId);
+        return;
+      }
       if (!isPayloadTooLarge(error)) {
         this.backOff(instanceId);
         throw error;
@@ -547,6 +585,8 @@ class Engine implements DevhostDurableEngine {
       this.log('error', `instance ${instanceId} fails: ${reason}`);
       outcome = await new Episode(this.episodeDeps, instanceId, batch, reason).run();
     }
+    this.conflicted.delete(instanceId);
+    if (outcome.ended !== undefined) this.ended.add(executionKey(instanceId, outcome.ended));
     if (outcome.rejected !== undefined) {
       this.log('warning', `instance ${instanceId} is not run here: ${outcome.rejected}`);
       this.rejected.add(instanceId);
@@ -567,4 +607,24 @@ class Engine implements DevhostDurableEngine {
  */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+function executionKey(instanceId: string, executionId: string): string {
+  return `${instanceId}\u0000${executionId}`;
+}
+
+/** A set that keeps only its `limit` most recent members. */
+class BoundedSet {
+  private readonly members = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  add(member: string): void {
+    this.members.delete(member);
+    this.members.add(member);
+    if (this.members.size > this.limit) this.members.delete(this.members.values().next().value as string);
+  }
+
+  has(member: string): boolean {
+    return this.members.has(member);
+  }
 }

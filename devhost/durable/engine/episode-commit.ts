@@ -1,8 +1,10 @@
 /**
- * How an episode commits: its new work (idempotent keys, stamped with the episode), then its
- * history, whose last event (OrchestratorCompleted carrying the episode's id) is the commit point,
- * then the instance row, then the deletion of the messages it consumed. The crash hook is called
- * after each step (crash-points.ts).
+ * The order of an episode's commit: its new work (idempotent keys, stamped with the episode), then
+ * its history, whose last event (OrchestratorCompleted carrying the episode's id) is the commit
+ * point, then the instance row, then the deletion of the messages it consumed. The crash hook is
+ * called after each step (crash-points.ts). `commitInSteps` does it one write at a time (the memory
+ * store); the Table store does the same in one entity-group transaction when it fits, else in this
+ * order over several (table-store.ts).
  *
  * A crash before the history is complete leaves work that the next engine drops (the engine's
  * committedWork: its episode's mark is not in the history) and messages that run the episode again;
@@ -13,22 +15,23 @@
  */
 import type { CommitHook } from './crash-points';
 import type { StoredEvent } from './history';
-import type { DurableStore, InstanceRecord, WorkItem } from './store';
+import type { EpisodeCommit, InstanceRecord, WorkItem } from './store';
 
-export interface EpisodeCommit {
-  readonly instanceId: string;
-  readonly executionId: string;
-  /** Where the new events go in the execution's history (its length before the episode). */
-  readonly fromIndex: number;
-  readonly newEvents: readonly StoredEvent[];
-  readonly newWork: readonly WorkItem[];
-  readonly record: InstanceRecord;
-  /** Keys of the inbox messages the episode applied or discarded. */
-  readonly consumed: ReadonlySet<string>;
+/** The single writes `commitInSteps` needs. */
+export interface StepwiseStore {
+  putWork(item: WorkItem): Promise<void>;
+  putHistory(
+    instanceId: string,
+    executionId: string,
+    fromIndex: number,
+    events: readonly StoredEvent[],
+  ): Promise<void>;
+  putInstance(record: InstanceRecord): Promise<void>;
+  deleteWork(item: Pick<WorkItem, 'instanceId' | 'key'>): Promise<void>;
 }
 
-export async function commitEpisode(
-  store: DurableStore,
+export async function commitInSteps(
+  store: StepwiseStore,
   reached: CommitHook,
   commit: EpisodeCommit,
 ): Promise<void> {
@@ -38,15 +41,13 @@ export async function commitEpisode(
   }
   if (commit.newWork.length > 0) reached('work');
   if (commit.newEvents.length > 0) {
-    await store.putHistory(commit.instanceId, commit.executionId, commit.fromIndex, commit.newEvents, () =>
-      reached('history-batch'),
-    );
+    await store.putHistory(commit.instanceId, commit.executionId, commit.fromIndex, commit.newEvents);
     reached('history');
   }
   await store.putInstance(commit.record);
   reached('instance');
   for (const key of commit.consumed) {
-    await store.deleteWork(key);
+    await store.deleteWork({ instanceId: commit.instanceId, key });
     reached('consumed-first');
   }
 }

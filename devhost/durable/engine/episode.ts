@@ -27,7 +27,6 @@ import {
   type WireAction,
 } from './actions';
 import type { CommitHook } from './crash-points';
-import { commitEpisode } from './episode-commit';
 import { NonDeterministicOrchestrationError, UnsupportedActionError, errorMessage } from './errors';
 import {
   HistoryEventType,
@@ -77,6 +76,8 @@ export interface EpisodeOutcome {
    * was applied or consumed (the reason).
    */
   readonly rejected?: string;
+  /** The execution this episode ended (completed, failed, terminated or continued as new). */
+  readonly ended?: string;
 }
 
 /** A CallSubOrchestrator action, or the next attempt of one called with retry. */
@@ -234,19 +235,25 @@ export class Episode {
       record = { ...record, episode: this.episode };
     }
 
-    await commitEpisode(store, this.x.reached, {
-      instanceId: this.instanceId,
-      executionId: this.record.executionId,
-      fromIndex: this.history.length,
-      newEvents: this.newEvents,
-      newWork,
-      record: { ...record, lastUpdatedTime: this.now.toISOString() },
-      consumed: this.consumed,
-    });
+    await store.commitEpisode(
+      {
+        instanceId: this.instanceId,
+        executionId: this.record.executionId,
+        fromIndex: this.history.length,
+        newEvents: this.newEvents,
+        newWork,
+        record: { ...record, lastUpdatedTime: this.now.toISOString() },
+        consumed: this.consumed,
+      },
+      this.x.reached,
+    );
     return {
       consumed: this.consumed,
       newWork,
       suspended: record.runtimeStatus === 'Suspended',
+      ...(isRunningStatus(record.runtimeStatus) && record.executionId === this.record.executionId
+        ? {}
+        : { ended: this.record.executionId }),
     };
   }
 

@@ -33,6 +33,21 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
+/**
+ * An episode's commit found its instance moved since it was read (another process committed an
+ * episode of it, or deleted it): nothing was stored. Retryable: the engine reads the instance and
+ * its pending messages afresh and runs the episode again.
+ */
+export class InstanceConflictError extends Error {
+  readonly code = 'instance_conflict';
+  constructor(
+    readonly instanceId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`instance ${instanceId} was changed by another writer since it was read`, options);
+  }
+}
+
 const TOO_LARGE_CODES = new Set(['PropertyValueTooLarge', 'EntityTooLarge', 'RequestBodyTooLarge']);
 
 /** The store refused a value for its size (ours, or Table Storage's 413 / ...TooLarge codes). */

@@ -6,12 +6,12 @@ export type { OrchestrationVersioning, VersionFailureStrategy, VersionMatchStrat
 export { MemoryDurableStore } from './memory-store';
 export { TableDurableStore, encodeTableKey, decodeTableKey } from './table-store';
 export type { TableDurableStoreOptions } from './table-store';
-export type { DurableStore, InstanceRecord, WorkItem } from './store';
+export type { DurableStore, EpisodeCommit, InstanceRecord, InstanceState, WorkItem } from './store';
 export { registerDurableFunctions } from './registrations';
 export type { FunctionRegistration } from './registrations';
 export { createTestDurableEnvironment } from './test-environment';
 export type { TestDurableEnvironment, TestDurableEnvironmentOptions } from './test-environment';
-export { NonDeterministicOrchestrationError, UnsupportedActionError } from './errors';
+export { InstanceConflictError, NonDeterministicOrchestrationError, UnsupportedActionError } from './errors';
 export { HistoryEventType, toDisplayHistory } from './history';
 export type { HistoryEvent, StoredEvent } from './history';
 export type { TableStorageConnection } from './table-client';

@@ -25,7 +25,8 @@ export async function loadInstance(
   batch: readonly InboxMessage[],
   now: Date,
 ): Promise<LoadedInstance | undefined> {
-  let loaded = await store.getInstance(instanceId);
+  const state = await store.readInstanceState(instanceId);
+  let loaded = state?.record;
   const creation = batch.find((m) => m.create !== undefined && m.executionId !== loaded?.executionId);
   let created = false;
   if (creation?.create !== undefined && creation.executionId !== undefined) {
@@ -62,7 +63,13 @@ export async function loadInstance(
     };
   }
   if (loaded === undefined) return undefined;
-  const history = committedHistory(await store.getHistory(instanceId, loaded.executionId));
+  // The state read above has the history of the execution its row was on; a row made or moved here
+  // is on another one.
+  const stored =
+    !created && state !== undefined && state.record.executionId === loaded.executionId
+      ? state.history
+      : await store.getHistory(instanceId, loaded.executionId);
+  const history = committedHistory(stored);
   let record = catchUpWithHistory(loaded, history);
   // A crash after the first episode saved its history but before it saved the instance record
   // leaves the record Pending although the execution has started.

@@ -1,6 +1,15 @@
 /** The in-memory DurableStore: the default for tests and for devhost without Table Storage. */
+import type { CommitHook } from './crash-points';
+import { commitInSteps } from './episode-commit';
 import type { StoredEvent } from './history';
-import type { DurableStore, InstanceRecord, WorkItem } from './store';
+import type {
+  DurableStore,
+  EpisodeCommit,
+  InboxMessage,
+  InstanceRecord,
+  InstanceState,
+  WorkItem,
+} from './store';
 
 export class MemoryDurableStore implements DurableStore {
   private readonly instances = new Map<string, InstanceRecord>();
@@ -11,6 +20,25 @@ export class MemoryDurableStore implements DurableStore {
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
     return copy(this.instances.get(instanceId));
+  }
+
+  // The steps below call this store's own methods through `this`, so a wrapper (a test's dying
+  // store) sees each of them.
+  async readInstanceState(instanceId: string): Promise<InstanceState | undefined> {
+    const record = await this.getInstance(instanceId);
+    if (record === undefined) return undefined;
+    return { record, history: await this.getHistory(instanceId, record.executionId) };
+  }
+
+  /** Reading the map is free: nothing is kept besides it. */
+  knownStatus(): undefined {
+    return undefined;
+  }
+
+  async createInstance(record: InstanceRecord, start: InboxMessage, reached: CommitHook): Promise<void> {
+    await this.putWork(start);
+    reached('start');
+    await this.putInstance(record);
   }
 
   async putInstance(record: InstanceRecord): Promise<void> {
@@ -43,16 +71,28 @@ export class MemoryDurableStore implements DurableStore {
     this.histories.set(key, history);
   }
 
+  commitEpisode(commit: EpisodeCommit, reached: CommitHook): Promise<void> {
+    return commitInSteps(this, reached, commit);
+  }
+
   async putWork(item: WorkItem): Promise<void> {
     this.work.set(item.key, copy(item));
   }
 
-  async deleteWork(key: string): Promise<void> {
-    this.work.delete(key);
+  async replaceWork(next: WorkItem, done: WorkItem, reached: () => void): Promise<void> {
+    await this.putWork(next);
+    reached();
+    await this.deleteWork(done);
   }
 
-  async listWork(): Promise<WorkItem[]> {
-    return [...this.work.values()].map((w) => copy(w));
+  async deleteWork(item: Pick<WorkItem, 'instanceId' | 'key'>): Promise<void> {
+    this.work.delete(item.key);
+  }
+
+  async listWork(instanceId?: string): Promise<WorkItem[]> {
+    return [...this.work.values()]
+      .filter((w) => instanceId === undefined || w.instanceId === instanceId)
+      .map((w) => copy(w));
   }
 }
 

@@ -6,10 +6,13 @@
  *    operations), activities to run and timers to fire. A work item is deleted only after its
  *    effect is stored, so a new engine on the same store picks up every in-flight instance.
  * Every write is an upsert under a deterministic key, so redoing a step after a crash is harmless.
- * An episode stores its new work before its history; the work carries its `origin`, and work whose
- * episode never stored its history is dropped when an engine starts (see engine.ts).
+ * An episode stores its new work before (or with) its history; the work carries its `origin`, and
+ * work whose episode never stored its history is dropped when an engine starts (see engine.ts).
+ * A store may do an episode's commit in one atomic write (the Table store does, see table-store.ts)
+ * or in steps (episode-commit.ts); the engine recovers from a crash between any two steps.
  */
 import type { RuntimeStatus } from '../durable-api';
+import type { CommitHook } from './crash-points';
 import type { HistoryEvent, StoredEvent } from './history';
 
 export interface InstanceRecord {
@@ -142,28 +145,64 @@ export interface TimerWork {
 
 export type WorkItem = InboxMessage | ActivityWork | TimerWork;
 
+/** An instance row and its execution's stored history (possibly with an uncommitted tail). */
+export interface InstanceState {
+  readonly record: InstanceRecord;
+  readonly history: StoredEvent[];
+}
+
+/** What one episode stores (see episode-commit.ts for the order and what a crash leaves). */
+export interface EpisodeCommit {
+  readonly instanceId: string;
+  readonly executionId: string;
+  /** Where the new events go in the execution's history (its length before the episode). */
+  readonly fromIndex: number;
+  readonly newEvents: readonly StoredEvent[];
+  readonly newWork: readonly WorkItem[];
+  readonly record: InstanceRecord;
+  /** Keys of the inbox messages the episode applied or discarded. */
+  readonly consumed: ReadonlySet<string>;
+}
+
 /** Persistence for the durable engine (in-memory or Azure Table Storage). */
 export interface DurableStore {
   /** Creates tables or whatever the backend needs; idempotent. */
   init(): Promise<void>;
+  /** The instance row as stored now (client reads: status, start, raise event, purge). */
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
+  /**
+   * The instance row and its execution's history, for an episode. A store may answer from what it
+   * wrote or read last (the Table store's cache); its `commitEpisode` then fails with
+   * InstanceConflictError if the instance moved meanwhile (another process), and reads afresh next.
+   */
+  readInstanceState(instanceId: string): Promise<InstanceState | undefined>;
+  /**
+   * The runtime status of an instance as this store last wrote or read it, when it keeps the
+   * instance in memory (the Table store's cache); undefined otherwise. For client checks that can
+   * accept a status another process may have changed since (raising an event to a running instance).
+   */
+  knownStatus(instanceId: string): RuntimeStatus | undefined;
+  /** Stores a new instance: its start message, then (`reached('start')`) its Pending row. */
+  createInstance(record: InstanceRecord, start: InboxMessage, reached: CommitHook): Promise<void>;
   putInstance(record: InstanceRecord): Promise<void>;
   listInstances(): Promise<InstanceRecord[]>;
-  /** Deletes the instance row and all of its history. */
+  /** Deletes the instance row and all of its history (not its work: see instance-loading.ts). */
   deleteInstance(instanceId: string): Promise<void>;
   getHistory(instanceId: string, executionId: string): Promise<StoredEvent[]>;
   /**
-   * Writes `events` at positions `fromIndex`, `fromIndex + 1`, ... (overwriting what is there). A
-   * backend that needs several writes for them calls `partlyWritten` after each but the last.
+   * Stores an episode: its new work, its history (whose last event is the commit mark), its row,
+   * then deletes the messages it consumed, calling `reached` after each step. Throws
+   * InstanceConflictError when the row is not the one `readInstanceState` gave (nothing stored).
    */
-  putHistory(
-    instanceId: string,
-    executionId: string,
-    fromIndex: number,
-    events: readonly StoredEvent[],
-    partlyWritten?: () => void,
-  ): Promise<void>;
+  commitEpisode(commit: EpisodeCommit, reached: CommitHook): Promise<void>;
   putWork(item: WorkItem): Promise<void>;
-  deleteWork(key: string): Promise<void>;
-  listWork(): Promise<WorkItem[]>;
+  /**
+   * Stores `next` then deletes `done` (an activity's result replacing the activity, a fired timer's
+   * message replacing the timer), calling `reached` in between; a missing `done` is not an error.
+   */
+  replaceWork(next: WorkItem, done: WorkItem, reached: () => void): Promise<void>;
+  /** Deletes a work item; a missing one is not an error. */
+  deleteWork(item: Pick<WorkItem, 'instanceId' | 'key'>): Promise<void>;
+  /** Every stored work item, or one instance's. */
+  listWork(instanceId?: string): Promise<WorkItem[]>;
 }

@@ -1,19 +1,36 @@
 /**
- * The Azure Table Storage DurableStore (`@azure/data-tables`; Azurite locally). Three tables:
- *  - `<prefix>Instances`: PartitionKey = encoded instance id, RowKey = '' ; `Doc` holds the record;
- *  - `<prefix>History`:   PartitionKey = encoded instance id, RowKey = `<executionId>|<000000index>`;
- *  - `<prefix>Work`:      PartitionKey = 'work', RowKey = encoded work key.
+ * The Azure Table Storage DurableStore (`@azure/data-tables`; Azurite locally). Everything of an
+ * instance lives in one partition of `<prefix>Instances` (PartitionKey = encoded instance id):
+ *  - RowKey `''`: the instance row; `Doc` holds the record;
+ *  - RowKey `h|<executionId>|<00000000 index>`: its history;
+ *  - RowKey `w|<work key>`: work addressed to it: inbox messages, its activities and its timers.
+ * So an episode's commit (its history, its row, its own new work and the deletion of the messages it
+ * consumed) is one entity-group transaction, conditional on the row's ETag: atomic, and one request
+ * (table-instance-cache.ts keeps what an episode needs between episodes). Work for other instances
+ * (a sub-orchestration's start, a parent's result) is written before it, one request each.
+ *
  * Keys never contain `/ \ # ?` or control characters (see `encodeTableKey`). Each value is stored
  * as JSON in one string property (`Doc`); an instance's input, output and custom status in their own
- * (`Input`, `Output`, `CustomStatus`). A text over one property's 64 KiB goes to a fourth table,
- * `<prefix>Payloads`, in rows of the instance's partition (see table-payloads.ts), so inputs, outputs,
- * activity results and event payloads of many megabytes are stored; a text over `maxPayloadChars`
- * is refused with PayloadTooLargeError.
+ * (`Input`, `Output`, `CustomStatus`). A text over one property's 64 KiB goes to `<prefix>Payloads`,
+ * in rows of the instance's partition (see table-payloads.ts), so inputs, outputs, activity results
+ * and event payloads of many megabytes are stored; a text over `maxPayloadChars` is refused with
+ * PayloadTooLargeError.
  */
 import type { TableClient, TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
+import type { RuntimeStatus } from '../durable-api';
+import type { CommitHook } from './crash-points';
+import { InstanceConflictError } from './errors';
 import type { StoredEvent } from './history';
-import type { DurableStore, InstanceRecord, WorkItem } from './store';
+import type {
+  DurableStore,
+  EpisodeCommit,
+  InboxMessage,
+  InstanceRecord,
+  InstanceState,
+  WorkItem,
+} from './store';
 import { createTableClient, type TableStorageConnection } from './table-client';
+import { TableInstanceCache } from './table-instance-cache';
 import { MissingPayloadError, TablePayloads } from './table-payloads';
 
 export interface TableDurableStoreOptions {
@@ -33,18 +50,25 @@ const RECORD_FIELDS = [
   ['customStatus', 'CustomStatus'],
 ] as const;
 
-const WORK_PARTITION = 'work';
+const RECORD_ROW = '';
 const INDEX_DIGITS = 8;
 /** An entity-group transaction holds at most 100 rows and 4 MiB; strings count two bytes a character. */
 const MAX_BATCH_ROWS = 100;
 const MAX_BATCH_CHARS = 1_500_000;
+/** What a row costs in a transaction besides its strings (keys, property names, framing). */
+const ROW_OVERHEAD_CHARS = 500;
+/** What a transaction answers when its condition on a row failed: the row moved or went away. */
+const CONFLICT_STATUSES = new Set([404, 409, 412]);
 
 interface DocEntity {
   readonly partitionKey: string;
   readonly rowKey: string;
+  readonly etag?: string;
   readonly Doc?: string;
   readonly [property: string]: unknown;
 }
+
+type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 /** Makes any string a valid Table key: percent-encoding with `~` for `%` (so no `/ \ # ?`). */
 export function encodeTableKey(value: string): string {
@@ -55,12 +79,22 @@ export function decodeTableKey(key: string): string {
   return decodeURIComponent(key.replace(/~/g, '%'));
 }
 
+function historyPrefix(executionId: string): string {
+  return `h|${encodeTableKey(executionId)}|`;
+}
+
+function workRow(key: string): string {
+  return `w|${encodeTableKey(key)}`;
+}
+
+/** Every work row sorts in [`w|`, `w}`): `|` < `}`. */
+const WORK_ROWS = `RowKey ge 'w|' and RowKey lt 'w}'`;
+
 export class TableDurableStore implements DurableStore {
   private readonly instances: TableClient;
-  private readonly history: TableClient;
-  private readonly work: TableClient;
   private readonly payloadTable: TableClient;
   private readonly payloads: TablePayloads;
+  private readonly cache = new TableInstanceCache();
   private initialised: Promise<void> | undefined;
 
   constructor(options: TableDurableStoreOptions) {
@@ -71,8 +105,6 @@ export class TableDurableStore implements DurableStore {
     const client = (suffix: string): TableClient =>
       createTableClient(options.connection, `${options.tablePrefix}${suffix}`, options.clientOptions);
     this.instances = client('Instances');
-    this.history = client('History');
-    this.work = client('Work');
     this.payloadTable = client('Payloads');
     this.payloads = new TablePayloads(
       this.payloadTable,
@@ -81,12 +113,7 @@ export class TableDurableStore implements DurableStore {
   }
 
   init(): Promise<void> {
-    this.initialised ??= Promise.all([
-      this.instances.createTable(),
-      this.history.createTable(),
-      this.work.createTable(),
-      this.payloadTable.createTable(),
-    ]).then(
+    this.initialised ??= Promise.all([this.instances.createTable(), this.payloadTable.createTable()]).then(
       () => undefined,
       (error: unknown) => {
         this.initialised = undefined;
@@ -96,17 +123,53 @@ export class TableDurableStore implements DurableStore {
     return this.initialised;
   }
 
+  // ---- instances -----------------------------------------------------------------------------
+
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
+    return (await this.readRow(instanceId))?.record;
+  }
+
+  private async readRow(instanceId: string): Promise<{ record: InstanceRecord; etag: string } | undefined> {
     try {
-      const entity = await this.instances.getEntity<DocEntity>(encodeTableKey(instanceId), '');
-      return await this.toRecord(entity);
+      const entity = await this.instances.getEntity<DocEntity>(encodeTableKey(instanceId), RECORD_ROW);
+      return { record: await this.toRecord(entity), etag: entity.etag ?? '' };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
   }
 
+  async readInstanceState(instanceId: string): Promise<InstanceState | undefined> {
+    const cached = this.cache.get(instanceId);
+    if (cached !== undefined) return { record: cached.record, history: [...cached.history] };
+    const row = await this.readRow(instanceId);
+    if (row === undefined) return undefined;
+    const history = await this.getHistory(instanceId, row.record.executionId);
+    this.cache.set(instanceId, { ...row, history: [...history] });
+    return { record: row.record, history };
+  }
+
+  knownStatus(instanceId: string): RuntimeStatus | undefined {
+    return this.cache.peek(instanceId)?.record.runtimeStatus;
+  }
+
+  async createInstance(record: InstanceRecord, start: InboxMessage, reached: CommitHook): Promise<void> {
+    const response = await this.instances.submitTransaction([
+      ['upsert', await this.workEntity(start), 'Replace'],
+      ['upsert', await this.recordEntity(record), 'Replace'],
+    ]);
+    reached('start');
+    // A new execution id: its history is empty.
+    const etag = response.subResponses[1]?.etag;
+    if (etag !== undefined) this.cache.settle(record.instanceId, { record, etag, history: [] });
+  }
+
   async putInstance(record: InstanceRecord): Promise<void> {
+    this.cache.forget(record.instanceId);
+    await this.instances.upsertEntity(await this.recordEntity(record), 'Replace');
+  }
+
+  private async recordEntity(record: InstanceRecord): Promise<Row> {
     const pk = encodeTableKey(record.instanceId);
     const rest: Record<string, unknown> = { ...record };
     let fields = {};
@@ -115,22 +178,21 @@ export class TableDurableStore implements DurableStore {
       delete rest[name];
       if (value !== undefined) fields = { ...fields, ...(await this.payloads.pack(pk, property, value)) };
     }
-    await this.instances.upsertEntity(
-      {
-        partitionKey: pk,
-        rowKey: '',
-        ...(await this.payloads.pack(pk, 'Doc', JSON.stringify(rest))),
-        ...fields,
-        RuntimeStatus: record.runtimeStatus,
-        CreatedTime: record.createdTime,
-      },
-      'Replace',
-    );
+    return {
+      partitionKey: pk,
+      rowKey: RECORD_ROW,
+      ...(await this.payloads.pack(pk, 'Doc', JSON.stringify(rest))),
+      ...fields,
+      RuntimeStatus: record.runtimeStatus,
+      CreatedTime: record.createdTime,
+    };
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
     const out: InstanceRecord[] = [];
-    for await (const entity of this.instances.listEntities<DocEntity>())
+    for await (const entity of this.instances.listEntities<DocEntity>({
+      queryOptions: { filter: `RowKey eq '${RECORD_ROW}'` },
+    }))
       out.push(await this.toRecord(entity));
     return out;
   }
@@ -150,22 +212,27 @@ export class TableDurableStore implements DurableStore {
   }
 
   async deleteInstance(instanceId: string): Promise<void> {
+    this.cache.forget(instanceId);
     const pk = encodeTableKey(instanceId);
     const rows: string[] = [];
-    for await (const entity of this.history.listEntities<DocEntity>({
-      queryOptions: { filter: `PartitionKey eq '${pk}'`, select: ['RowKey'] },
+    // The row and the history sort before the work (`w|`), which stays.
+    for await (const entity of this.instances.listEntities<DocEntity>({
+      queryOptions: { filter: `PartitionKey eq '${pk}' and RowKey lt 'w|'`, select: ['RowKey'] },
     }))
       rows.push(entity.rowKey);
-    for (const rowKey of rows) await deleteIgnoringMissing(this.history, pk, rowKey);
-    await deleteIgnoringMissing(this.instances, pk, '');
+    for (const rowKey of rows.filter((r) => r !== RECORD_ROW))
+      await deleteIgnoringMissing(this.instances, pk, rowKey);
+    await deleteIgnoringMissing(this.instances, pk, RECORD_ROW);
     await this.payloads.deletePartition(pk);
   }
 
+  // ---- history -------------------------------------------------------------------------------
+
   async getHistory(instanceId: string, executionId: string): Promise<StoredEvent[]> {
     const pk = encodeTableKey(instanceId);
-    const prefix = `${encodeTableKey(executionId)}|`;
+    const prefix = historyPrefix(executionId);
     const events: StoredEvent[] = [];
-    for await (const entity of this.history.listEntities<DocEntity>({
+    for await (const entity of this.instances.listEntities<DocEntity>({
       queryOptions: {
         filter: `PartitionKey eq '${pk}' and RowKey ge '${prefix}' and RowKey lt '${prefix}~~'`,
       },
@@ -174,74 +241,212 @@ export class TableDurableStore implements DurableStore {
     return events;
   }
 
-  async putHistory(
-    instanceId: string,
+  private async historyEntity(
+    pk: string,
     executionId: string,
-    fromIndex: number,
-    events: readonly StoredEvent[],
-    partlyWritten?: () => void,
-  ): Promise<void> {
-    const pk = encodeTableKey(instanceId);
-    const prefix = `${encodeTableKey(executionId)}|`;
-    // One partition, so an episode's events go in entity-group transactions (atomic on Azure; on
-    // Azurite, which may commit a failed batch partially, no worse than the writes one by one: the
-    // rows are idempotent upserts). Over 100 rows take several transactions: the episode's last
-    // event, its commit mark, is in the last one, so a history cut short reads as not written.
-    let written = 0;
-    let batch: TransactionAction[] = [];
-    let batchChars = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length > 0) await this.history.submitTransaction(batch);
-      written += batch.length;
-      if (written < events.length) partlyWritten?.();
-      batch = [];
-      batchChars = 0;
+    index: number,
+    event: StoredEvent,
+  ): Promise<Row> {
+    return {
+      partitionKey: pk,
+      rowKey: `${historyPrefix(executionId)}${String(index).padStart(INDEX_DIGITS, '0')}`,
+      ...(await this.payloads.pack(pk, 'Doc', JSON.stringify(event))),
     };
-    for (const [i, event] of events.entries()) {
-      const doc = await this.payloads.pack(pk, 'Doc', JSON.stringify(event));
-      const chars = typeof doc.Doc === 'string' ? doc.Doc.length : 100;
-      if (batch.length === MAX_BATCH_ROWS || batchChars + chars > MAX_BATCH_CHARS) await flush();
-      const rowKey = `${prefix}${String(fromIndex + i).padStart(INDEX_DIGITS, '0')}`;
-      batch.push(['upsert', { partitionKey: pk, rowKey, ...doc }, 'Replace']);
-      batchChars += chars;
+  }
+
+  // ---- episodes ------------------------------------------------------------------------------
+
+  async commitEpisode(commit: EpisodeCommit, reached: CommitHook): Promise<void> {
+    const { instanceId } = commit;
+    const pk = encodeTableKey(instanceId);
+    const cached = this.cache.get(instanceId);
+    // Whatever happens next, the entry is set again only once the commit is stored.
+    this.cache.forget(instanceId);
+    const others = commit.newWork.filter((item) => item.instanceId !== instanceId);
+    for (const [i, item] of others.entries()) {
+      await this.putWork(item);
+      if (i === 0) reached('work-first');
     }
-    await flush();
+    const work: TransactionAction[] = [];
+    for (const item of commit.newWork)
+      if (item.instanceId === instanceId) work.push(['upsert', await this.workEntity(item), 'Replace']);
+    const history: TransactionAction[] = [];
+    for (const [i, event] of commit.newEvents.entries())
+      history.push([
+        'upsert',
+        await this.historyEntity(pk, commit.executionId, commit.fromIndex + i, event),
+        'Replace',
+      ]);
+    const row = await this.recordEntity(commit.record);
+    // The row must still be the one the episode read (its ETag), or still absent for a new instance.
+    const record: TransactionAction =
+      cached === undefined ? ['create', row] : ['update', row, 'Replace', { etag: cached.etag }];
+    const deletes: TransactionAction[] = [...commit.consumed].map((key) => [
+      'delete',
+      { partitionKey: pk, rowKey: workRow(key) },
+    ]);
+    const steps = {
+      work: () => {
+        if (others.length === 0 && work.length > 0) reached('work-first');
+        if (commit.newWork.length > 0) reached('work');
+      },
+      history: () => {
+        if (history.length > 0) reached('history');
+      },
+      instance: () => reached('instance'),
+      consumed: () => {
+        if (deletes.length > 0) reached('consumed-first');
+      },
+    };
+
+    let etag: string | undefined;
+    const all = [...work, ...history, record, ...deletes];
+    if (fits(all)) {
+      etag = await this.submitConditional(instanceId, all, all.indexOf(record));
+      steps.work();
+      steps.history();
+      steps.instance();
+      steps.consumed();
+    } else {
+      // Too much for one transaction: the same order over several, after checking the row (the
+      // transactions before the row's are not conditional).
+      const current = await this.readRow(instanceId);
+      if ((current?.etag ?? 'absent') !== (cached?.etag ?? 'absent'))
+        throw new InstanceConflictError(instanceId);
+      for (const chunk of chunked(work)) await this.instances.submitTransaction(chunk);
+      steps.work();
+      const historyChunks = chunked(history);
+      const last = historyChunks.pop() ?? [];
+      for (const chunk of historyChunks) {
+        await this.instances.submitTransaction(chunk);
+        reached('history-batch');
+      }
+      const closing = [...last, record, ...deletes];
+      if (fits(closing)) {
+        etag = await this.submitConditional(instanceId, closing, last.length);
+        steps.history();
+        steps.instance();
+      } else {
+        if (last.length > 0) await this.instances.submitTransaction(last);
+        steps.history();
+        etag = await this.submitConditional(instanceId, [record], 0);
+        steps.instance();
+        for (const chunk of chunked(deletes)) await this.submitConditional(instanceId, chunk, -1);
+      }
+      steps.consumed();
+    }
+
+    const sameExecution = commit.record.executionId === commit.executionId;
+    const before = cached?.record.executionId === commit.executionId ? cached.history : [];
+    if (etag !== undefined && (!sameExecution || before.length === commit.fromIndex))
+      this.cache.settle(instanceId, {
+        record: commit.record,
+        etag,
+        history: sameExecution ? [...before, ...commit.newEvents] : [],
+      });
+  }
+
+  /**
+   * Submits one transaction of an instance's partition; a failed condition (or a row gone) is an
+   * InstanceConflictError. Returns the ETag of the action at `recordAt`.
+   */
+  private async submitConditional(
+    instanceId: string,
+    actions: TransactionAction[],
+    recordAt: number,
+  ): Promise<string | undefined> {
+    try {
+      const response = await this.instances.submitTransaction(actions);
+      return response.subResponses[recordAt]?.etag;
+    } catch (error) {
+      if (CONFLICT_STATUSES.has(statusOf(error) ?? 0))
+        throw new InstanceConflictError(instanceId, { cause: error });
+      throw error;
+    }
+  }
+
+  // ---- work ----------------------------------------------------------------------------------
+
+  private async workEntity(item: WorkItem): Promise<Row> {
+    const pk = encodeTableKey(item.instanceId);
+    return {
+      partitionKey: pk,
+      rowKey: workRow(item.key),
+      ...(await this.payloads.pack(pk, 'Doc', JSON.stringify(item))),
+    };
   }
 
   async putWork(item: WorkItem): Promise<void> {
-    const owner = encodeTableKey(item.instanceId);
-    await this.work.upsertEntity(
-      {
-        partitionKey: WORK_PARTITION,
-        rowKey: encodeTableKey(item.key),
-        Owner: owner,
-        ...(await this.payloads.pack(owner, 'Doc', JSON.stringify(item))),
-      },
-      'Replace',
-    );
+    await this.instances.upsertEntity(await this.workEntity(item), 'Replace');
   }
 
-  async deleteWork(key: string): Promise<void> {
-    await deleteIgnoringMissing(this.work, WORK_PARTITION, encodeTableKey(key));
+  async replaceWork(next: WorkItem, done: WorkItem, reached: () => void): Promise<void> {
+    if (next.instanceId === done.instanceId) {
+      try {
+        await this.instances.submitTransaction([
+          ['upsert', await this.workEntity(next), 'Replace'],
+          ['delete', { partitionKey: encodeTableKey(done.instanceId), rowKey: workRow(done.key) }],
+        ]);
+        reached();
+        return;
+      } catch (error) {
+        // `done` is gone (its instance was deleted meanwhile): store `next` on its own.
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    await this.putWork(next);
+    reached();
+    await this.deleteWork(done);
   }
 
-  async listWork(): Promise<WorkItem[]> {
+  async deleteWork(item: Pick<WorkItem, 'instanceId' | 'key'>): Promise<void> {
+    await deleteIgnoringMissing(this.instances, encodeTableKey(item.instanceId), workRow(item.key));
+  }
+
+  async listWork(instanceId?: string): Promise<WorkItem[]> {
     const out: WorkItem[] = [];
-    for await (const entity of this.work.listEntities<DocEntity>({
-      queryOptions: { filter: `PartitionKey eq '${WORK_PARTITION}'` },
-    })) {
+    const filter =
+      instanceId === undefined
+        ? WORK_ROWS
+        : `PartitionKey eq '${encodeTableKey(instanceId)}' and ${WORK_ROWS}`;
+    for await (const entity of this.instances.listEntities<DocEntity>({ queryOptions: { filter } })) {
       // A work item's large payload lives in its instance's partition; one whose instance was
       // deleted after it was written (a finished instance's late message) is dropped.
-      const owner = typeof entity.Owner === 'string' ? entity.Owner : '';
       try {
-        out.push(await this.toDoc<WorkItem>(owner, entity));
+        out.push(await this.toDoc<WorkItem>(entity.partitionKey, entity));
       } catch (error) {
         if (!(error instanceof MissingPayloadError)) throw error;
-        await deleteIgnoringMissing(this.work, WORK_PARTITION, entity.rowKey);
+        await deleteIgnoringMissing(this.instances, entity.partitionKey, entity.rowKey);
       }
     }
     return out;
   }
+}
+
+/** Whether `actions` fit in one entity-group transaction. */
+function fits(actions: readonly TransactionAction[]): boolean {
+  return actions.length <= MAX_BATCH_ROWS && actions.reduce((n, a) => n + charsOf(a), 0) <= MAX_BATCH_CHARS;
+}
+
+/** `actions` in order, in transactions that fit. */
+function chunked(actions: readonly TransactionAction[]): TransactionAction[][] {
+  const chunks: TransactionAction[][] = [];
+  let chunk: TransactionAction[] = [];
+  for (const action of actions) {
+    if (chunk.length > 0 && !fits([...chunk, action])) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(action);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+function charsOf(action: TransactionAction): number {
+  let chars = ROW_OVERHEAD_CHARS;
+  for (const value of Object.values(action[1])) if (typeof value === 'string') chars += value.length;
+  return chars;
 }
 
 async function deleteIgnoringMissing(client: TableClient, pk: string, rk: string): Promise<void> {
@@ -252,6 +457,11 @@ async function deleteIgnoringMissing(client: TableClient, pk: string, rk: string
   }
 }
 
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
 function isNotFound(error: unknown): boolean {
-  return (error as { statusCode?: unknown } | undefined)?.statusCode === 404;
+  return statusOf(error) === 404;
 }

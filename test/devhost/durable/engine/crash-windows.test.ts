@@ -36,7 +36,7 @@ function dyingStore(
           markDead();
           return hang();
         }
-        return (original as (...a: unknown[]) => unknown).apply(target, args);
+        return (original as (...a: unknown[]) => unknown).apply(receiver, args);
       };
     },
   });

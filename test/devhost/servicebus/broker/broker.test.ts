@@ -313,6 +313,58 @@ describe.each(stores)('BrokerCore over %s', (_name, makeStore) => {
   });
 
   describe('time to live', () => {
+    it('removes an expired directive from each subscription, dead-lettering it only where the subscription says so', () => {
+      const topology = parseEmulatorConfig({
+        UserConfig: {
+          Namespaces: [
+            {
+              Name: 'ns',
+              Topics: [
+                {
+                  Name: 'lane',
+                  Subscriptions: [
+                    { Name: 'keeps', Properties: { DeadLetteringOnMessageExpiration: true } },
+                    { Name: 'drops', Properties: { DeadLetteringOnMessageExpiration: false } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      });
+      const local = new BrokerCore({ topology, clock });
+      // A directive published with its ACK deadline (30 s away) as time to live, and one without.
+      local.send('lane', [
+        message({ messageId: 'directive', timeToLiveMs: 30_000 }),
+        message({ messageId: 'other' }),
+      ]);
+      clock.advance(29_999);
+      local.tick();
+      for (const sub of ['keeps', 'drops'])
+        expect(local.peek(`lane/Subscriptions/${sub}`, 1, 10).map((m) => m.messageId)).toEqual([
+          'directive',
+          'other',
+        ]);
+      clock.advance(1);
+      local.tick();
+      for (const sub of ['keeps', 'drops']) {
+        expect(local.peek(`lane/Subscriptions/${sub}`, 1, 10).map((m) => m.messageId)).toEqual(['other']);
+        expect(local.receive(`lane/Subscriptions/${sub}`, 10, 'peekLock').map((m) => m.messageId)).toEqual([
+          'other',
+        ]);
+      }
+      expect(local.peek('lane/Subscriptions/keeps/$DeadLetterQueue', 1, 10)).toEqual([
+        expect.objectContaining({ messageId: 'directive', deadLetterReason: 'TTLExpiredException' }),
+      ]);
+      expect(local.peek('lane/Subscriptions/drops/$DeadLetterQueue', 1, 10)).toEqual([]);
+    });
+
+    it('never hands out an expired message, even before a tick', () => {
+      broker.send('plain', [message({ messageId: 'late', timeToLiveMs: 10_000 })]);
+      clock.advance(10_000);
+      expect(broker.receive('plain', 1, 'peekLock')).toEqual([]);
+    });
+
     it('expires at the lower of the message and entity TTL and dead-letters when the entity says so', () => {
       broker.send('orders', [
         message({ messageId: 'short', timeToLiveMs: 30_000 }),
