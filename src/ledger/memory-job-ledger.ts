@@ -272,8 +272,11 @@ export class MemoryJobLedger implements JobLedger {
     return true;
   }
 
-  async removeOrphanIdempotency(scope: string, jobId: string): Promise<boolean> {
+  async removeOrphanIdempotency(
+    orphan: Pick<ActiveJobEntry, 'tenantId' | 'idempotencyScope' | 'jobId'>,
+  ): Promise<boolean> {
     await Promise.resolve();
+    const { idempotencyScope: scope, jobId } = orphan;
     if (this.idempotency.get(scope)?.jobId !== jobId || this.jobs.has(jobId)) return false;
     this.idempotency.delete(scope);
     return true;

@@ -3,16 +3,20 @@
  *
  *   PK = <job id>                RK = `JOB`, `STEP|000|ocr`, ...   a job and its steps
  *   PK = `TENANT|<tenant id>`    RK = `<inverted ms>|<job id>`      the tenant's job index
- *   PK = `INFLIGHT|<tenant id>`  RK = `INFLIGHT`                    the tenant's in-flight counter
- *   PK = `IDEMP|<scope id>`      RK = `IDEMPOTENCY`                 an idempotency record
+ *                                RK = `~INFLIGHT`                   the tenant's in-flight counter
+ *                                RK = `~IDEMP|<scope id>`           an idempotency record of the tenant
+ *   PK = `INFLIGHT|`             RK = <tenant id>                   directory of the tenants with a counter
  *   PK = `SWEEP|active|<shard>`  RK = job id                        a job in flight (`checkAt`)
  *   PK = `SWEEP|done|<yyyy-mm-dd>` RK = `<finishedAt>|<job id>`     a finished job, by finish day
  *
  * A job and its steps share a partition, so they are written in one entity-group transaction and
- * read back with one query. The counter has a partition of its own rather than sharing the index's:
- * a listing stays a plain partition scan, and counter contention does not eat into the throughput
- * of the index partition (Azure's targets are per partition). Job ids are letters, digits and
- * dashes, so they never collide with the prefixed partitions.
+ * read back with one query. A tenant's counter, idempotency records and index rows share the
+ * tenant's partition, so an admission takes its slot, claims its key and lists its job in one
+ * transaction too: three round trips in all (that one, the active entry, the job with its steps).
+ * The `~` rows sort after every index row, so a listing is a bounded range of the partition; the
+ * counters are listed through their directory (written once per tenant), never by a scan of the
+ * index partitions. Job ids are letters, digits and dashes, so they never collide with the prefixed
+ * partitions.
  * All algorithms are shared with the separate-tables backend (table-support/table-ledger-engine.ts).
  */
 import { JOB_ROW_KEY } from './keys';
@@ -20,6 +24,7 @@ import {
   checkedStepRowKey,
   checkShard,
   encodeKeyPart,
+  INDEX_ROW_KEY_TO,
   prefixRange,
   type TableLedgerLayout,
 } from './table-support/layout';
@@ -34,16 +39,32 @@ export interface SingleTableJobLedgerOptions extends TableStorageOptions, TableL
   readonly table: string;
 }
 
+const INFLIGHT_DIRECTORY = 'INFLIGHT|';
+
+function tenantPartition(tenantId: string): string {
+  return `TENANT|${encodeKeyPart(tenantId)}`;
+}
+
 export function singleTableLayout(table: string): TableLedgerLayout {
   return {
     tables: { jobs: table, steps: table, idempotency: table, jobIndex: table, inflight: table, sweep: table },
     jobRow: (jobId) => ({ partitionKey: jobId, rowKey: JOB_ROW_KEY }),
     stepRow: (jobId, index, stepId) => ({ partitionKey: jobId, rowKey: checkedStepRowKey(index, stepId) }),
     stepsPartition: (jobId) => jobId,
-    idempotencyRow: (scopeId) => ({ partitionKey: `IDEMP|${encodeKeyPart(scopeId)}`, rowKey: 'IDEMPOTENCY' }),
-    indexPartition: (tenantId) => `TENANT|${encodeKeyPart(tenantId)}`,
-    inflightRow: (tenantId) => ({ partitionKey: `INFLIGHT|${encodeKeyPart(tenantId)}`, rowKey: 'INFLIGHT' }),
-    inflightPartitions: prefixRange('INFLIGHT|'),
+    idempotencyRow: (tenantId, scopeId) => ({
+      partitionKey: tenantPartition(tenantId),
+      rowKey: `${INDEX_ROW_KEY_TO}IDEMP|${encodeKeyPart(scopeId)}`,
+    }),
+    indexPartition: tenantPartition,
+    inflightRow: (tenantId) => ({
+      partitionKey: tenantPartition(tenantId),
+      rowKey: `${INDEX_ROW_KEY_TO}INFLIGHT`,
+    }),
+    inflightDirectory: {
+      row: (tenantId) => ({ partitionKey: INFLIGHT_DIRECTORY, rowKey: encodeKeyPart(tenantId) }),
+      partitions: prefixRange(INFLIGHT_DIRECTORY),
+    },
+    admissionInTenantPartition: true,
     activePartition: (shard) => `SWEEP|active|${checkShard(shard)}`,
     activePartitions: prefixRange('SWEEP|active|'),
     finishedPartition: (day) => `SWEEP|done|${day}`,

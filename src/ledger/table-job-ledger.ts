@@ -50,7 +50,10 @@ export function separateTablesLayout(tables: LedgerTableNames): TableLedgerLayou
     jobRow: (jobId) => ({ partitionKey: jobId, rowKey: JOB_ROW_KEY }),
     stepRow: (jobId, index, stepId) => ({ partitionKey: jobId, rowKey: checkedStepRowKey(index, stepId) }),
     stepsPartition: (jobId) => jobId,
-    idempotencyRow: (scopeId) => ({ partitionKey: encodeKeyPart(scopeId), rowKey: IDEMPOTENCY_ROW_KEY }),
+    idempotencyRow: (_tenantId, scopeId) => ({
+      partitionKey: encodeKeyPart(scopeId),
+      rowKey: IDEMPOTENCY_ROW_KEY,
+    }),
     indexPartition: (tenantId) => encodeKeyPart(tenantId),
     inflightRow: (tenantId) => ({ partitionKey: encodeKeyPart(tenantId), rowKey: INFLIGHT_ROW_KEY }),
     activePartition: (shard) => `active|${checkShard(shard)}`,

@@ -19,7 +19,10 @@
  * never appears (a duplicate then answers without `job` until `orphanGraceSeconds` have passed, then
  * the command is admitted again over it); one that dies between a job's terminal write and the
  * counter update leaves a slot taken. These are repaired by a reconciling sweep (the drift sweeper,
- * which finds them through the active-jobs list), never by guessing here.
+ * which finds them through the active-jobs list), never by guessing here. A backend that lists a job
+ * in the tenant index before its job row (the single table, where the index row is written with the
+ * slot and the claim) can list a job `getJob` does not find yet, for one round trip; an admission
+ * that dies there stays listed until the sweeper's `removeOrphanIdempotency` removes it.
  * Job ids are letters, digits and dashes (UUIDs); other ids are never found.
  */
 import type { IdempotencyIdentity } from '../domain/idempotency';
@@ -204,10 +207,13 @@ export interface JobLedger {
   purgeJob(jobId: string): Promise<boolean>;
 
   /**
-   * Removes the idempotency record `scope` if it names `jobId` and that job does not exist (an
-   * admission that died before its job row). Resolves true when a record was removed.
+   * Removes the idempotency record `idempotencyScope` of `tenantId` if it names `jobId` and that job
+   * does not exist (an admission that died before its job row), with whatever else that admission
+   * left listed under the tenant. Resolves true when a record was removed.
    */
-  removeOrphanIdempotency(scope: string, jobId: string): Promise<boolean>;
+  removeOrphanIdempotency(
+    orphan: Pick<ActiveJobEntry, 'tenantId' | 'idempotencyScope' | 'jobId'>,
+  ): Promise<boolean>;
 
   /**
    * Appends a repair to the job (conditional write; the history keeps the last 20). With

@@ -31,12 +31,26 @@ export interface TableLedgerLayout {
   stepRow(jobId: string, index: number, stepId: string): RowKeys;
   /** The partition holding a job's step rows (their row keys all start with `STEP|`). */
   stepsPartition(jobId: string): string;
-  idempotencyRow(scopeId: string): RowKeys;
+  /** A tenant's idempotency record for one key (`scopeId` already names the tenant). */
+  idempotencyRow(tenantId: string, scopeId: string): RowKeys;
   /** The partition of a tenant's job index; its row keys are `indexRowKey(createdAt, jobId)`. */
   indexPartition(tenantId: string): string;
   inflightRow(tenantId: string): RowKeys;
-  /** The partitions holding the in-flight counters; absent when the counters have their table to themselves. */
-  readonly inflightPartitions?: PartitionRange;
+  /**
+   * Where the counters are listed when they share their partitions with other rows (the single
+   * table keeps a tenant's counter beside its index rows): one directory row per tenant with a
+   * counter, in these partitions. Absent: the counters have their table to themselves.
+   */
+  readonly inflightDirectory?: {
+    row(tenantId: string): RowKeys;
+    readonly partitions: PartitionRange;
+  };
+  /**
+   * Present when a tenant's counter, idempotency records and index rows share one partition of one
+   * table: an admission then takes its slot, claims its key and lists the job in ONE entity-group
+   * transaction.
+   */
+  readonly admissionInTenantPartition?: true;
   /** The active-jobs list of one shard; its row keys are job ids. */
   activePartition(shard: number): string;
   /** Every shard's active-jobs partition. */
@@ -68,6 +82,12 @@ export function checkShard(shard: number): number {
     throw new RangeError(`shard must be an integer in 0..9999, got ${shard}`);
   return shard;
 }
+
+/**
+ * Index row keys start with digits (`<inverted ms>|<job id>`); rows that share an index partition
+ * sort after them, from `~` on, so a listing bounds its scan with `RowKey lt INDEX_ROW_KEY_TO`.
+ */
+export const INDEX_ROW_KEY_TO = '~';
 
 /** Row-key bounds of step rows: every `STEP|...` key sorts in [STEP|, STEP}). */
 export const STEP_ROW_KEY_FROM = 'STEP|';

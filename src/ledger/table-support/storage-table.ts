@@ -24,6 +24,16 @@ export interface RowKeys {
 export type WriteOutcome =
   { readonly ok: true; readonly etag: string } | { readonly ok: false; readonly current?: StoredEntity };
 
+/** One operation of `transact`. */
+export type TransactionOp =
+  | { readonly kind: 'create'; readonly entity: Entity }
+  | { readonly kind: 'replace'; readonly entity: Entity; readonly etag: string };
+
+export type TransactionOutcome =
+  /** `etags[i]`: the ETag `ops[i]` left. */
+  | { readonly ok: true; readonly writeId: string; readonly etags: readonly (string | undefined)[] }
+  | { readonly ok: false; readonly writeId: string; readonly status: 409 | 412 | 404 };
+
 /** Property holding a random id per conditional write (see `afterLostPrecondition`). */
 export const WRITE_ID = 'writeId';
 
@@ -81,10 +91,10 @@ export class StorageTable {
     }
   }
 
-  /** Inserts or replaces the whole entity, whatever is there (for rows only their owner writes). */
-  async upsert(entity: Entity): Promise<void> {
+  /** Inserts or replaces the whole entity, whatever is there (for rows only their owner writes); its new ETag. */
+  async upsert(entity: Entity): Promise<string | undefined> {
     try {
-      await this.client.upsertEntity(stamp(entity), 'Replace');
+      return (await this.client.upsertEntity(stamp(entity), 'Replace')).etag;
     } catch (error) {
       throw this.unavailable('upsert', entity, error);
     }
@@ -105,19 +115,55 @@ export class StorageTable {
   /**
    * One entity-group transaction (all or nothing on Azure; max 100 rows of one partition): upserts
    * `companions` (rows nobody else can see or write yet) and inserts `entity`, the commit point.
-   * Not ok when `entity` already exists.
+   * Not ok when `entity` already exists. When the answer came back, `companionEtags[i]` is the ETag
+   * of `companions[i]`.
    */
-  async insertWithCompanions(entity: Entity, companions: readonly Entity[]): Promise<WriteOutcome> {
+  async insertWithCompanions(
+    entity: Entity,
+    companions: readonly Entity[],
+  ): Promise<WriteOutcome & { readonly companionEtags?: readonly (string | undefined)[] }> {
     if (companions.length === 0) return this.insert(entity);
     const stamped = stamp(entity);
     try {
       const actions: TransactionAction[] = companions.map((companion) => ['upsert', companion, 'Replace']);
       actions.push(['create', stamped]);
       const response = await this.client.submitTransaction(actions);
-      return { ok: true, etag: response.getResponseForEntity(entity.rowKey)?.etag ?? '' };
+      return {
+        ok: true,
+        etag: response.getResponseForEntity(entity.rowKey)?.etag ?? '',
+        // Sub-responses come in the order of the actions (an upsert's does not always name its row).
+        companionEtags: companions.map((_, i) => response.subResponses[i]?.etag),
+      };
     } catch (error) {
       if (statusOf(error) === 409) return this.afterLostPrecondition(stamped);
       throw this.unavailable('transaction', entity, error);
+    }
+  }
+
+  /**
+   * One entity-group transaction of `ops` on rows of one partition, all or nothing, with their
+   * preconditions (a create fails on an existing row, a replace or delete on another ETag). Every
+   * written row carries the same write id (`writeId`), so a caller can tell its own transaction
+   * from a rival's after a lost answer. Not ok: the status of the refused operation (409 or 412;
+   * 404 for a replace of a missing row).
+   */
+  async transact(ops: readonly TransactionOp[]): Promise<TransactionOutcome> {
+    const writeId = randomUUID();
+    const actions = ops.map((op): TransactionAction => {
+      switch (op.kind) {
+        case 'create':
+          return ['create', { ...op.entity, [WRITE_ID]: writeId }];
+        case 'replace':
+          return ['update', { ...op.entity, [WRITE_ID]: writeId }, 'Replace', { etag: op.etag }];
+      }
+    });
+    try {
+      const response = await this.client.submitTransaction(actions);
+      return { ok: true, writeId, etags: (response.subResponses ?? []).map((r) => r.etag) };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409 || status === 412 || status === 404) return { ok: false, writeId, status };
+      throw this.unavailable('transaction', ops[0]?.entity ?? { partitionKey: '', rowKey: '' }, error);
     }
   }
 

@@ -2,12 +2,20 @@
  * The JobLedger algorithms over Azure Table Storage, once, for both Table backends. Which table and
  * partition each row lives in comes from a TableLedgerLayout; everything else is shared.
  *
- * Concurrency: every state change is read → decide through the domain state machine → write with
- * If-Match on the ETag read; a lost precondition (409/412) yields the row as it now is, and the
- * decision is made again (bounded, with jittered pauses, then WriteContentionError). Nothing relies
- * on If-Match inside entity-group transactions (Azurite ignores it there).
+ * Concurrency: every state change is decided through the domain state machine → write with If-Match
+ * on the row's ETag; a lost precondition (409/412) yields the row as it now is, and the decision is
+ * made again (bounded, with jittered pauses, then WriteContentionError). The row decided on is read
+ * first, unless this process wrote it last: then the decision is made on the row as written and
+ * sent with its ETag (a refusal, or a decision that would write nothing, reads the row and decides
+ * again, so nothing is ever refused or skipped on a remembered row). The same holds for each
+ * tenant's in-flight counter, whose writes in one process also take turns. If-Match inside an
+ * entity-group transaction is relied on for the counter (Azure and Azurite 3.35 both answer 412).
  *
- * Admission (see `admit`):
+ * Admission, single table (the tenant's counter, records and index rows share a partition): see
+ * `admitInTenantPartition`: active entry, one transaction for slot + claim + index row, the job
+ * with its steps; three round trips.
+ *
+ * Admission, separate tables (see `admitRowByRow`):
  *   1. point-read the idempotency record: live + same hash → duplicate; live + other hash → conflict;
  *   2. take an in-flight slot (conditional counter increment; at the limit → TenantAtCapacityError,
  *      nothing written);
@@ -16,8 +24,8 @@
  *      admission died); losing the claim to a concurrent admission gives the slot back and decides
  *      again against the winner;
  *   4. add the job to the sweepers' active list (so a job that never commits is still found);
- *   5. write the steps and the job row, the job row last as the commit point (one transaction when
- *      the layout keeps them in one partition); readers that find no job row see no job;
+ *   5. write the steps and the job row, the job row last as the commit point; readers that find no
+ *      job row see no job;
  *   6. add the tenant's index row.
  *   A failure before the commit point withdraws the claim, gives the slot back and removes the active
  *   entry (best effort; what is left is the sweepers' to repair).
@@ -100,6 +108,7 @@ import {
   checkShard,
   finishedDay,
   finishedRowKey,
+  INDEX_ROW_KEY_TO,
   isJobId,
   STEP_ROW_KEY_FROM,
   STEP_ROW_KEY_TO,
@@ -107,7 +116,16 @@ import {
   type PartitionRange,
   type TableLedgerLayout,
 } from './layout';
-import { MAX_PAGE_SIZE, StorageTable, type Entity, type RowKeys, type StoredEntity } from './storage-table';
+import {
+  MAX_PAGE_SIZE,
+  StorageTable,
+  WRITE_ID,
+  type Entity,
+  type RowKeys,
+  type StoredEntity,
+  type TransactionOp,
+  type WriteOutcome,
+} from './storage-table';
 import { createTableClient, tableCreator, type TableStorageOptions } from './table-clients';
 
 export interface TableLedgerTuning {
@@ -124,6 +142,49 @@ export const MAX_STEPS_PER_JOB = 99;
 const READ_CONCURRENCY = 16;
 /** Step positions are immutable, so the step-id → index maps of recently used jobs are kept. */
 const STEP_INDEX_CACHE_SIZE = 10_000;
+/** Tenants whose in-flight counter (count and ETag) this process remembers. */
+const COUNTER_CACHE_SIZE = 10_000;
+/** Rows (jobs, steps, index rows, active entries) this process remembers as it last wrote them. */
+const ROW_MEMORY_SIZE = 2_000;
+/** Property of an idempotency record naming the index row its admission wrote with it. */
+const INDEX_ROW_KEY_PROPERTY = 'indexRowKey';
+
+/** A tenant's in-flight counter as this process last saw or wrote it; no `etag`: there is no row. */
+interface CounterState {
+  readonly count: number;
+  readonly etag: string | undefined;
+}
+
+/**
+ * What one decision on the counter came to: `done` (with the counter as it now is, when known), or
+ * `stale`: decide again on a fresh counter (the one given, else one read now).
+ */
+type CounterStep<T> =
+  | { readonly kind: 'done'; readonly result: T; readonly counter?: CounterState }
+  | { readonly kind: 'stale'; readonly counter?: CounterState };
+
+/** At most this many admissions share one tenant-partition transaction (3 rows each but the counter: < 100). */
+const MAX_CLAIMS_PER_TRANSACTION = 32;
+
+/** An admission's part of a tenant-partition transaction. */
+interface ClaimRequest {
+  readonly limit: number;
+  readonly idemEntity: Entity;
+  readonly indexEntity: Entity;
+  /** The record claimed over (expired or orphan), with the ETag it must still have. */
+  readonly existing?: StoredEntity;
+}
+
+interface PendingClaim extends ClaimRequest {
+  readonly settle: (result: TenantClaim | Error) => void;
+}
+
+/** What the tenant-partition transaction of an admission came to. */
+type TenantClaim =
+  | { readonly kind: 'claimed'; readonly claimEtag: string; readonly indexEtag?: string }
+  | { readonly kind: 'at-capacity' }
+  /** The idempotency record is not what this admission assumed: `current` is what is there. */
+  | { readonly kind: 'record-changed'; readonly current: StoredEntity | undefined };
 
 interface DecidedJobEvent {
   readonly kind: 'decided';
@@ -153,6 +214,16 @@ interface HeldSlot {
 
 type Decision<T> = { readonly write: Entity; readonly result: T } | { readonly result: T };
 
+/** The rows of one admission, mapped and size-checked before anything is written. */
+interface AdmissionRows {
+  readonly jobEntity: Entity;
+  readonly stepEntities: readonly Entity[];
+  readonly idemKeys: RowKeys;
+  readonly idemEntity: Entity;
+  readonly activeKeys: RowKeys;
+  readonly activeEntity: Entity;
+}
+
 export abstract class TableLedgerEngine implements JobLedger {
   private readonly jobs: StorageTable;
   private readonly steps: StorageTable;
@@ -165,6 +236,23 @@ export abstract class TableLedgerEngine implements JobLedger {
   private readonly colocated: boolean;
   private readonly maxWriteAttempts: number;
   private readonly stepIndexes = new Map<string, ReadonlyMap<string, number>>();
+  /**
+   * Each tenant's counter as this process last wrote or read it: a slot is taken or given back with
+   * one conditional write on the remembered ETag; only a lost precondition (another process wrote)
+   * costs a read.
+   */
+  private readonly counters = new Map<string, CounterState>();
+  /** The counter writes of one tenant in this process go one after the other, never against each other. */
+  private readonly counterTurns = new Map<string, Promise<void>>();
+  /** Claims of each tenant waiting for the next tenant-partition transaction (see `claimInTurn`). */
+  private readonly claimQueues = new Map<string, PendingClaim[]>();
+  /**
+   * Rows as this process last wrote them, with their ETags (most recent last). The next decision on
+   * such a row is made on it and written with If-Match on that ETag, without reading it first; only
+   * a refusal (another writer got there) or a decision that writes nothing reads the row, and the
+   * decision is made again on what was read. Never used to answer a read.
+   */
+  private readonly written = new Map<string, StoredEntity>();
 
   protected constructor(
     private readonly layout: TableLedgerLayout,
@@ -211,16 +299,305 @@ export abstract class TableLedgerEngine implements JobLedger {
       this.colocated ? [jobEntity, ...stepEntities] : stepEntities,
       `job ${job.jobId} with its steps`,
     );
-    const idemKeys = this.layout.idempotencyRow(idempotency.scopeId);
-    const idemEntity = idempotencyToEntity(idemKeys, {
-      scopeId: idempotency.scopeId,
-      tenantId: job.tenantId,
-      key: idempotency.key,
-      requestHash: idempotency.requestHash,
-      jobId: job.jobId,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + limits.idempotencyTtlHours * 3_600_000).toISOString(),
+    const idemKeys = this.layout.idempotencyRow(job.tenantId, idempotency.scopeId);
+    const indexKeys = this.indexKeys(job);
+    const idemEntity: Entity = {
+      ...idempotencyToEntity(idemKeys, {
+        scopeId: idempotency.scopeId,
+        tenantId: job.tenantId,
+        key: idempotency.key,
+        requestHash: idempotency.requestHash,
+        jobId: job.jobId,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + limits.idempotencyTtlHours * 3_600_000).toISOString(),
+      }),
+      [INDEX_ROW_KEY_PROPERTY]: indexKeys.rowKey,
+    };
+    const activeKeys = this.activeKeys(job.lane, job.jobId);
+    const activeEntity = activeToEntity(
+      activeKeys,
+      activeEntryOf(job, new Date(now.getTime() + limits.orphanGraceSeconds * 1000), idempotency.scopeId),
+      0,
+    );
+    const rows: AdmissionRows = { jobEntity, stepEntities, idemKeys, idemEntity, activeKeys, activeEntity };
+    await this.ready();
+    return this.layout.admissionInTenantPartition === true
+      ? this.admitInTenantPartition(record, limits, now, rows)
+      : this.admitRowByRow(record, limits, now, rows);
+  }
+
+  /**
+   * Admission where the counter, the idempotency records and the index rows of a tenant share one
+   * partition (the single table): three round trips when nothing contends.
+   *   1. the active entry, so whatever an admission that dies before its commit leaves is found
+   *      by the sweepers through it (an entry whose job never commits is theirs to clear); sent
+   *      together with 2 (a process that dies while both are in flight may leave 2 without 1);
+   *   2. one transaction in the tenant's partition: the counter + 1 (If-Match on the ETag this
+   *      process remembers), the idempotency record created (or, over an expired or orphan record,
+   *      replaced on its ETag), the index row created. A resend collides on the record (409) and
+   *      nothing of it is written; a counter another process moved (412) is read again and the
+   *      transaction decided again; at the limit (on a freshly read counter) nothing is sent.
+   *      Admissions of the tenant that queue up behind one in flight share the next transaction
+   *      (group commit, see `claimInTurn`);
+   *   3. the job with its steps, one transaction, the commit point.
+   * An admission that does not create its job (a duplicate, a conflict, the limit, a failure)
+   * removes its active entry again. The index row is listed from step 2: a listing can show a job
+   * whose row is not written yet (for one round trip); if the admission dies before its commit, the
+   * sweeper's orphan removal (removeOrphanIdempotency) removes that row with the record.
+   */
+  private async admitInTenantPartition(
+    record: AdmissionRecord,
+    limits: AdmissionLimits,
+    now: Date,
+    rows: AdmissionRows,
+  ): Promise<AdmissionOutcome> {
+    const { job } = record;
+    // The active entry and the claim go out together (both before the commit point).
+    const [listed, claimed] = await Promise.allSettled([
+      this.sweep.upsert(rows.activeEntity),
+      this.claimInTenantPartition(record, limits, now, rows),
+    ]);
+    const indexKeys = this.indexKeys(job);
+    if (claimed.status === 'rejected' || 'outcome' in claimed.value || listed.status === 'rejected') {
+      // No job: whatever of the two was written is taken back (best effort).
+      if (claimed.status === 'fulfilled' && !('outcome' in claimed.value))
+        await this.undoAdmission(
+          job.tenantId,
+          rows.idemKeys,
+          claimed.value.claim.claimEtag,
+          rows.activeKeys,
+          indexKeys,
+        );
+      else await this.sweep.delete(rows.activeKeys, '*').catch(() => false);
+      if (claimed.status === 'rejected') throw claimed.reason;
+      if ('outcome' in claimed.value) return claimed.value.outcome;
+      throw (listed as PromiseRejectedResult).reason;
+    }
+    const activeEtag = listed.value;
+    const { claim, existing } = claimed.value;
+
+    await this.commitJob(rows.jobEntity, rows.stepEntities, () =>
+      this.undoAdmission(job.tenantId, rows.idemKeys, claim.claimEtag, rows.activeKeys, indexKeys),
+    );
+    this.rememberStepIndexes(job.jobId, job.stepIds);
+    this.rememberRow(this.jobIndex, indexToEntity(job, indexKeys, 0), claim.indexEtag);
+    this.rememberRow(this.sweep, rows.activeEntity, activeEtag);
+    if (existing !== undefined) await this.dropOrphanIndexRow(job.tenantId, existing);
+    return { kind: 'created', job, steps: record.steps };
+  }
+
+  /**
+   * Step 2 of `admitInTenantPartition`: the slot, the claim and the index row in one transaction,
+   * decided again until it applies; or the answer to a duplicate, a conflict or the limit.
+   * `existing` is the record the claim replaced (an expired or orphan one).
+   */
+  private async claimInTenantPartition(
+    record: AdmissionRecord,
+    limits: AdmissionLimits,
+    now: Date,
+    rows: AdmissionRows,
+  ): Promise<
+    | { readonly outcome: AdmissionOutcome }
+    | { readonly claim: Extract<TenantClaim, { kind: 'claimed' }>; readonly existing?: StoredEntity }
+  > {
+    const { job } = record;
+    const { idemKeys, idemEntity } = rows;
+    const indexKeys = this.indexKeys(job);
+    const indexEntity = indexToEntity(job, indexKeys, 0);
+    const live = (row: StoredEntity | undefined): StoredEntity | undefined =>
+      row !== undefined &&
+      isWithinWindow(idempotencyFromEntity(row).createdAt, now, limits.idempotencyTtlHours)
+        ? row
+        : undefined;
+    const limit = limits.maxInflightPerTenant;
+    // The record this admission claims over: none until a collision shows one (a first admission
+    // of a key needs no read).
+    let existing: StoredEntity | undefined;
+    for (let round = 1; round <= this.maxWriteAttempts; round += 1) {
+      let claim: TenantClaim;
+      try {
+        claim = await this.claimInTurn(job.tenantId, {
+          limit,
+          idemEntity,
+          indexEntity,
+          ...(existing === undefined ? {} : { existing }),
+        });
+      } catch (error) {
+        // The transaction may have applied with its answer lost: if the record is ours, undo it all.
+        const mine = await this.idempotency.read(idemKeys).catch(() => undefined);
+        if (mine !== undefined && idempotencyFromEntity(mine).jobId === job.jobId)
+          await this.undoAdmission(job.tenantId, idemKeys, mine.etag, rows.activeKeys, indexKeys);
+        throw error;
+      }
+
+      if (claim.kind === 'claimed') return existing === undefined ? { claim } : { claim, existing };
+      if (claim.kind === 'at-capacity') {
+        // The slot may have gone to a concurrent identical admission: that is still a duplicate.
+        const recorded = live(await this.idempotency.read(idemKeys));
+        const outcome =
+          recorded === undefined
+            ? undefined
+            : await this.answerExisting(recorded, record, now, limits.orphanGraceSeconds);
+        if (outcome !== undefined) return { outcome };
+        throw new TenantAtCapacityError(job.tenantId, limit);
+      }
+      existing = claim.current;
+      const recorded = live(existing);
+      if (recorded !== undefined) {
+        const outcome = await this.answerExisting(recorded, record, now, limits.orphanGraceSeconds);
+        if (outcome !== undefined) return { outcome };
+        // An orphan past its grace: claimed over, with its ETag, like an expired record.
+      }
+    }
+    throw new WriteContentionError(`idempotency record ${record.idempotency.scopeId}`, this.maxWriteAttempts);
+  }
+
+  /**
+   * Queues a claim (slot + record + index row) of the tenant. Claims that queue up while one
+   * transaction of the tenant is in flight go together in the next one (group commit): one round
+   * trip for all of them, the counter raised by their number.
+   */
+  private claimInTurn(tenantId: string, claim: ClaimRequest): Promise<TenantClaim> {
+    return new Promise<TenantClaim>((resolve, reject) => {
+      let settled = false;
+      const pending: PendingClaim = {
+        ...claim,
+        settle: (result) => {
+          if (settled) return;
+          settled = true;
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        },
+      };
+      const queue = this.claimQueues.get(tenantId);
+      if (queue !== undefined) {
+        queue.push(pending);
+        return;
+      }
+      this.claimQueues.set(tenantId, [pending]);
+      void this.flushClaims(tenantId);
     });
+  }
+
+  private async flushClaims(tenantId: string): Promise<void> {
+    for (;;) {
+      const queue = this.claimQueues.get(tenantId) ?? [];
+      if (queue.length === 0) {
+        this.claimQueues.delete(tenantId);
+        return;
+      }
+      // One row at most once per transaction: a second claim of the same key waits for the next.
+      const group: PendingClaim[] = [];
+      const rowKeys = new Set<string>();
+      for (let i = 0; i < queue.length && group.length < MAX_CLAIMS_PER_TRANSACTION;) {
+        const claim = queue[i] as PendingClaim;
+        const keys = [claim.idemEntity.rowKey, claim.indexEntity.rowKey];
+        if (keys.some((key) => rowKeys.has(key))) {
+          i += 1;
+          continue;
+        }
+        keys.forEach((key) => rowKeys.add(key));
+        group.push(claim);
+        queue.splice(i, 1);
+      }
+      try {
+        await this.commitClaims(tenantId, group);
+      } catch (error) {
+        for (const claim of group) claim.settle(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  /** One transaction for `group` (decided again on a moved counter); settles every claim. */
+  private async commitClaims(tenantId: string, group: readonly PendingClaim[]): Promise<void> {
+    const counterKeys = this.layout.inflightRow(tenantId);
+    let pending = [...group];
+    await this.withCounter<void>(tenantId, async (counter, fresh) => {
+      const taking: PendingClaim[] = [];
+      const refused: PendingClaim[] = [];
+      for (const claim of pending)
+        (counter.count + taking.length < claim.limit ? taking : refused).push(claim);
+      // A remembered count may be old (other processes give slots back): read it before refusing.
+      if (refused.length > 0 && !fresh) return { kind: 'stale' };
+      for (const claim of refused) claim.settle({ kind: 'at-capacity' });
+      pending = taking;
+      if (taking.length === 0) return { kind: 'done', result: undefined, counter };
+      const count = counter.count + taking.length;
+      const counterEntity = counterToEntity(counterKeys, tenantId, count);
+      const ops: TransactionOp[] = [
+        counter.etag === undefined
+          ? { kind: 'create', entity: counterEntity }
+          : { kind: 'replace', entity: counterEntity, etag: counter.etag },
+      ];
+      for (const claim of taking) {
+        ops.push(
+          claim.existing === undefined
+            ? { kind: 'create', entity: claim.idemEntity }
+            : { kind: 'replace', entity: claim.idemEntity, etag: claim.existing.etag },
+          { kind: 'create', entity: claim.indexEntity },
+        );
+      }
+      const outcome = await this.idempotency.transact(ops);
+      if (outcome.ok) {
+        taking.forEach((claim, i) => {
+          const indexEtag = outcome.etags[2 + 2 * i];
+          claim.settle({
+            kind: 'claimed',
+            claimEtag: outcome.etags[1 + 2 * i] ?? '',
+            ...(indexEtag === undefined ? {} : { indexEtag }),
+          });
+        });
+        return { kind: 'done', result: undefined, counter: { count, etag: outcome.etags[0] } };
+      }
+      // Refused as a whole. Whose write is in the way: this very transaction (its first answer was
+      // lost and the SDK's retry met it), a rival's claim of a key, or a moved counter?
+      const records = await Promise.all(taking.map((claim) => this.idempotency.read(claim.idemEntity)));
+      if (records.some((row) => row !== undefined && row[WRITE_ID] === outcome.writeId)) {
+        // All or nothing: it applied for every claim; the counter's new ETag is unknown.
+        taking.forEach((claim, i) => claim.settle({ kind: 'claimed', claimEtag: records[i]?.etag ?? '' }));
+        return { kind: 'done', result: undefined };
+      }
+      const changed = taking.filter((claim, i) => records[i]?.etag !== claim.existing?.etag);
+      changed.forEach((claim) =>
+        claim.settle({ kind: 'record-changed', current: records[taking.indexOf(claim)] }),
+      );
+      pending = taking.filter((claim) => !changed.includes(claim));
+      if (changed.length > 0) {
+        // The others (if any) are tried again on the counter as it was.
+        return pending.length === 0
+          ? { kind: 'done', result: undefined, counter }
+          : { kind: 'stale', counter };
+      }
+      if (outcome.status === 409 && counter.etag !== undefined) {
+        // Neither the counter nor a record: an index row, i.e. a job id admitted before.
+        const indexRows = await Promise.all(pending.map((claim) => this.jobIndex.read(claim.indexEntity)));
+        pending = pending.filter((claim, i) => {
+          if (indexRows[i] === undefined) return true;
+          claim.settle(
+            new Error(
+              `job ${String(claim.indexEntity['jobId'])} already exists: job ids must be unique per admission`,
+            ),
+          );
+          return false;
+        });
+        if (pending.length === 0) return { kind: 'done', result: undefined, counter };
+      }
+      return { kind: 'stale' };
+    });
+  }
+
+  /**
+   * Admission row by row (separate tables): read the idempotency record, take a slot, claim the
+   * record, list the job as active, commit the job, add its index row.
+   */
+  private async admitRowByRow(
+    record: AdmissionRecord,
+    limits: AdmissionLimits,
+    now: Date,
+    rows: AdmissionRows,
+  ): Promise<AdmissionOutcome> {
+    const { job, steps, idempotency } = record;
+    const { idemKeys, idemEntity, activeKeys, activeEntity, jobEntity, stepEntities } = rows;
     const live = (row: StoredEntity | undefined): StoredEntity | undefined =>
       row !== undefined &&
       isWithinWindow(idempotencyFromEntity(row).createdAt, now, limits.idempotencyTtlHours)
@@ -229,14 +606,7 @@ export abstract class TableLedgerEngine implements JobLedger {
 
     const answer = (row: StoredEntity): Promise<AdmissionOutcome | undefined> =>
       this.answerExisting(row, record, now, limits.orphanGraceSeconds);
-    const activeKeys = this.activeKeys(job.lane, job.jobId);
-    const activeEntity = activeToEntity(
-      activeKeys,
-      activeEntryOf(job, new Date(now.getTime() + limits.orphanGraceSeconds * 1000), idempotency.scopeId),
-      0,
-    );
 
-    await this.ready();
     let existing = await this.idempotency.read(idemKeys);
     for (let attempt = 1; ; attempt += 1) {
       const recorded = live(existing);
@@ -318,7 +688,12 @@ export abstract class TableLedgerEngine implements JobLedger {
     let outcome;
     try {
       if (this.colocated) {
-        outcome = await this.jobs.insertWithCompanions(jobEntity, stepEntities);
+        const written = await this.jobs.insertWithCompanions(jobEntity, stepEntities);
+        if (written.ok) {
+          this.rememberRow(this.jobs, jobEntity, written.etag);
+          stepEntities.forEach((step, i) => this.rememberRow(this.steps, step, written.companionEtags?.[i]));
+        }
+        outcome = written;
       } else if (await this.steps.insertAll(stepEntities)) {
         outcome = await this.jobs.insert(jobEntity);
       } else if ((await this.jobs.read(jobEntity)) === undefined) {
@@ -358,8 +733,10 @@ export abstract class TableLedgerEngine implements JobLedger {
     idemKeys: RowKeys,
     claimEtag: string,
     activeKeys: RowKeys,
+    indexKeys?: RowKeys,
   ): Promise<void> {
     await this.idempotency.delete(idemKeys, claimEtag).catch(() => false);
+    if (indexKeys !== undefined) await this.jobIndex.delete(indexKeys, '*').catch(() => false);
     await this.releaseSlotAfterFailure(tenantId);
     await this.sweep.delete(activeKeys, '*').catch(() => false);
   }
@@ -368,35 +745,120 @@ export abstract class TableLedgerEngine implements JobLedger {
     await this.releaseSlot(tenantId).catch(() => undefined);
   }
 
+  /** Takes one of the tenant's in-flight slots; false (nothing written) at the limit. */
   private takeSlot(tenantId: string, limit: number): Promise<boolean> {
-    const keys = this.layout.inflightRow(tenantId);
-    return this.updateConditionally(
-      this.inflight,
-      keys,
-      `in-flight counter of tenant ${tenantId}`,
-      (current) => {
-        const count = countOf(current);
-        return count >= limit
-          ? { result: false }
-          : { write: counterToEntity(keys, tenantId, count + 1), result: true };
-      },
-    );
+    return this.withCounter(tenantId, async (counter, fresh) => {
+      // A remembered count at the limit may be old (other processes give slots back): read it first.
+      if (counter.count >= limit) return fresh ? { kind: 'done', result: false, counter } : { kind: 'stale' };
+      return this.writeCount(tenantId, counter, counter.count + 1, true);
+    });
   }
 
   private releaseSlot(tenantId: string): Promise<void> {
-    const keys = this.layout.inflightRow(tenantId);
-    return this.updateConditionally(
-      this.inflight,
-      keys,
-      `in-flight counter of tenant ${tenantId}`,
-      (current) => {
-        const count = countOf(current);
-        // Never below zero: a count that is already 0 has nothing left to give back.
-        return count <= 0
-          ? { result: undefined }
-          : { write: counterToEntity(keys, tenantId, count - 1), result: undefined };
-      },
+    return this.withCounter(tenantId, async (counter, fresh) => {
+      // Never below zero: a count that is already 0 has nothing left to give back.
+      if (counter.count <= 0) return fresh ? { kind: 'done', result: undefined, counter } : { kind: 'stale' };
+      return this.writeCount(tenantId, counter, counter.count - 1, undefined);
+    });
+  }
+
+  /** One conditional write of the counter on the ETag in `counter`. */
+  private async writeCount<T>(
+    tenantId: string,
+    counter: CounterState,
+    count: number,
+    result: T,
+  ): Promise<CounterStep<T>> {
+    const entity = counterToEntity(this.layout.inflightRow(tenantId), tenantId, count);
+    const outcome: WriteOutcome =
+      counter.etag === undefined
+        ? await this.inflight.insert(entity)
+        : await this.inflight.replace(entity, counter.etag);
+    if (outcome.ok) return { kind: 'done', result, counter: { count, etag: outcome.etag } };
+    // Lost to another writer: the row as it now is came back with the refusal.
+    return { kind: 'stale', counter: counterStateOf(outcome.current) };
+  }
+
+  /**
+   * Decides on the tenant's counter as this process last saw it, and on a lost precondition (or a
+   * decision that needs a fresh count) reads it and decides again. The tenant's turns in this
+   * process are taken one after the other, so its own writes never conflict with each other.
+   */
+  private withCounter<T>(
+    tenantId: string,
+    decide: (counter: CounterState, fresh: boolean) => Promise<CounterStep<T>>,
+  ): Promise<T> {
+    return this.inCounterTurn(tenantId, async () => {
+      let counter = this.counters.get(tenantId);
+      let fresh = false;
+      try {
+        for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
+          if (counter === undefined) {
+            counter = await this.readCounter(tenantId);
+            fresh = true;
+          }
+          const step = await decide(counter, fresh);
+          if (step.kind === 'done') {
+            this.rememberCounter(tenantId, step.counter);
+            return step.result;
+          }
+          // Another writer got there between our read and our write: spread out before trying again.
+          if (fresh) await contentionPause(attempt);
+          counter = step.counter;
+          fresh = step.counter !== undefined;
+        }
+      } catch (error) {
+        this.counters.delete(tenantId);
+        throw error;
+      }
+      this.counters.delete(tenantId);
+      throw new WriteContentionError(`in-flight counter of tenant ${tenantId}`, this.maxWriteAttempts);
+    });
+  }
+
+  private inCounterTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.counterTurns.get(tenantId) ?? Promise.resolve();
+    const run = previous.then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
     );
+    this.counterTurns.set(tenantId, settled);
+    void settled.then(() => {
+      if (this.counterTurns.get(tenantId) === settled) this.counterTurns.delete(tenantId);
+    });
+    return run;
+  }
+
+  /** Reads the counter (and lists the tenant in the counters' directory the first time it has none). */
+  private async readCounter(tenantId: string): Promise<CounterState> {
+    const row = await this.inflight.read(this.layout.inflightRow(tenantId));
+    const directory = this.layout.inflightDirectory;
+    if (row === undefined && directory !== undefined)
+      await this.inflight.upsert({ ...directory.row(tenantId), tenantId });
+    return counterStateOf(row);
+  }
+
+  private rememberCounter(tenantId: string, counter: CounterState | undefined): void {
+    this.counters.delete(tenantId);
+    if (counter === undefined) return;
+    if (this.counters.size >= COUNTER_CACHE_SIZE) {
+      const oldest = this.counters.keys().next();
+      if (oldest.done !== true) this.counters.delete(oldest.value);
+    }
+    this.counters.set(tenantId, counter);
+  }
+
+  /** Best effort: the index row an orphan admission wrote with its record (tenant-partition layout). */
+  private async dropOrphanIndexRow(tenantId: string, record: StoredEntity): Promise<void> {
+    const rowKey = record[INDEX_ROW_KEY_PROPERTY];
+    if (typeof rowKey !== 'string' || this.layout.admissionInTenantPartition !== true) return;
+    const jobId = idempotencyFromEntity(record).jobId;
+    if (isJobId(jobId) && (await this.jobs.read(this.layout.jobRow(jobId)).catch(() => true)) !== undefined)
+      return;
+    await this.jobIndex
+      .delete({ partitionKey: this.layout.indexPartition(tenantId), rowKey }, '*')
+      .catch(() => false);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -433,7 +895,8 @@ export abstract class TableLedgerEngine implements JobLedger {
     const after = query.continuation === undefined ? undefined : decodeContinuation(query.continuation);
     await this.ready();
 
-    let filter = odata`PartitionKey eq ${this.layout.indexPartition(query.tenantId)}`;
+    // Rows that share the partition (the single table's counter and records) sort after the index.
+    let filter = odata`PartitionKey eq ${this.layout.indexPartition(query.tenantId)} and RowKey lt ${INDEX_ROW_KEY_TO}`;
     if (after !== undefined) filter += odata` and RowKey gt ${after}`;
     if (query.status !== undefined) filter += odata` and status eq ${query.status}`;
     if (query.requestType !== undefined) filter += odata` and requestType eq ${query.requestType}`;
@@ -454,7 +917,8 @@ export abstract class TableLedgerEngine implements JobLedger {
 
   async inflightCount(tenantId: string): Promise<number> {
     await this.ready();
-    return countOf(await this.inflight.read(this.layout.inflightRow(tenantId)));
+    const row = await this.inflight.read(this.layout.inflightRow(tenantId));
+    return countOf(row);
   }
 
   async ping(): Promise<void> {
@@ -544,7 +1008,10 @@ export abstract class TableLedgerEngine implements JobLedger {
     if (found === undefined) return false;
     const { job, steps } = found;
     if (!isTerminalJobStatus(job.status)) throw new InvalidTransitionError('job', jobId, job.status, 'PURGE');
-    const idemKeys = this.layout.idempotencyRow(idempotencyScopeId(job.tenantId, job.idempotencyKey));
+    const idemKeys = this.layout.idempotencyRow(
+      job.tenantId,
+      idempotencyScopeId(job.tenantId, job.idempotencyKey),
+    );
     const record = await this.idempotency.read(idemKeys);
     await Promise.all([
       record !== undefined && idempotencyFromEntity(record).jobId === jobId
@@ -562,14 +1029,19 @@ export abstract class TableLedgerEngine implements JobLedger {
     return true;
   }
 
-  async removeOrphanIdempotency(scope: string, jobId: string): Promise<boolean> {
+  async removeOrphanIdempotency(
+    orphan: Pick<ActiveJobEntry, 'tenantId' | 'idempotencyScope' | 'jobId'>,
+  ): Promise<boolean> {
+    const { tenantId, idempotencyScope, jobId } = orphan;
     await this.ready();
-    const keys = this.layout.idempotencyRow(scope);
+    const keys = this.layout.idempotencyRow(tenantId, idempotencyScope);
     const record = await this.idempotency.read(keys);
     if (record === undefined || idempotencyFromEntity(record).jobId !== jobId) return false;
     if (isJobId(jobId) && (await this.jobs.read(this.layout.jobRow(jobId))) !== undefined) return false;
     // If-Match: a record replaced meanwhile (a re-admission) is not this orphan any more.
-    return this.idempotency.delete(keys, record.etag);
+    if (!(await this.idempotency.delete(keys, record.etag))) return false;
+    await this.dropOrphanIndexRow(tenantId, record);
+    return true;
   }
 
   async recordRepair(
@@ -581,23 +1053,42 @@ export abstract class TableLedgerEngine implements JobLedger {
     await this.ready();
     const keys = this.layout.jobRow(jobId);
     // The job's status and times are not touched, so the tenant index row stays as it is.
-    return this.updateConditionally(this.jobs, keys, `job ${jobId}`, (current) => {
-      if (current === undefined) throw new JobNotFoundError(jobId);
-      const job = jobFromEntity(current);
-      const next: Job = {
-        ...job,
-        repairs: appendRepair(job.repairs, repair),
-        orchestrationRestarts: job.orchestrationRestarts + (options.countsRestart === true ? 1 : 0),
-      };
-      return { write: jobToEntity(next, keys, revisionOf(current) + 1), result: next };
-    });
+    return this.updateConditionally(
+      this.jobs,
+      keys,
+      `job ${jobId}`,
+      (current) => {
+        if (current === undefined) throw new JobNotFoundError(jobId);
+        const job = jobFromEntity(current);
+        const next: Job = {
+          ...job,
+          repairs: appendRepair(job.repairs, repair),
+          orchestrationRestarts: job.orchestrationRestarts + (options.countsRestart === true ? 1 : 0),
+        };
+        return { write: jobToEntity(next, keys, revisionOf(current) + 1), result: next };
+      },
+      { remembered: true },
+    );
   }
 
   async listInflightCounters(): Promise<readonly InflightCounter[]> {
     await this.ready();
-    const range = this.layout.inflightPartitions;
-    const rows = await this.inflight.queryAll(range === undefined ? undefined : rangeFilter(range));
-    return rows.map(counterFromEntity);
+    const directory = this.layout.inflightDirectory;
+    if (directory === undefined) return (await this.inflight.queryAll(undefined)).map(counterFromEntity);
+    // The directory names the tenants; each counter is one point read (never a scan of the index).
+    const tenants = (await this.inflight.queryAll(rangeFilter(directory.partitions))).map((row) =>
+      String(row['tenantId']),
+    );
+    const counters: InflightCounter[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < tenants.length; i = next++) {
+        const row = await this.inflight.read(this.layout.inflightRow(tenants[i] as string));
+        if (row !== undefined) counters.push(counterFromEntity(row));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, tenants.length) }, worker));
+    return counters;
   }
 
   async markInflightSuspect(
@@ -630,6 +1121,8 @@ export abstract class TableLedgerEngine implements JobLedger {
     if (current === undefined || current.etag !== version) return false;
     const { count, suspect } = rewrite(countOf(current));
     const outcome = await this.inflight.replace(counterToEntity(keys, tenantId, count, suspect), version);
+    // Whatever this process remembered of the counter is older now: the next write reads it again.
+    this.counters.delete(tenantId);
     return outcome.ok;
   }
 
@@ -639,7 +1132,16 @@ export abstract class TableLedgerEngine implements JobLedger {
    */
   private async listAsFinished(job: Job, revision: number, written: boolean): Promise<void> {
     const keys = this.activeKeys(job.lane, job.jobId);
-    for (let attempt = 1; ; attempt += 1) {
+    // The entry as this process wrote it (at admission): deleted on its ETag without a read; if it
+    // changed since (a sweeper moved its check, a redrive put it back), read it and decide.
+    const memoryKey = rowMemoryKey(this.sweep, keys);
+    const remembered = this.recall(memoryKey);
+    this.written.delete(memoryKey);
+    const removed =
+      remembered !== undefined &&
+      revisionOf(remembered) <= revision &&
+      (await this.sweep.delete(keys, remembered.etag));
+    for (let attempt = 1; !removed; attempt += 1) {
       const current = await this.sweep.read(keys);
       if (current === undefined || revisionOf(current) > revision) break;
       if (await this.sweep.delete(keys, current.etag)) break;
@@ -773,6 +1275,7 @@ export abstract class TableLedgerEngine implements JobLedger {
               result: { kind: 'decided', transition: t, revision: next, previous: job },
             };
           },
+          { remembered: true },
         );
         if (outcome.kind === 'decided') return { ...outcome, heldSlot: held };
         // Taken before the job is written, so the limit holds whichever redrive wins the race.
@@ -817,11 +1320,17 @@ export abstract class TableLedgerEngine implements JobLedger {
     await this.ready();
     const index = await this.stepIndexOf(jobId, stepId);
     const keys = this.layout.stepRow(jobId, index, stepId);
-    return this.updateConditionally(this.steps, keys, `step ${jobId}/${stepId}`, (current) => {
-      if (current === undefined) throw new StepNotFoundError(jobId, stepId);
-      const { next, changed, result } = decide(stepFromEntity(current));
-      return changed ? { write: stepToEntity(next, keys), result } : { result };
-    });
+    return this.updateConditionally(
+      this.steps,
+      keys,
+      `step ${jobId}/${stepId}`,
+      (current) => {
+        if (current === undefined) throw new StepNotFoundError(jobId, stepId);
+        const { next, changed, result } = decide(stepFromEntity(current));
+        return changed ? { write: stepToEntity(next, keys), result } : { result };
+      },
+      { remembered: true },
+    );
   }
 
   /** A step's position (part of its row key), from the job row: also tells a missing job from a missing step. */
@@ -831,17 +1340,22 @@ export abstract class TableLedgerEngine implements JobLedger {
       if (!isJobId(jobId)) throw new JobNotFoundError(jobId);
       const row = await this.jobs.read(this.layout.jobRow(jobId));
       if (row === undefined) throw new JobNotFoundError(jobId);
-      // planAdmission gives step i of the protocol index i, and `stepIds` lists them in that order.
-      indexes = new Map(jobFromEntity(row).stepIds.map((id, i) => [id, i]));
-      if (this.stepIndexes.size >= STEP_INDEX_CACHE_SIZE) {
-        const oldest = this.stepIndexes.keys().next();
-        if (oldest.done !== true) this.stepIndexes.delete(oldest.value);
-      }
-      this.stepIndexes.set(jobId, indexes);
+      indexes = this.rememberStepIndexes(jobId, jobFromEntity(row).stepIds);
     }
     const index = indexes.get(stepId);
     if (index === undefined) throw new StepNotFoundError(jobId, stepId);
     return index;
+  }
+
+  /** planAdmission gives step i of the protocol index i, and `stepIds` lists them in that order. */
+  private rememberStepIndexes(jobId: string, stepIds: readonly string[]): ReadonlyMap<string, number> {
+    const indexes = new Map(stepIds.map((id, i) => [id, i]));
+    if (this.stepIndexes.size >= STEP_INDEX_CACHE_SIZE) {
+      const oldest = this.stepIndexes.keys().next();
+      if (oldest.done !== true) this.stepIndexes.delete(oldest.value);
+    }
+    this.stepIndexes.set(jobId, indexes);
+    return indexes;
   }
 
   /**
@@ -850,10 +1364,15 @@ export abstract class TableLedgerEngine implements JobLedger {
    */
   private syncIndex(job: Job, revision: number): Promise<void> {
     const keys = this.indexKeys(job);
-    return this.updateConditionally(this.jobIndex, keys, `index row of job ${job.jobId}`, (current) =>
-      current !== undefined && revisionOf(current) >= revision
-        ? { result: undefined }
-        : { write: indexToEntity(job, keys, revision), result: undefined },
+    return this.updateConditionally(
+      this.jobIndex,
+      keys,
+      `index row of job ${job.jobId}`,
+      (current) =>
+        current !== undefined && revisionOf(current) >= revision
+          ? { result: undefined }
+          : { write: indexToEntity(job, keys, revision), result: undefined },
+      { remembered: true },
     );
   }
 
@@ -873,21 +1392,72 @@ export abstract class TableLedgerEngine implements JobLedger {
     keys: RowKeys,
     what: string,
     decide: (current: StoredEntity | undefined) => Decision<T>,
+    options: { readonly remembered?: boolean } = {},
   ): Promise<T> {
-    let current = await table.read(keys);
+    const memoryKey = options.remembered === true ? rowMemoryKey(table, keys) : undefined;
+    let current = memoryKey === undefined ? undefined : this.recall(memoryKey);
+    let fresh = current === undefined;
+    if (fresh) current = await table.read(keys);
     for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
-      const decision = decide(current);
-      if (!('write' in decision)) return decision.result;
+      let decision: Decision<T>;
+      try {
+        decision = decide(current);
+      } catch (error) {
+        // A refusal is only ever given on the row as it is in storage.
+        if (fresh) throw error;
+        decision = { result: undefined as T };
+      }
+      if (!('write' in decision)) {
+        if (fresh) return decision.result;
+        // Decided on the remembered row without a write: that proves nothing; decide on the stored row.
+        if (memoryKey !== undefined) this.written.delete(memoryKey);
+        current = await table.read(keys);
+        fresh = true;
+        continue;
+      }
       const outcome =
         current === undefined
           ? await table.insert(decision.write)
           : await table.replace(decision.write, current.etag);
-      if (outcome.ok) return decision.result;
+      if (outcome.ok) {
+        if (memoryKey !== undefined) this.remember(memoryKey, decision.write, outcome.etag);
+        return decision.result;
+      }
+      if (memoryKey !== undefined) this.written.delete(memoryKey);
       current = outcome.current;
-      await contentionPause(attempt);
+      // A remembered row that was out of date is no contention: only a lost race on a read row is.
+      if (fresh) await contentionPause(attempt);
+      fresh = true;
     }
     throw new WriteContentionError(what, this.maxWriteAttempts);
   }
+
+  private recall(memoryKey: string): StoredEntity | undefined {
+    return this.written.get(memoryKey);
+  }
+
+  /** Remembers a row as just written (most recent last; the oldest goes first when full). */
+  private remember(memoryKey: string, entity: Entity, etag: string | undefined): void {
+    this.written.delete(memoryKey);
+    if (etag === undefined || etag === '') return;
+    if (this.written.size >= ROW_MEMORY_SIZE) {
+      const oldest = this.written.keys().next();
+      if (oldest.done !== true) this.written.delete(oldest.value);
+    }
+    this.written.set(memoryKey, { ...entity, etag } as StoredEntity);
+  }
+
+  private rememberRow(table: StorageTable, entity: Entity, etag: string | undefined): void {
+    this.remember(rowMemoryKey(table, entity), entity, etag);
+  }
+}
+
+function rowMemoryKey(table: StorageTable, keys: RowKeys): string {
+  return `${table.name}\u0000${keys.partitionKey}\u0000${keys.rowKey}`;
+}
+
+function counterStateOf(row: StoredEntity | undefined): CounterState {
+  return { count: countOf(row), etag: row?.etag };
 }
 
 function checkAdmissionRecord(record: AdmissionRecord): void {

@@ -239,8 +239,8 @@ export function describeSweepContract(subjectOf: () => LedgerUnderTest): void {
       const [entry] = await ledger.listDueJobs(record.job.lane, at(GRACE_MS), 100);
       if (entry === undefined) throw new Error('the orphan has no active entry');
 
-      expect(await ledger.removeOrphanIdempotency(entry.idempotencyScope, entry.jobId)).toBe(true);
-      expect(await ledger.removeOrphanIdempotency(entry.idempotencyScope, entry.jobId)).toBe(false);
+      expect(await ledger.removeOrphanIdempotency(entry)).toBe(true);
+      expect(await ledger.removeOrphanIdempotency(entry)).toBe(false);
       await ledger.dropActiveEntry(entry.jobId, entry.shard);
 
       expect(await dueIds(record.job.lane, at(DAY))).toEqual([]);
@@ -253,9 +253,23 @@ export function describeSweepContract(subjectOf: () => LedgerUnderTest): void {
       const record = admission({ tenantId, idempotencyKey: 'kept' });
       const { job } = created(await ledger.admit(record, LIMITS, at()));
 
-      expect(await ledger.removeOrphanIdempotency(record.idempotency.scopeId, job.jobId)).toBe(false);
-      expect(await ledger.removeOrphanIdempotency(record.idempotency.scopeId, randomUUID())).toBe(false);
-      expect(await ledger.removeOrphanIdempotency(randomUUID(), job.jobId)).toBe(false);
+      expect(
+        await ledger.removeOrphanIdempotency({
+          tenantId,
+          idempotencyScope: record.idempotency.scopeId,
+          jobId: job.jobId,
+        }),
+      ).toBe(false);
+      expect(
+        await ledger.removeOrphanIdempotency({
+          tenantId,
+          idempotencyScope: record.idempotency.scopeId,
+          jobId: randomUUID(),
+        }),
+      ).toBe(false);
+      expect(
+        await ledger.removeOrphanIdempotency({ tenantId, idempotencyScope: randomUUID(), jobId: job.jobId }),
+      ).toBe(false);
 
       const resent = admission({ tenantId, idempotencyKey: 'kept' }, at(DAY / 2));
       expect(await ledger.admit(resent, LIMITS, at(DAY / 2))).toMatchObject({ kind: 'duplicate', job });

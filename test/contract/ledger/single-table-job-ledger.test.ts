@@ -46,7 +46,7 @@ describe('SingleTableJobLedger on Table Storage', () => {
     tenantId = uniqueTenantId();
   });
 
-  it('keeps a job and its steps in one partition and everything else in prefixed partitions, with keys Azure accepts', async () => {
+  it("keeps a job and its steps in one partition, the tenant's index, counter and records in another, with keys Azure accepts", async () => {
     const oddTenant = `acme/eu#1?x\\y\u0001${tenantId}`;
     const record = admission({ tenantId: oddTenant, idempotencyKey: 'key/with#odd?chars' });
     await ledger.admit(record, LIMITS, at());
@@ -58,23 +58,29 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect(jobPartition).toEqual(['JOB', 'STEP|000|ocr', 'STEP|001|embedding']);
     const others = rows.filter((r) => r.partitionKey !== record.job.jobId);
     expect(others.map((r) => (r.partitionKey ?? '').split('|')[0]).sort()).toEqual([
-      'IDEMP',
       'INFLIGHT',
       'SWEEP',
+      'TENANT',
+      'TENANT',
       'TENANT',
     ]);
     expect(others.find((r) => r.partitionKey?.startsWith('SWEEP|'))).toMatchObject({
       partitionKey: `SWEEP|active|${record.job.lane}`,
       rowKey: record.job.jobId,
     });
-    expect(others.find((r) => r.partitionKey?.startsWith('TENANT|'))).toMatchObject({
-      jobId: record.job.jobId,
-      status: 'RUNNING',
-    });
-    expect(others.find((r) => r.partitionKey?.startsWith('INFLIGHT|'))).toMatchObject({
-      count: 1,
-      tenantId: oddTenant,
-    });
+    // The tenant's partition: its index row, then (after every index row) its counter and its record.
+    const tenantRows = others.filter((r) => r.partitionKey?.startsWith('TENANT|'));
+    expect(new Set(tenantRows.map((r) => r.partitionKey)).size).toBe(1);
+    expect(tenantRows.map((r) => r.rowKey)).toEqual([
+      expect.stringMatching(new RegExp(`^\\d{15}\\|${record.job.jobId}$`)),
+      `~IDEMP|${record.idempotency.scopeId}`,
+      '~INFLIGHT',
+    ]);
+    expect(tenantRows[0]).toMatchObject({ jobId: record.job.jobId, status: 'RUNNING' });
+    expect(tenantRows[1]).toMatchObject({ jobId: record.job.jobId, key: 'key/with#odd?chars' });
+    expect(tenantRows[2]).toMatchObject({ count: 1, tenantId: oddTenant });
+    // The counters' directory names the tenant once.
+    expect(others.filter((r) => r.partitionKey === 'INFLIGHT|')).toMatchObject([{ tenantId: oddTenant }]);
     for (const row of rows) {
       expect(row.partitionKey).not.toMatch(FORBIDDEN_KEY_CHARS);
       expect(row.rowKey).not.toMatch(FORBIDDEN_KEY_CHARS);
@@ -114,7 +120,7 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(4);
     expect(await ledger.inflightCount(tenantId)).toBe(4);
     expect((await rawEntities(table)).filter((r) => r.rowKey === 'JOB')).toHaveLength(4);
-    expect((await rawEntities(table)).filter((r) => r.partitionKey?.startsWith('IDEMP|'))).toHaveLength(4);
+    expect((await rawEntities(table)).filter((r) => r.rowKey?.startsWith('~IDEMP|'))).toHaveLength(4);
   });
 
   it('keeps the work lists in SWEEP partitions: active by shard, finished by day', async () => {

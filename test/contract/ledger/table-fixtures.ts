@@ -43,10 +43,11 @@ export async function unreachableConnectionString(): Promise<string> {
 }
 
 /**
- * Client options of a process that dies at its first entity-group transaction: in an admission,
- * that is the job and its steps (one partition) or the steps before the job row (separate tables),
- * so everything written before the commit point stays and nothing after it is written: that request
- * and every later one fail without reaching storage.
+ * Client options of a process that dies at the first entity-group transaction writing a job or step
+ * row: in an admission, that is the job and its steps (one partition) or the steps before the job
+ * row (separate tables), so everything written before the commit point (with the single table, the
+ * transaction in the tenant's partition too) stays and nothing after it is written: that request and
+ * every later one fail without reaching storage.
  */
 export function diesAtFirstTransaction(): TableServiceClientOptions {
   let dead = false;
@@ -56,9 +57,13 @@ export function diesAtFirstTransaction(): TableServiceClientOptions {
       {
         position: 'perCall',
         policy: {
-          name: 'processDiesAtFirstTransaction',
+          name: 'processDiesAtFirstJobTransaction',
           sendRequest: async (request, next) => {
-            if (dead || new URL(request.url).pathname.endsWith('$batch')) {
+            const body = typeof request.body === 'string' ? request.body : '';
+            if (
+              dead ||
+              (new URL(request.url).pathname.endsWith('$batch') && /"RowKey":"(JOB|STEP\|)/.test(body))
+            ) {
               dead = true;
               throw new Error('the process died');
             }
