@@ -7,6 +7,11 @@
 //   generated/servicebus-topology.json  the Service Bus entities (src/messaging/topology.ts)
 //   generated/app-settings.json         the settings the app requires, their defaults, and the
 //                                       App Configuration key of each
+//   entra/app-roles.json                Lucius's app roles, for the optional app registration
+//
+// Security (docs/security.md): the app accepts Entra ID bearer tokens (LUCIUS_AUTH_MODE=entra) for
+// this directory and the app registration named by `authAudience` (or created here with
+// `createEntraApp`), and signs worker callback tokens with a key kept in Key Vault.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -79,6 +84,22 @@ param appConfigurationKeys array = []
 @description('Email address told when an alert fires. Empty: the alerts fire without an action group.')
 param alertEmail string = ''
 
+@description('Audience of the tokens the API accepts (LUCIUS_AUTH_MODE=entra): the client id and/or Application ID URI of an existing app registration, comma-separated. Ignored when createEntraApp is true.')
+param authAudience string = ''
+
+@description('Create the app registration with Lucius\'s app roles and its service principal (infra/app/entra-app.bicep, Microsoft Graph Bicep extension). Needs Graph rights to create applications; false: register it by hand (docs/security.md) and give authAudience.')
+param createEntraApp bool = false
+
+@description('Unique name of the app registration createEntraApp makes. Empty: lucius-api-<token>.')
+param entraAppUniqueName string = ''
+
+@description('Worker callback key (LUCIUS_CALLBACK_KEY), `<key id>:<base64 of >= 32 bytes>`, written to Key Vault on the first deployment only; the default is new random bytes (three random GUIDs) each time, so later deployments leave the stored key alone. Rotate it in Key Vault (docs/security.md).')
+@secure()
+param callbackKey string = 'cb1:${base64('${newGuid()}${newGuid()}${newGuid()}')}'
+
+@description('Also accept callback tokens signed with the key in secret lucius-callback-key-previous (LUCIUS_CALLBACK_KEY_PREVIOUS), during a key rotation. The secret must exist.')
+param callbackKeyRotation bool = false
+
 @description('Maximum instances of the function app (Flex Consumption scale-out limit).')
 @minValue(40)
 @maxValue(1000)
@@ -102,6 +123,7 @@ param serviceBusNamespaceName string = ''
 param logAnalyticsName string = ''
 param applicationInsightsName string = ''
 param dtsName string = ''
+param keyVaultName string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -110,6 +132,7 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
 var useAppConfiguration = !empty(appConfigurationName)
+var entraAppName = !empty(entraAppUniqueName) ? entraAppUniqueName : 'lucius-api-${resourceToken}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -187,6 +210,28 @@ module appConfiguration 'app/app-configuration.bicep' = if (useAppConfiguration)
   }
 }
 
+// The worker callback key, read by the app through a Key Vault reference with its identity.
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    callbackKey: callbackKey
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+// The app registration and its roles; only when asked (it needs Graph rights).
+module entraApp 'app/entra-app.bicep' = if (createEntraApp) {
+  name: 'entraApp'
+  scope: rg
+  params: {
+    uniqueName: entraAppName
+  }
+}
+
 module api 'app/api.bicep' = {
   name: 'api'
   scope: rg
@@ -209,8 +254,12 @@ module api 'app/api.bicep' = {
     appConfigurationKeys: appConfigurationKeys
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    authTenantId: tenant().tenantId
+    authAudience: createEntraApp ? entraApp.outputs.audience : authAudience
+    callbackKeySecretUri: keyVault.outputs.callbackKeySecretUri
+    previousCallbackKeySecretUri: callbackKeyRotation ? keyVault.outputs.previousCallbackKeySecretUri : ''
   }
-  // References to App Configuration resolve only once the identity may read the store.
+  // References to App Configuration and Key Vault resolve only once the identity may read them.
   dependsOn: [
     rbac
   ]
@@ -228,6 +277,7 @@ module rbac 'app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     dtsName: useDurableTaskScheduler ? dts.outputs.name : ''
     durableBackend: durableBackend
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -267,3 +317,7 @@ output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQua
 output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output LUCIUS_TASK_HUB string = taskHubName
 output LUCIUS_DURABLE_BACKEND string = durableBackend
+// Names only: the callback key stays in the vault.
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output LUCIUS_AUTH_AUDIENCE string = createEntraApp ? entraApp.outputs.audience : authAudience
+output LUCIUS_ENTRA_APP_ID string = createEntraApp ? entraApp.outputs.appId : ''

@@ -9,6 +9,10 @@
  * <data>/lucius.env). Ctrl-C (SIGINT) or SIGTERM stops the workers, the host, the emulator and
  * Azurite, in that order.
  *
+ * Authentication: the app runs with `LUCIUS_AUTH_MODE=dev` unless the environment sets a mode, its
+ * dev issuer's key in the data folder (`LUCIUS_AUTH_DEV_DATA_DIR`, also in lucius.env); `up` prints
+ * the `npx lucius token` line that mints a bearer token for it and the dev JWKS URL (local-auth.ts).
+ *
  * Logs: the app prints each lifecycle event as one readable line (`LUCIUS_LOG_FORMAT=text`, set here
  * unless the environment or `--log-format text|json` says otherwise); `--verbose` is handed to
  * devhost (with the other flags) for its per-invocation lines.
@@ -31,7 +35,9 @@ import {
 import type { ServiceBusEmulator } from '../devhost/servicebus/emulator';
 import type { DemoWorkers } from '../workers/demo-workers';
 import { describeModes } from '../workers/modes';
+import { DEFAULT_DEV_DATA_DIR } from '../src/config/auth-settings';
 import { demoWorkerModes, runDemoWorkers } from './demo-workers';
+import { authLines, shellQuote, useLocalAuth } from './local-auth';
 import { luciusEmulatorConfig } from './lucius-topology';
 
 export async function up(flags: Flags, usage: Usage): Promise<void> {
@@ -65,6 +71,7 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   process.env.ServiceBusConnection = serviceBus.connectionString;
   process.env.LUCIUS_TASK_HUB ??= 'LuciusLocal';
   process.env.LUCIUS_LOG_FORMAT = logFormat(flags, usage);
+  const authMode = useLocalAuth(process.env, dataDir);
   let host: DevHost;
   try {
     host = await hostApp(appDir, flags, usage, { quiet: !flags.switches.has('verbose') });
@@ -88,7 +95,10 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   process.stdout.write(
     `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)} (LUCIUS_DEMO_WORKERS, --workers, --no-workers)`}\n`,
   );
-  const env = luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host);
+  const env = luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host, {
+    mode: authMode,
+    dataDir,
+  });
   const envFile = join(dataDir, 'lucius.env');
   await writeFile(envFile, env, { mode: 0o600 });
   process.stdout.write(
@@ -98,6 +108,16 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   process.stdout.write(
     `Durable HTTP API:      curl -s 'http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances?code=${encodeURIComponent(host.keys.systemKey)}'\n`,
   );
+  const apiUrl = `http://localhost:${host.port}/${host.config.routePrefix}`;
+  const defaultDataDir = join(appDir, DEFAULT_DEV_DATA_DIR);
+  const auth = authLines({
+    mode: authMode,
+    dataDir,
+    defaultDataDir,
+    apiUrl,
+    functionKey: host.keys.functionKey,
+  });
+  process.stdout.write(`${auth.join('\n')}\n`);
   process.stdout.write(
     `Lucius is running at http://localhost:${host.port}/${host.config.routePrefix} (Ctrl-C to stop)\n`,
   );
@@ -111,25 +131,29 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
 
 /**
  * What the `lucius` CLI needs to reach this devhost, as shell assignments (one a line, values
- * single-quoted): the ledger on the Azurite started, the emulator, the Durable HTTP API and its key.
+ * single-quoted): the ledger on the Azurite started, the emulator, the Durable HTTP API and its key,
+ * the auth mode and the dev issuer's folder (for `lucius token`).
  */
-function luciusCliEnv(tableConnection: string, serviceBusConnection: string, host: DevHost): string {
+function luciusCliEnv(
+  tableConnection: string,
+  serviceBusConnection: string,
+  host: DevHost,
+  auth: { readonly mode: string; readonly dataDir: string },
+): string {
   const values: [string, string][] = [
     ['LUCIUS_STORAGE_BACKEND', 'ledger'],
     ['LUCIUS_TABLE_CONNECTION', tableConnection],
     ['ServiceBusConnection', serviceBusConnection],
     ['LUCIUS_DURABLE_API_URL', `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask`],
     ['LUCIUS_DURABLE_API_KEY', host.keys.systemKey],
+    ['LUCIUS_AUTH_MODE', auth.mode],
+    ['LUCIUS_AUTH_DEV_DATA_DIR', auth.dataDir],
   ];
   for (const name of ['LUCIUS_TASK_HUB', 'LUCIUS_TABLE_LEDGER']) {
     const value = appProcessEnv()[name];
     if (value !== undefined) values.push([name, value]);
   }
   return values.map(([name, value]) => `${name}=${shellQuote(value)}`).join('\n') + '\n';
-}
-
-function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `--log-format text|json`, else LUCIUS_LOG_FORMAT, else `text` (readable lines for a terminal). */

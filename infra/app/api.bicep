@@ -2,6 +2,7 @@
 // and its app settings. Every setting the app requires in production (generated/app-settings.json,
 // generated from src/config) is set here from the resources main.bicep creates; a test
 // (test/unit/infra/app-settings.test.ts) reads the delimited block below and fails if one is missing.
+// The worker callback key is a Key Vault reference, resolved with the same identity.
 param name string
 param planName string
 param location string = resourceGroup().location
@@ -24,6 +25,14 @@ param appConfigurationLabel string = ''
 param appConfigurationKeys array = []
 param maximumInstanceCount int = 100
 param instanceMemoryMB int = 2048
+@description('Directory (tenant) id whose Entra ID tokens the API accepts.')
+param authTenantId string
+@description('LUCIUS_AUTH_AUDIENCE: the app registration\'s client id and/or Application ID URI, comma-separated.')
+param authAudience string
+@description('Versionless URI of the Key Vault secret holding the worker callback key.')
+param callbackKeySecretUri string
+@description('Versionless URI of the previous callback key\'s secret, during a rotation; empty otherwise.')
+param previousCallbackKeySecretUri string = ''
 
 var topology = loadJsonContent('../generated/servicebus-topology.json')
 var appSettingsFile = loadJsonContent('../generated/app-settings.json')
@@ -153,6 +162,14 @@ var luciusAppSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
   // The identity @azure/identity picks when no connection names one.
   AZURE_CLIENT_ID: identityClientId
+  // Callers: Entra ID bearer tokens of this directory for the app registration (docs/security.md).
+  LUCIUS_AUTH_MODE: 'entra'
+  LUCIUS_AUTH_TENANT_ID: authTenantId
+  LUCIUS_AUTH_AUDIENCE: authAudience
+  // Worker callback tokens' key: a Key Vault reference, resolved by the platform with the identity
+  // above (keyVaultReferenceIdentity); the value never appears in the app's configuration.
+  LUCIUS_CALLBACK_KEY: '@Microsoft.KeyVault(SecretUri=${callbackKeySecretUri})'
+  LUCIUS_CALLBACK_KEY_PREVIOUS: empty(previousCallbackKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousCallbackKeySecretUri})'
 }
 // </lucius-app-settings>
 

@@ -8,6 +8,7 @@
 //   Azure Service Bus Data Receiver  namespace reply subscriptions (triggers), quarantine queue
 //   Monitoring Metrics Publisher     App Insights telemetry with Entra ID (local auth is disabled)
 //   Durable Task Data Contributor    scheduler the task hub (Durable Task Scheduler only)
+//   Key Vault Secrets User           key vault the worker callback key (Key Vault references)
 param managedIdentityPrincipalId string
 @description('Object id of a user given read roles for debugging; empty for none.')
 param userPrincipalId string = ''
@@ -22,6 +23,8 @@ param applicationInsightsName string
 @description('Durable Task Scheduler name; empty when the Azure Storage provider is used.')
 param dtsName string = ''
 param durableBackend string = 'AzureStorage'
+@description('The Key Vault holding the worker callback key.')
+param keyVaultName string
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -32,6 +35,7 @@ var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
 var useAzureStorageProvider = durableBackend == 'AzureStorage'
 var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler' && !empty(dtsName)
@@ -51,6 +55,10 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' existing = if (useDurableTaskScheduler) {
   name: dtsName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
 }
 
 resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -118,6 +126,18 @@ resource taskHubContributor 'Microsoft.Authorization/roleAssignments@2022-04-01'
   scope: scheduler
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.durableTaskDataContributor)
+    principalId: managedIdentityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Read (never write) the vault's secrets: the platform resolves LUCIUS_CALLBACK_KEY (and, during a
+// rotation, LUCIUS_CALLBACK_KEY_PREVIOUS) with this identity. The vault holds nothing else.
+resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, managedIdentityPrincipalId, roles.keyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
     principalId: managedIdentityPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -6,8 +6,9 @@
 import { AuthFailure } from './errors';
 import type { Principal } from './principal';
 
-export const AUTH_MODES = ['entra', 'easyauth', 'dev', 'none'] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+import { AUTH_MODES, type AuthMode } from '../config/auth-settings';
+
+export { AUTH_MODES, type AuthMode };
 
 /** What an authenticator reads of a request: `Headers` (fetch, `@azure/functions`) fits. */
 export interface HeaderLookup {

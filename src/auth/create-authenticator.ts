@@ -1,6 +1,6 @@
 /** The authenticator `AuthSettings` select (one per `LUCIUS_AUTH_MODE`), built once at start-up. */
 import type { Authenticator } from './authenticator';
-import type { AuthSettings } from './auth-settings';
+import type { AuthSettings } from '../config/auth-settings';
 import { DevIssuer, devAuthenticator } from './dev-issuer';
 import { EasyAuthAuthenticator } from './easy-auth-authenticator';
 import { EntraTrust } from './entra-trust';

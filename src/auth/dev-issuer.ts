@@ -27,7 +27,9 @@ import { DEFAULT_TENANTS_CLAIM } from './principal';
 import type { Role } from './roles';
 
 export const DEV_ISSUER = 'urn:lucius:dev-issuer';
-export const DEV_AUDIENCE = 'api://lucius-dev';
+import { DEV_AUDIENCE } from '../config/auth-settings';
+
+export { DEV_AUDIENCE };
 export const DEV_KEY_FILE = 'dev-issuer-key.json';
 const DEV_ALGORITHM = 'ES256';
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;

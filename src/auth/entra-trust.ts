@@ -13,7 +13,9 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { TokenTrust } from './jwt-authenticator';
 
-export const DEFAULT_ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+import { DEFAULT_ENTRA_AUTHORITY } from '../config/auth-settings';
+
+export { DEFAULT_ENTRA_AUTHORITY };
 
 export interface EntraTrustOptions {
   /** The directory (tenant) id, a GUID, or a verified domain (contoso.onmicrosoft.com). */

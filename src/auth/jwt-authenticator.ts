@@ -13,20 +13,9 @@ import { bearerTokenOf, type AuthMode, type Authenticator, type HeaderLookup } f
 import { AuthFailure } from './errors';
 import { principalFromClaims, type Principal } from './principal';
 
-/** The algorithms an allow-list may name: asymmetric signatures only. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
-export type SigningAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from '../config/auth-settings';
+
+export { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm };
 
 /** Where the keys and issuers come from; resolved on each request (sources cache what they fetch). */
 export interface TokenTrust {

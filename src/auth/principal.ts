@@ -21,7 +21,7 @@ export interface Principal {
   readonly tenants: readonly string[] | 'claim-missing' | 'all';
 }
 
-export const DEFAULT_TENANTS_CLAIM = 'lucius_tenants';
+export { DEFAULT_TENANTS_CLAIM } from '../config/auth-settings';
 
 export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   subject: 'anonymous',

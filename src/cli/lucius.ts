@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { settingsForTool } from '../config/local-settings';
 import { CliRuntime } from './cli-runtime';
 import type { CliIo, CommandEnv } from './command-env';
+import { registerGrantsCommands } from './commands/grants';
 import { registerJobsCommands } from './commands/jobs';
 import { registerQuarantineCommands } from './commands/quarantine';
 import { registerSmokeCommand } from './commands/smoke';
@@ -35,6 +36,7 @@ export function buildProgram(env: CommandEnv): Command {
   registerSweepCommands(program, env);
   registerSmokeCommand(program, env);
   registerTokenCommand(program, env);
+  registerGrantsCommands(program, env);
   for (const command of allCommands(program))
     command.exitOverride().configureOutput({ writeOut: env.io.stdout, writeErr: env.io.stderr });
   return program;

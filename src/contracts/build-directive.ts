@@ -3,7 +3,8 @@
  *
  * `reply_to` is the lane's reply topic `{replyPrefix}{lane}`; `output_ref` is the job's output
  * location unless the caller names one for the step; `input_ref` is what the orchestrator passes
- * (the job's input for the first step, the previous step's output after). The result is not
+ * (the job's input for the first step, the previous step's output after); `callback_token` is the
+ * token the caller issued for the attempt (a cancel carries none). The result is not
  * validated here: the publisher validates every document before sending it.
  */
 import type { CancelDirective, StepDirective } from '../contracts/directive';
@@ -37,6 +38,8 @@ export interface DirectiveInput extends DirectiveTarget {
     readonly leaseExpiresAt?: Instant;
     readonly resultDeadline?: Instant;
   };
+  /** The attempt's callback token (`issueCallbackToken`), carried as `callback_token`. */
+  readonly callbackToken?: string;
 }
 
 export interface CancelDirectiveInput extends DirectiveTarget {
@@ -58,6 +61,7 @@ export function buildDirective(input: DirectiveInput): StepDirective {
     ack_deadline: iso(deadlines.ackDeadline),
     ...(deadlines.leaseExpiresAt === undefined ? {} : { lease_expires_at: iso(deadlines.leaseExpiresAt) }),
     ...(deadlines.resultDeadline === undefined ? {} : { result_deadline: iso(deadlines.resultDeadline) }),
+    ...(input.callbackToken === undefined ? {} : { callback_token: input.callbackToken }),
   };
 }
 

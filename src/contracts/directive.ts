@@ -1,7 +1,8 @@
 /**
  * TypeScript shape of schemas/directive.v1.json: what Lucius publishes to a worker per step attempt.
  * `kind: "directive"` asks for the work; `kind: "cancel"` calls the same attempt off. Replies must
- * echo job_id, step_id, attempt_no and lease_id.
+ * echo job_id, step_id, attempt_no and lease_id; an HTTP callback also sends the directive's
+ * `callback_token` as header `Lucius-Callback-Token`.
  */
 import type { StepType } from '../domain/step';
 import { validatorFor } from './validation';
@@ -34,10 +35,15 @@ interface DirectiveWork {
   readonly input_ref: string;
   readonly output_ref: string;
   readonly payload: Readonly<Record<string, unknown>>;
-  /** The ACK must arrive by then or the attempt fails with ACK_TIMEOUT. */
+  /** The ACK must arrive by then or the attempt ends NOT_STARTED; the message expires then, and a worker drops it after. */
   readonly ack_deadline: string;
   readonly lease_expires_at?: string;
   readonly result_deadline?: string;
+  /**
+   * Authorizes HTTP callbacks for this attempt only: sent as header `Lucius-Callback-Token`.
+   * Optional in v1 (a directive published before tokens existed has none).
+   */
+  readonly callback_token?: string;
 }
 
 export interface StepDirective extends DirectiveAttempt, DirectiveWork {

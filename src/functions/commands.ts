@@ -1,8 +1,8 @@
 /** HTTP functions that accept commands. Both routes behave the same (`orchestrate` is the older name). */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import { getServices } from '../composition';
 import { handleAdmitCommand } from '../http/command-handlers';
+import { apiAuthLevel, secured } from './api-security';
 
 for (const [name, route] of [
   ['submitCommand', 'v1/commands'],
@@ -10,9 +10,9 @@ for (const [name, route] of [
 ] as const) {
   app.http(name, {
     route,
-    methods: ['POST'],
-    authLevel: 'function',
+    methods: ['POST', 'OPTIONS'],
+    authLevel: apiAuthLevel(),
     extraInputs: [df.input.durableClient()],
-    handler: (request, context) => handleAdmitCommand(getServices(), request, context),
+    handler: secured({ action: 'submit' }, handleAdmitCommand),
   });
 }

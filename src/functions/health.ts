@@ -1,17 +1,24 @@
 /**
- * Liveness and readiness probes (anonymous, as probes are). Readiness asks the durable task hub
- * through the invocation's durable client, hence its input binding.
+ * Liveness and readiness probes (anonymous, as probes are, and outside the security pipeline; their
+ * answers still carry the security headers). Readiness asks the durable task hub through the
+ * invocation's durable client, hence its input binding.
  */
-import { app } from '@azure/functions';
+import { app, type HttpResponseInit } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getServices } from '../composition';
+import { withSecurityHeaders } from '../guards/security-headers';
 import { handleHealth, handleReadiness } from '../http/health-handlers';
+
+function withHeaders(response: HttpResponseInit): HttpResponseInit {
+  const headers = (response.headers ?? {}) as Record<string, string>;
+  return { ...response, headers: withSecurityHeaders(headers, getServices().security.headers) };
+}
 
 app.http('health', {
   route: 'health',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: () => handleHealth(),
+  handler: () => withHeaders(handleHealth()),
 });
 
 app.http('healthz', {
@@ -19,5 +26,5 @@ app.http('healthz', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: (request, context) => handleReadiness(getServices(), request, context),
+  handler: async (request, context) => withHeaders(await handleReadiness(getServices(), request, context)),
 });

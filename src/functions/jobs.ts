@@ -1,25 +1,25 @@
 /** HTTP functions that read jobs. */
 import { app } from '@azure/functions';
-import { getServices } from '../composition';
 import { handleGetJob, handleGetSteps, handleListJobs } from '../http/job-handlers';
+import { apiAuthLevel, secured } from './api-security';
 
 app.http('getJob', {
   route: 'v1/jobs/{jobId}',
-  methods: ['GET'],
-  authLevel: 'function',
-  handler: (request, context) => handleGetJob(getServices(), request, context),
+  methods: ['GET', 'OPTIONS'],
+  authLevel: apiAuthLevel(),
+  handler: secured({ action: 'read' }, handleGetJob),
 });
 
 app.http('getJobSteps', {
   route: 'v1/jobs/{jobId}/steps',
-  methods: ['GET'],
-  authLevel: 'function',
-  handler: (request, context) => handleGetSteps(getServices(), request, context),
+  methods: ['GET', 'OPTIONS'],
+  authLevel: apiAuthLevel(),
+  handler: secured({ action: 'read' }, handleGetSteps),
 });
 
 app.http('listJobs', {
   route: 'v1/jobs',
-  methods: ['GET'],
-  authLevel: 'function',
-  handler: (request, context) => handleListJobs(getServices(), request, context),
+  methods: ['GET', 'OPTIONS'],
+  authLevel: apiAuthLevel(),
+  handler: secured({ action: 'read' }, handleListJobs),
 });

@@ -9,8 +9,9 @@ import * as df from 'durable-functions';
 import { getServices } from '../composition';
 import { handleReplyMessage } from '../bus/reply-message-handler';
 import { WORKER_REPLY_KINDS } from '../domain/worker-reply';
-import { handleReplyCallback } from '../http/reply-handlers';
+import { replyCallbackHandler } from '../http/reply-handlers';
 import { messagingTopology } from '../messaging/topology';
+import { apiAuthLevel, secured } from './api-security';
 
 const { settings } = getServices();
 
@@ -27,12 +28,13 @@ for (const topic of messagingTopology({ ...settings.serviceBus, laneCount: setti
   });
 }
 
+// A callback carries the directive's callback token (Lucius-Callback-Token) or a Lucius.Worker bearer token.
 for (const kind of WORKER_REPLY_KINDS) {
   app.http(`${kind}Reply`, {
     route: `v1/jobs/{jobId}/steps/{stepId}/${kind}`,
-    methods: ['POST'],
-    authLevel: 'function',
+    methods: ['POST', 'OPTIONS'],
+    authLevel: apiAuthLevel(),
     extraInputs: [df.input.durableClient()],
-    handler: (request, context) => handleReplyCallback(kind, getServices(), request, context),
+    handler: secured({ action: 'worker', callbackToken: true }, replyCallbackHandler(kind)),
   });
 }

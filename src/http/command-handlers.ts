@@ -1,7 +1,10 @@
 /**
- * POST /v1/commands and POST /v1/orchestrate: admit a command.
+ * POST /v1/commands and POST /v1/orchestrate: admit a command, behind the security pipeline
+ * (secure-route.ts). The command's `tenant_id` must be one the caller may act for (403
+ * `tenant_forbidden`); a caller with exactly one tenant may omit it and it is filled in before
+ * validation (several tenants and none named: 400 `tenant_required`).
  * 202 + Location for a new job; 200 with the same job for a resent command within the idempotency
- * window; problem documents otherwise (400, 409, 413, 415, 422, 429 + Retry-After, 503).
+ * window; problem documents otherwise (400, 403, 409, 413, 415, 422, 429 + Retry-After, 503).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Services } from '../services';
@@ -12,6 +15,7 @@ import { errorResponse, jsonResponse } from './respond';
 import { fromHeaders } from '../telemetry/trace-context';
 import { telemetryOf } from '../usecases/lifecycle-telemetry';
 import type { TraceCarrier } from '../ports/telemetry';
+import type { Caller } from './caller';
 
 function optionalParent(parent: TraceCarrier | undefined): { parent?: TraceCarrier } {
   return parent === undefined ? {} : { parent };
@@ -21,6 +25,7 @@ export function handleAdmitCommand(
   services: Pick<Services, 'admitCommand' | 'http'> & Partial<Pick<Services, 'telemetry'>>,
   request: HttpRequest,
   context: InvocationContext,
+  caller: Caller,
 ): Promise<HttpResponseInit> {
   // The admission's span starts the job's trace (or continues the caller's `traceparent`); the
   // orchestration input carries it on to the activities and the directives.
@@ -31,7 +36,7 @@ export function handleAdmitCommand(
       ...optionalParent(fromHeaders(request.headers)),
       attributes: { 'http.request.method': 'POST', 'url.path': new URL(request.url).pathname },
     },
-    () => admit(services, request, context),
+    () => admit(services, request, context, caller),
   );
 }
 
@@ -39,9 +44,10 @@ async function admit(
   services: Pick<Services, 'admitCommand' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
+  caller: Caller,
 ): Promise<HttpResponseInit> {
   try {
-    const body = await readJsonBody(request, services.http.maxBodyBytes);
+    const body = await withTenant(await readJsonBody(request, services.http.maxBodyBytes), caller);
     const header = request.headers.get('idempotency-key');
     const result = await admitCommand(services.admitCommand(context), {
       body,
@@ -70,6 +76,24 @@ async function admit(
   } catch (error) {
     return errorResponse(error, request, context, services.http.backpressureRetryAfterSeconds);
   }
+}
+
+/**
+ * The command with the tenant it acts for: `tenant_id` authorized for the caller, or filled in when
+ * omitted by a caller with exactly one tenant. A body that is not an object, or a `tenant_id` that is
+ * not a string, is left for validation to describe. The anonymous principal of LUCIUS_AUTH_MODE=none
+ * may use every tenant, so nothing is filled in for it and validation asks for tenant_id as always.
+ */
+async function withTenant(body: unknown, caller: Caller): Promise<unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const command = body as Record<string, unknown>;
+  const requested = command.tenant_id;
+  if (requested === undefined) {
+    if (caller.principal?.tenants === 'all') return body;
+    return { ...command, tenant_id: await caller.tenant(undefined, 'command') };
+  }
+  if (typeof requested === 'string') await caller.tenant(requested, 'command');
+  return body;
 }
 
 export function toAdmissionView(origin: string, result: AdmitCommandResult) {

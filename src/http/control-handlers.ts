@@ -1,6 +1,8 @@
 /**
- * POST /v1/jobs/{jobId}/cancel and POST /v1/jobs/{jobId}/redrive (`tenant_id` query parameter
- * required, as on reads). Cancel takes an optional JSON body `{ "reason": "..." }`.
+ * POST /v1/jobs/{jobId}/cancel and POST /v1/jobs/{jobId}/redrive, behind the security pipeline
+ * (secure-route.ts). The `tenant_id` query parameter names the job's tenant, as on reads (a caller
+ * with exactly one tenant may omit it); another tenant's job answers 404 like an unknown one.
+ * Cancel takes an optional JSON body `{ "reason": "..." }`.
  * 202 with the job when the call changed it, 200 when it already was so; 404 unknown job; 409 a job
  * in a state that does not allow it; 429 redrive at the tenant's in-flight limit; 503 when the
  * orchestration could not be reached (the ledger change stands; resend).
@@ -11,7 +13,8 @@ import type { Services } from '../services';
 import { cancelTenantJob, redriveTenantJob, type ControlResult } from '../usecases/control-job';
 import { toJobView } from './job-view';
 import { readJsonBody } from './read-json-body';
-import { requiredTenant } from './query';
+import type { Caller } from './caller';
+import { requestedTenant } from './query';
 import { errorResponse, jsonResponse } from './respond';
 
 const MAX_REASON_LENGTH = 512;
@@ -20,16 +23,13 @@ export async function handleCancelJob(
   services: Pick<Services, 'controlJob' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
+  caller: Caller,
 ): Promise<HttpResponseInit> {
   try {
-    const tenantId = requiredTenant(request);
+    const jobId = request.params.jobId ?? '';
+    const tenantId = await caller.tenant(requestedTenant(request), 'read', jobId);
     const reason = await readReason(request);
-    const result = await cancelTenantJob(
-      services.controlJob(context),
-      tenantId,
-      request.params.jobId ?? '',
-      reason,
-    );
+    const result = await cancelTenantJob(services.controlJob(context), tenantId, jobId, reason);
     context.info(
       JSON.stringify({ event: 'job.cancelled', job_id: result.job.jobId, changed: result.changed }),
     );
@@ -43,10 +43,12 @@ export async function handleRedriveJob(
   services: Pick<Services, 'controlJob' | 'http'>,
   request: HttpRequest,
   context: InvocationContext,
+  caller: Caller,
 ): Promise<HttpResponseInit> {
   try {
-    const tenantId = requiredTenant(request);
-    const result = await redriveTenantJob(services.controlJob(context), tenantId, request.params.jobId ?? '');
+    const jobId = request.params.jobId ?? '';
+    const tenantId = await caller.tenant(requestedTenant(request), 'read', jobId);
+    const result = await redriveTenantJob(services.controlJob(context), tenantId, jobId);
     context.info(
       JSON.stringify({ event: 'job.redriven', job_id: result.job.jobId, drive: result.job.redrives }),
     );

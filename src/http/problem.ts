@@ -4,11 +4,13 @@
  *
  * A caller's mistake is never a 500: an unmapped caller-fault code answers 400; an unmapped system
  * fault answers 503 when retrying may help and 500 otherwise. Unknown (non-Lucius) errors answer 500
- * with a generic detail; the error itself goes to the log, never to the caller.
+ * with a generic detail; the error itself goes to the log, never to the caller. Authentication
+ * failures carry their `WWW-Authenticate` challenge; a rate limit's 429 its own Retry-After.
  */
 import type { HttpResponseInit } from '@azure/functions';
+import { isAuthFailure } from '../auth/errors';
 import { LuciusError } from '../domain/errors';
-import { InvalidQueryError } from './errors';
+import { InvalidQueryError, RateLimitedError } from './errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -19,6 +21,13 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   idempotency_key_mismatch: 400,
   invalid_idempotency_key: 400,
   invalid_continuation: 400,
+  tenant_required: 400,
+  unauthenticated: 401,
+  invalid_token: 401,
+  missing_role: 403,
+  tenant_forbidden: 403,
+  callback_token_invalid: 403,
+  cors_refused: 403,
   job_not_found: 404,
   step_not_found: 404,
   idempotency_conflict: 409,
@@ -26,11 +35,15 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   stale_lease: 409,
   payload_too_large: 413,
   ledger_entity_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   unknown_request_type: 422,
   invalid_step_payload: 422,
   invalid_reply: 422,
   tenant_at_capacity: 429,
+  rate_limited: 429,
+  request_header_fields_too_large: 431,
+  auth_unavailable: 503,
   ledger_unavailable: 503,
   write_contention: 503,
   orchestration_unavailable: 503,
@@ -39,12 +52,15 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -107,7 +123,13 @@ export function problemResponse(error: unknown, options: ProblemOptions = {}): H
     ...(lucius !== undefined && lucius.fault === 'caller' ? publicDetails(lucius) : {}),
   };
   const headers: Record<string, string> = { 'Content-Type': PROBLEM_CONTENT_TYPE };
-  if (status === 429 || status === 503) headers['Retry-After'] = String(options.retryAfterSeconds ?? 5);
+  if (status === 429 || status === 503)
+    headers['Retry-After'] = String(
+      lucius instanceof RateLimitedError ? lucius.retryAfterSeconds : (options.retryAfterSeconds ?? 5),
+    );
+  // RFC 6750 §3: a refused or missing bearer token answers with its challenge.
+  if (isAuthFailure(lucius) && lucius.wwwAuthenticate !== undefined)
+    headers['WWW-Authenticate'] = lucius.wwwAuthenticate;
   return { status, headers, body: JSON.stringify(body) };
 }
 

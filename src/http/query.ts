@@ -1,4 +1,4 @@
-/** Query-string parsing for the read API; every problem is an InvalidQueryError naming the parameter. */
+/** Query-string parsing for the read and control API; every problem is an InvalidQueryError naming the parameter. */
 import type { HttpRequest } from '@azure/functions';
 import { isJobStatus, JOB_STATUSES, type JobStatus } from '../domain/job';
 import { InvalidQueryError } from './errors';
@@ -9,9 +9,13 @@ const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
 
-export function requiredTenant(request: HttpRequest): string {
+/**
+ * The `tenant_id` the request names, checked for shape; undefined when omitted (a caller with
+ * exactly one tenant may omit it: `Caller.tenant` decides).
+ */
+export function requestedTenant(request: HttpRequest): string | undefined {
   const tenant = request.query.get('tenant_id');
-  if (tenant === null || tenant === '') throw new InvalidQueryError('tenant_id', 'is required');
+  if (tenant === null || tenant === '') return undefined;
   if (!TENANT_ID.test(tenant)) throw new InvalidQueryError('tenant_id', 'is not a valid tenant id');
   return tenant;
 }

@@ -5,7 +5,9 @@
  * app parks a reply it could not process (ServiceBusReplyQuarantine, with the reply topic as source).
  * `lucius quarantine redrive` sends it back to that reply topic; the app then applies it.
  *
- * Waits poll with a bounded number of short sleeps; nothing asserts on elapsed time.
+ * The app runs in `LUCIUS_AUTH_MODE=dev` (as `npm start` does): the test's calls to its API carry a
+ * dev bearer token for the job's tenant. Waits poll with a bounded number of short sleeps; nothing
+ * asserts on elapsed time.
  */
 import { ServiceBusClient } from '@azure/service-bus';
 import { devTableConnectionString } from '../../devhost/azurite';
@@ -14,6 +16,7 @@ import { ServiceBusReplyQuarantine } from '../../src/messaging/service-bus-reply
 import { PLATFORM_SUBSCRIPTIONS } from '../../src/messaging/topology';
 import { ackFor } from '../../workers/replies';
 import { eventually, startUp, type Up } from '../support/devhost-up';
+import { bearer, devToken } from '../support/dev-token';
 import { uniqueTenantId } from '../support/unique';
 import { runLucius } from './run-lucius';
 
@@ -63,9 +66,10 @@ describe('lucius quarantine (on devhost)', () => {
   it('redrives a parked reply to the reply topic it came from, where it applies', async () => {
     const { apiUrl, serviceBusConnection } = running();
     const tenantId = uniqueTenantId();
+    const auth = bearer(await devToken(running().dataDir, tenantId));
     const response = await fetch(`${apiUrl}/v1/orchestrate?code=${KEY}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
         tenant_id: tenantId,
         request_type: 'OCR->EMBEDDING',
@@ -133,7 +137,7 @@ describe('lucius quarantine (on devhost)', () => {
 
       await eventually('the redriven ACK applying', async () => {
         const job = (await (
-          await fetch(`${apiUrl}/v1/jobs/${jobId}?tenant_id=${tenantId}&code=${KEY}`)
+          await fetch(`${apiUrl}/v1/jobs/${jobId}?tenant_id=${tenantId}&code=${KEY}`, { headers: auth })
         ).json()) as { steps: Array<{ stepId: string; status: string }> };
         return job.steps.find((s) => s.stepId === 'ocr')?.status === 'IN_PROGRESS' ? true : undefined;
       });

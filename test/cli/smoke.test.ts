@@ -1,12 +1,15 @@
 /**
  * `lucius smoke` as an operator runs it (a child process, from sources) against Lucius on devhost:
  * the launcher's `up` with its own Azurite, Service Bus emulator and demo workers (OCR normal,
- * EMBEDDING failing, SIS silent), reached only over HTTP with the function key. One job succeeds,
- * one fails, one does not finish within --timeout; bad options and an unreachable URL are told apart.
- * Nothing asserts on elapsed time.
+ * EMBEDDING failing, SIS silent), reached only over HTTP with the function key and a bearer token
+ * (the app runs in `LUCIUS_AUTH_MODE=dev`): minted by smoke itself with --dev-token from `up`'s data
+ * folder, or given with --token / LUCIUS_TOKEN. One job succeeds, one fails, one does not finish
+ * within --timeout; a missing key, a missing token and a token for another tenant are told apart, as
+ * are bad options and an unreachable URL. Nothing asserts on elapsed time.
  */
 import { createServer } from 'node:net';
 import { eventually, startUp, type Up } from '../support/devhost-up';
+import { devToken } from '../support/dev-token';
 import { uniqueTenantId } from '../support/unique';
 import { runLucius } from './run-lucius';
 
@@ -29,9 +32,18 @@ afterAll(async () => {
   await up?.stop();
 });
 
-function baseUrl(): string {
+function running(): Up {
   if (up === undefined) throw new Error('up did not start');
-  return up.baseUrl;
+  return up;
+}
+
+function baseUrl(): string {
+  return running().baseUrl;
+}
+
+/** A token as an operator would hold for a smoke run: submit and read for `tenant`. */
+function smokeToken(tenant: string): Promise<string> {
+  return devToken(running().dataDir, tenant, { roles: ['Lucius.Submit', 'Lucius.Read'] });
 }
 
 function smoke(args: readonly string[], env: Record<string, string> = {}) {
@@ -40,9 +52,10 @@ function smoke(args: readonly string[], env: Record<string, string> = {}) {
 
 describe('lucius smoke (on devhost)', () => {
   it('runs a job to SUCCEEDED, printing readiness, each status change and the timings, and exits 0', async () => {
-    const result = await smoke(['--tenant', uniqueTenantId(), '--request-type', 'OCR'], {
-      LUCIUS_FUNCTION_KEY: KEY,
-    });
+    const result = await smoke(
+      ['--tenant', uniqueTenantId(), '--request-type', 'OCR', '--dev-token', '--data', running().dataDir],
+      { LUCIUS_FUNCTION_KEY: KEY },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
@@ -59,7 +72,9 @@ describe('lucius smoke (on devhost)', () => {
 
   it('prints one JSON document with --json', async () => {
     const tenant = uniqueTenantId();
-    const result = await smoke(['--tenant', tenant, '--request-type', 'OCR', '--key', KEY, '--json']);
+    const result = await smoke(['--tenant', tenant, '--request-type', 'OCR', '--key', KEY, '--json'], {
+      LUCIUS_TOKEN: await smokeToken(tenant),
+    });
     expect(result.code).toBe(0);
     const outcome = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(outcome).toMatchObject({
@@ -76,7 +91,9 @@ describe('lucius smoke (on devhost)', () => {
   });
 
   it('exits 1 naming the failed step, its class and message when the job FAILED', async () => {
-    const result = await smoke(['--tenant', uniqueTenantId(), '--key', KEY]);
+    const result = await smoke(['--tenant', uniqueTenantId(), '--key', KEY, '--dev-token'], {
+      LUCIUS_AUTH_DEV_DATA_DIR: running().dataDir,
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/ step ocr SUCCEEDED/);
     expect(result.stdout).toMatch(/ job FAILED$/m);
@@ -85,7 +102,18 @@ describe('lucius smoke (on devhost)', () => {
 
   it('exits 1 when the job has not finished within --timeout, saying where it waits', async () => {
     const tenant = uniqueTenantId();
-    const result = await smoke(['--tenant', tenant, '--request-type', 'SIS', '--key', KEY, '--timeout', '2']);
+    const result = await smoke([
+      '--tenant',
+      tenant,
+      '--request-type',
+      'SIS',
+      '--key',
+      KEY,
+      '--timeout',
+      '2',
+      '--token',
+      await smokeToken(tenant),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^lucius smoke: the job did not finish within 2 s \(last seen (ACCEPTED|RUNNING)(, step sis \w+( attempt 1)?)?\); it is left running: cancel it with POST \/api\/v1\/jobs\/[0-9a-f-]{36}\/cancel\?tenant_id=/,
@@ -100,6 +128,24 @@ describe('lucius smoke (on devhost)', () => {
       /the command was refused: 401.*pass the function key with --key or LUCIUS_FUNCTION_KEY/,
     );
   });
+
+  it('exits 1 with a hint when the bearer token is missing, and when it is for another tenant', async () => {
+    const missing = await smoke(['--tenant', uniqueTenantId(), '--key', KEY, '--no-health']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /the command was refused: 401: unauthenticated: .*\(pass a bearer token: --token or LUCIUS_TOKEN, --scope api:\/\/<app id>\/\.default, or --dev-token against npm start\)\n$/,
+    );
+    const tenant = uniqueTenantId();
+    const elsewhere = await smoke(['--tenant', tenant, '--key', KEY, '--no-health'], {
+      LUCIUS_TOKEN: await smokeToken(uniqueTenantId()),
+    });
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(
+      new RegExp(
+        `the command was refused: 403: tenant_forbidden: .*\\(the token needs the roles Lucius.Submit and Lucius.Read and the tenant ${tenant}\\)\\n$`,
+      ),
+    );
+  });
 });
 
 describe('lucius smoke (options and reachability)', () => {
@@ -109,11 +155,27 @@ describe('lucius smoke (options and reachability)', () => {
       ['--url', 'http://127.0.0.1:1', '--timeout', '0'],
       ['--url', 'http://127.0.0.1:1', '--request-type', 'TRANSLATE'],
       ['--url', 'http://127.0.0.1:1', '--payload', '[1]'],
+      ['--url', 'http://127.0.0.1:1', '--token', 'a.b.c', '--dev-token'],
+      ['--url', 'https://lucius.example.com', '--dev-token'],
+      ['--url', 'http://127.0.0.1:1', '--scope', 'api://lucius'],
     ]) {
       const result = await runLucius(['smoke', ...args], {});
       expect({ args, code: result.code }).toEqual({ args, code: 2 });
-      expect(result.stderr).toMatch(/^lucius: --(url|timeout|payload)|give --payload/);
+      expect(result.stderr).toMatch(
+        /^lucius: (--(url|timeout|payload|dev-token|scope)|give one of)|give --payload/,
+      );
     }
+  });
+
+  it('exits 1 before sending anything when --dev-token finds no dev issuer key', async () => {
+    const result = await runLucius(
+      ['smoke', '--url', 'http://127.0.0.1:1', '--dev-token', '--data', '/nonexistent-lucius-data'],
+      {},
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^lucius: --dev-token: no dev issuer key at \/nonexistent-lucius-data\/dev-issuer-key\.json/,
+    );
   });
 
   it('exits 1 saying it cannot reach an app where nothing listens', async () => {

@@ -4,10 +4,13 @@
  * topology, but with two dependencies broken for real: the ledger's table endpoint is a loopback
  * port where nothing listens (storage down), and the quarantine queue the Service Bus check peeks is
  * not in the emulator's topology. The probe answers 503 within its bound, naming both, the durable
- * task hub still answering. (lucius-app.test.ts sees the 200 with everything up.) Nothing asserts
- * on elapsed time.
+ * task hub still answering. (lucius-app.test.ts sees the 200 with everything up.) The probe is
+ * anonymous: the app runs in `LUCIUS_AUTH_MODE=dev` (as `npm start` does) and the test sends no
+ * credentials. Nothing asserts on elapsed time.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHostConfig } from '../../devhost/common/host-config';
 import { createDurableSupport } from '../../devhost/durable/durable-support';
@@ -32,10 +35,13 @@ const VARIABLES = [
   'LUCIUS_TABLE_CONNECTION',
   'LUCIUS_TASK_HUB',
   'LUCIUS_SERVICEBUS_QUARANTINE_QUEUE',
+  'LUCIUS_AUTH_MODE',
+  'LUCIUS_AUTH_DEV_DATA_DIR',
 ];
 const saved = Object.fromEntries(VARIABLES.map((name) => [name, env[name]]));
 let host: DevHost | undefined;
 let serviceBus: ServiceBusEmulator | undefined;
+const devDataDir = mkdtempSync(join(tmpdir(), 'lucius-health-auth-'));
 
 /** A loopback port nobody listens on (taken, then released). */
 async function closedPort(): Promise<number> {
@@ -49,6 +55,8 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   env.LUCIUS_STORAGE_BACKEND = 'ledger';
   env.LUCIUS_TASK_HUB = `${prefix}Hub`;
+  env.LUCIUS_AUTH_MODE = 'dev';
+  env.LUCIUS_AUTH_DEV_DATA_DIR = devDataDir;
   // The emulator gets Lucius's topology with the usual quarantine queue; the app then peeks another.
   serviceBus = await startServiceBusEmulator({ config: luciusEmulatorConfig(env), port: 0 });
   env.ServiceBusConnection = serviceBus.connectionString;
@@ -85,6 +93,7 @@ afterAll(async () => {
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
+  rmSync(devDataDir, { recursive: true, force: true });
 });
 
 function running(): DevHost {

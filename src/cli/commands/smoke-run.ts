@@ -9,8 +9,9 @@
  *    has passed, reporting each status change of the job and its steps as seen (a change between
  *    two polls is not seen). A poll that fails (network, 5xx) is reported and polling goes on.
  *
- * The outcome says whether the job SUCCEEDED and, if not, why in one line. Transport, clock and
- * sleep come in as arguments.
+ * Commands and reads carry `Authorization: Bearer <token>` when a token source is given
+ * (smoke-token.ts); the readiness probe is anonymous. The outcome says whether the job SUCCEEDED
+ * and, if not, why in one line. Transport, token source, clock and sleep come in as arguments.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -30,6 +31,8 @@ export interface SmokeOptions {
 
 export interface SmokeDeps {
   readonly fetch: typeof fetch;
+  /** The bearer token for each command and read; none: no Authorization header. */
+  readonly bearerToken?: () => Promise<string>;
   /** A monotonic reading in ms. */
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -136,12 +139,17 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
     ...rest,
   });
   const headers: Record<string, string> = options.key === undefined ? {} : { 'x-functions-key': options.key };
-  const call = async (path: string, init: RequestInit = {}): Promise<Answer> => {
+  /** A request to the API; `anonymous` ones (the readiness probe) carry no bearer token. */
+  const call = async (path: string, init: RequestInit = {}, anonymous = false): Promise<Answer> => {
     const url = `${options.apiUrl}${path}`;
+    // Outside the try: a token that cannot be had is not an unreachable app.
+    const token = anonymous || deps.bearerToken === undefined ? undefined : await deps.bearerToken();
+    const authorization: Record<string, string> =
+      token === undefined ? {} : { authorization: `Bearer ${token}` };
     try {
       const response = await deps.fetch(url, {
         ...init,
-        headers: { ...headers, ...(init.headers as Record<string, string> | undefined) },
+        headers: { ...headers, ...authorization, ...(init.headers as Record<string, string> | undefined) },
         signal: AbortSignal.timeout(Math.max(1000, Math.min(30_000, options.timeoutMs))),
       });
       const text = await response.text();
@@ -153,7 +161,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
 
   try {
     if (options.checkHealth) {
-      const health = await call('/healthz');
+      const health = await call('/healthz', {}, true);
       if (health.status !== 200) {
         const reason = `not ready: /healthz answered ${health.status}${problemDetail(health)}`;
         emit('health', 'NOT_READY', reason);
@@ -180,7 +188,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
     });
     const admitted = submitted.body as Partial<JobView> | undefined;
     if (submitted.status !== 202 || typeof admitted?.jobId !== 'string') {
-      const reason = `the command was refused: ${submitted.status}${problemDetail(submitted)}${hintFor(submitted.status, options)}`;
+      const reason = `the command was refused: ${submitted.status}${problemDetail(submitted)}${hintFor(submitted, options, deps.bearerToken !== undefined)}`;
       emit('submit', 'REJECTED', reason);
       return end('REJECTED', { reason });
     }
@@ -326,12 +334,23 @@ function problemDetail(answer: Answer): string {
   return text === '' ? '' : `: ${text.slice(0, 200)}`;
 }
 
-function hintFor(status: number, options: SmokeOptions): string {
-  if (status === 401 || status === 403)
+/** Problem codes of a refused bearer token (the app's 401s); the host's function-key 401 has others. */
+const TOKEN_REFUSED = new Set(['unauthenticated', 'invalid_token']);
+const TOKEN_SHORT = new Set(['missing_role', 'tenant_forbidden']);
+
+function hintFor(answer: Answer, options: SmokeOptions, withToken: boolean): string {
+  const code = (answer.body as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && TOKEN_REFUSED.has(code))
+    return withToken
+      ? " (is the token for this app's audience, from its issuer and not expired?)"
+      : ' (pass a bearer token: --token or LUCIUS_TOKEN, --scope api://<app id>/.default, or --dev-token against npm start)';
+  if (typeof code === 'string' && TOKEN_SHORT.has(code))
+    return ` (the token needs the roles Lucius.Submit and Lucius.Read and the tenant ${options.tenantId})`;
+  if (answer.status === 401 || answer.status === 403)
     return options.key === undefined
       ? ' (pass the function key with --key or LUCIUS_FUNCTION_KEY)'
       : ' (is --key a key of this function app?)';
-  if (status === 404) return ' (is --url the function app, e.g. https://<app>.azurewebsites.net?)';
+  if (answer.status === 404) return ' (is --url the function app, e.g. https://<app>.azurewebsites.net?)';
   return '';
 }
 

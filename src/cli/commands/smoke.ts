@@ -1,10 +1,12 @@
 /**
- * `lucius smoke --url <app> [--key K] [--tenant T] [--request-type R] [--payload JSON] [--timeout S]`:
- * runs one job end to end against a deployment through its HTTP API (smoke-run.ts) and prints each
- * status change as it is seen, then the timings. Exit 0 when the job SUCCEEDED; 1 otherwise (not
- * ready, refused, FAILED, CANCELLED, not finished within --timeout, unreachable), with the reason
- * on stderr; 2 for a bad option. Needs no settings: only the app's URL and, on Azure, a function key
- * (--key or LUCIUS_FUNCTION_KEY).
+ * `lucius smoke --url <app> [--key K] [--token JWT | --scope S | --dev-token [--data DIR]] [--tenant T]
+ * [--request-type R] [--payload JSON] [--timeout S]`: runs one job end to end against a deployment
+ * through its HTTP API (smoke-run.ts) and prints each status change as it is seen, then the
+ * timings. Exit 0 when the job SUCCEEDED; 1 otherwise (not ready, refused, FAILED, CANCELLED, not
+ * finished within --timeout, unreachable, no token to be had), with the reason on stderr; 2 for a
+ * bad option. Needs no settings: only the app's URL, on Azure a function key (--key or
+ * LUCIUS_FUNCTION_KEY), and a bearer token with Lucius.Submit and Lucius.Read for the tenant
+ * (smoke-token.ts: --token or LUCIUS_TOKEN, --scope for DefaultAzureCredential, --dev-token for npm start).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,11 +14,17 @@ import { Option, type Command } from 'commander';
 import { print, type CommandEnv } from '../command-env';
 import { EXIT, UsageError } from '../exit-codes';
 import { parsePositiveInt } from '../job-selection';
+import { DEFAULT_DEV_DATA_DIR } from '../../config/auth-settings';
 import { runSmoke, sampleSteps, type SmokeEvent, type SmokeOutcome } from './smoke-run';
+import { smokeTokenSource } from './smoke-token';
 
 interface SmokeCliOptions {
   readonly url: string;
   readonly key?: string;
+  readonly token?: string;
+  readonly scope?: string;
+  readonly devToken?: boolean;
+  readonly data: string;
   readonly tenant: string;
   readonly requestType: string;
   readonly payload?: string;
@@ -40,6 +48,21 @@ export function registerSmokeCommand(program: Command, env: CommandEnv): void {
     .addOption(
       new Option('--key <key>', 'a function key of the app (x-functions-key)').env('LUCIUS_FUNCTION_KEY'),
     )
+    .addOption(
+      new Option('--token <jwt>', 'a bearer token with Lucius.Submit and Lucius.Read for the tenant').env(
+        'LUCIUS_TOKEN',
+      ),
+    )
+    .option(
+      '--scope <scope>',
+      "get the bearer token with DefaultAzureCredential for the app's scope, e.g. api://<app id>/.default",
+    )
+    .option('--dev-token', 'mint a token of the local dev issuer (npm start, LUCIUS_AUTH_MODE=dev)')
+    .addOption(
+      new Option('--data <folder>', "with --dev-token: the dev issuer's data folder (npm start's)")
+        .env('LUCIUS_AUTH_DEV_DATA_DIR')
+        .default(DEFAULT_DEV_DATA_DIR),
+    )
     .option('--tenant <tenant>', 'the tenant the job runs for (its lane follows from it)', 'lucius-smoke')
     .option('--request-type <type>', 'the protocol to run', 'OCR->EMBEDDING')
     .option(
@@ -51,21 +74,39 @@ export function registerSmokeCommand(program: Command, env: CommandEnv): void {
     .option('--interval <ms>', 'poll the job this often', '500')
     .option('--no-health', 'do not ask GET /api/healthz first')
     .option('--json', 'print one JSON document at the end instead of lines')
-    .action(async (options: SmokeCliOptions) => {
+    .action(async (options: SmokeCliOptions, command: Command) => {
+      const apiUrl = apiUrlOf(options.url);
+      const timeoutMs = parsePositiveInt('--timeout', options.timeout, 86_400) * 1000;
+      const steps = stepsOf(options);
+      // LUCIUS_TOKEN gives way to an explicit --scope or --dev-token.
+      const tokenFromEnv = command.getOptionValueSource('token') === 'env';
+      const explicit = options.scope !== undefined || options.devToken === true;
+      const bearerToken = smokeTokenSource({
+        ...(options.token === undefined || (tokenFromEnv && explicit) ? {} : { token: options.token }),
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
+        ...(options.devToken === true ? { devToken: true } : {}),
+        data: options.data,
+        apiUrl,
+        tenantId: options.tenant,
+        timeoutMs,
+      });
+      // A token that cannot be had stops the run before anything is sent.
+      await bearerToken?.();
       const outcome = await runSmoke(
         {
-          apiUrl: apiUrlOf(options.url),
+          apiUrl,
           ...(options.key === undefined || options.key === '' ? {} : { key: options.key }),
           tenantId: options.tenant,
           requestType: options.requestType,
-          steps: stepsOf(options),
+          steps,
           ...(options.routingKey === undefined ? {} : { routingKey: options.routingKey }),
-          timeoutMs: parsePositiveInt('--timeout', options.timeout, 86_400) * 1000,
+          timeoutMs,
           intervalMs: parsePositiveInt('--interval', options.interval, 60_000),
           checkHealth: options.health,
         },
         {
           fetch,
+          ...(bearerToken === undefined ? {} : { bearerToken }),
           now: () => performance.now(),
           sleep: (ms) => sleep(ms),
           onEvent: (event) => {

@@ -7,7 +7,7 @@
  * a document with the token and its expiry. Needs no other settings. Exit 2 for a bad option.
  */
 import { Option, type Command } from 'commander';
-import { DEFAULT_DEV_DATA_DIR } from '../../auth/auth-settings';
+import { DEFAULT_DEV_DATA_DIR } from '../../config/auth-settings';
 import { DEV_AUDIENCE, DevIssuer } from '../../auth/dev-issuer';
 import { DEFAULT_TENANTS_CLAIM } from '../../auth/principal';
 import { parseRoles } from '../../auth/roles';

@@ -5,14 +5,19 @@
  * fresh temporary folder and every port picked free. The test reads the URL and the connection
  * string `up` prints, uses Lucius over HTTP and the emulator with the SDK as a developer would, then
  * stops it with SIGINT and checks that nothing is left listening. The demo workers run, as they do
- * for `npm start`, so a command goes all the way to SUCCEEDED, as in the README's quick start.
+ * for `npm start`, so a command goes all the way to SUCCEEDED, as in the README's quick start, with
+ * the bearer token of the `npx lucius token` line `up` prints (the app runs in `LUCIUS_AUTH_MODE=dev`).
  *
  * Waits poll with a bounded number of short sleeps; nothing asserts on elapsed time.
  */
 import { ServiceBusClient } from '@azure/service-bus';
 import { createConnection } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEV_KEY_FILE } from '../../../src/auth/dev-issuer';
+import { runLucius } from '../../cli/run-lucius';
 import { eventually, sleep, startUp, type Up } from '../../support/devhost-up';
+import { bearer } from '../../support/dev-token';
 import { uniqueToken } from '../../support/unique';
 
 const KEY = 'test-key';
@@ -23,6 +28,8 @@ const STOP_POLLS = 200;
 const CLOSE_POLLS = 40;
 
 let up: Up | undefined;
+/** The token of the printed `npx lucius token` line (tenant t1; submit, read, operate). */
+let token: string | undefined;
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -50,6 +57,17 @@ async function closed(port: number): Promise<boolean> {
 function running(): Up {
   if (up === undefined) throw new Error('up did not start');
   return up;
+}
+
+/** The printed `TOKEN=$(npx lucius token ...)` line, run as a developer would (memoized). */
+async function printedToken(): Promise<string> {
+  if (token !== undefined) return token;
+  const line = /^\s+TOKEN=\$\(npx lucius (token [^)]+)\)$/m.exec(running().output())?.[1];
+  if (line === undefined) throw new Error(`up printed no token command:\n${running().output()}`);
+  const minted = await runLucius(line.split(' '), {});
+  if (minted.code !== 0) throw new Error(`lucius token failed: ${minted.stderr}`);
+  token = minted.stdout.trim();
+  return token;
 }
 
 beforeAll(async () => {
@@ -87,18 +105,52 @@ describe('npm start (launcher up)', () => {
     expect(await ready.json()).toMatchObject({ ledger: { backend: 'ledger' } });
   });
 
+  it('prints how to get a token and the dev JWKS; the API needs a token, the health probes do not', async () => {
+    const { apiUrl, dataDir } = running();
+    const output = running().output();
+    expect(output).toContain('Authentication:        LUCIUS_AUTH_MODE=dev');
+    expect(output).toContain(
+      `TOKEN=$(npx lucius token --tenant t1 --roles Lucius.Submit,Lucius.Read,Lucius.Operate --data ${dataDir})`,
+    );
+    expect(output).toContain(
+      `curl -s -H "Authorization: Bearer $TOKEN" '${apiUrl}/v1/jobs?tenant_id=t1&code=${KEY}'`,
+    );
+    expect(output).toContain(`Dev JWKS:              ${apiUrl}/dev/jwks.json`);
+
+    const anonymous = await fetch(`${apiUrl}/v1/jobs?tenant_id=t1&code=${KEY}`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(await anonymous.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
+    expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${apiUrl}/health`)).status).toBe(200);
+
+    const listed = await fetch(`${apiUrl}/v1/jobs?tenant_id=t1&code=${KEY}`, {
+      headers: bearer(await printedToken()),
+    });
+    expect(listed.status).toBe(200);
+
+    // The dev issuer's public key, served anonymously: the one whose private part is in the data folder.
+    const jwks = await fetch(`${apiUrl}/dev/jwks.json`);
+    expect(jwks.status).toBe(200);
+    const { kid } = JSON.parse(readFileSync(join(dataDir, DEV_KEY_FILE), 'utf8')) as { kid: string };
+    const keys = ((await jwks.json()) as { keys: Array<Record<string, unknown>> }).keys;
+    expect(keys.map((key) => key.kid)).toEqual([kid]);
+    expect(keys[0]).not.toHaveProperty('d');
+  });
+
   it('runs an OCR->EMBEDDING command to SUCCEEDED with the demo workers, as the quick start shows', async () => {
     const { apiUrl, baseUrl } = running();
+    const auth = bearer(await printedToken());
     const response = await fetch(`${apiUrl}/v1/orchestrate?code=${KEY}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(command),
     });
     const admitted = (await response.json()) as { jobId: string; status: string };
     expect({ status: response.status, job: admitted.status }).toEqual({ status: 202, job: 'ACCEPTED' });
     const job = await eventually('the job succeeding', async () => {
       const view = (await (
-        await fetch(`${apiUrl}/v1/jobs/${admitted.jobId}?tenant_id=t1&code=${KEY}`)
+        await fetch(`${apiUrl}/v1/jobs/${admitted.jobId}?tenant_id=t1&code=${KEY}`, { headers: auth })
       ).json()) as { status: string; steps: Array<{ stepId: string; status: string; attemptNo: number }> };
       return view.status === 'SUCCEEDED' ? view : undefined;
     });
@@ -153,6 +205,8 @@ describe('npm start (launcher up)', () => {
       ServiceBusConnection: running().serviceBusConnection,
       LUCIUS_DURABLE_API_URL: durableApi,
       LUCIUS_DURABLE_API_KEY: systemKey,
+      LUCIUS_AUTH_MODE: 'dev',
+      LUCIUS_AUTH_DEV_DATA_DIR: running().dataDir,
     });
     const status = await fetch(
       `${written.LUCIUS_DURABLE_API_URL}/instances?code=${written.LUCIUS_DURABLE_API_KEY}`,

@@ -4,9 +4,12 @@
  * durable engine on a Table store in the same Azurite, the real Durable HTTP API and the Service Bus
  * emulator with Lucius's topology. No worker runs (test/e2e runs the whole loop), so the test sees
  * admission start jobOrchestrator, which records attempt 1 and publishes its directive to the OCR
- * platform's subscription, then waits for the ACK.
+ * platform's subscription, then waits for the ACK. The app runs in `LUCIUS_AUTH_MODE=dev` with its
+ * dev issuer's key in a fresh folder: the API calls carry a dev bearer token for tenant t1.
  */
 import { ServiceBusClient } from '@azure/service-bus';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../devhost/servicebus/emulator';
 import { createServiceBusSupport } from '../../../devhost/servicebus/triggers/service-bus-support';
@@ -16,13 +19,17 @@ import { TableDurableStore } from '../../../devhost/durable/engine';
 import { appProcessEnv } from '../../../devhost/host/functions-core';
 import { startHost, type DevHost } from '../../../devhost/host/host';
 import { readHostConfig } from '../../../devhost/common/host-config';
+import { bearer, devToken } from '../../support/dev-token';
 import { testTableConnectionString } from '../../support/table-storage';
 import { uniqueTablePrefix } from '../../support/unique';
 
 const PROJECT_DIR = join(__dirname, '..', '..', '..');
 const env = appProcessEnv();
 const prefix = uniqueTablePrefix('Lucius');
+const devDataDir = mkdtempSync(join(tmpdir(), 'lucius-app-auth-'));
 const settings: Record<string, string> = {
+  LUCIUS_AUTH_MODE: 'dev',
+  LUCIUS_AUTH_DEV_DATA_DIR: devDataDir,
   LUCIUS_STORAGE_BACKEND: 'ledger',
   LUCIUS_TABLE_CONNECTION: testTableConnectionString(),
   LUCIUS_TABLE_LEDGER: `${prefix}Ledger`,
@@ -33,6 +40,8 @@ const saved = Object.fromEntries(
 );
 let host: DevHost | undefined;
 let serviceBus: ServiceBusEmulator | undefined;
+/** `authorization` with a dev token for tenant t1 (submit, read, operate). */
+let auth: { authorization: string };
 
 beforeAll(async () => {
   Object.assign(env, settings);
@@ -53,6 +62,7 @@ beforeAll(async () => {
       createServiceBusSupport(),
     ],
   });
+  auth = bearer(await devToken(devDataDir, 't1'));
 });
 
 afterAll(async () => {
@@ -62,6 +72,7 @@ afterAll(async () => {
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
+  rmSync(devDataDir, { recursive: true, force: true });
 });
 
 const command = {
@@ -123,6 +134,8 @@ describe('devhost hosting the Lucius app', () => {
       'resultReply',
       'heartbeatReply',
       'startJob',
+      'acquireSlot',
+      'releaseSlot',
       'recordAttempt',
       'readAttempt',
       'publishDirective',
@@ -134,6 +147,7 @@ describe('devhost hosting the Lucius app', () => {
       'jobOrchestrator',
       'health',
       'healthz',
+      'devJwks',
       'driftSweeper',
       'leaseSweeper',
     ]);
@@ -146,19 +160,31 @@ describe('devhost hosting the Lucius app', () => {
     expect(await ready.json()).toMatchObject({ ledger: { backend: 'ledger', status: 'ok' } });
   });
 
-  it('needs the function key for POST /api/v1/commands', async () => {
+  it('needs the function key, then a bearer token, for POST /api/v1/commands', async () => {
     const response = await fetch(`${running().apiUrl}/v1/commands`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(401);
+    const keyOnly = await fetch(`${running().apiUrl}/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
+      body: JSON.stringify(command),
+    });
+    expect(keyOnly.status).toBe(401);
+    expect(await keyOnly.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
   });
 
   it('admits a command over real HTTP and starts jobOrchestrator, whose status the Durable HTTP API shows', async () => {
     const response = await fetch(`${running().apiUrl}/v1/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
+      headers: {
+        'content-type': 'application/json',
+        'x-functions-key': running().keys.functionKey,
+        ...auth,
+      },
       body: JSON.stringify(command),
     });
-    expect(response.status).toBe(202);
-    const body = (await response.json()) as { jobId: string; status: string };
+    const text = await response.text();
+    expect({ status: response.status, text }).toMatchObject({ status: 202 });
+    const body = JSON.parse(text) as { jobId: string; status: string };
     expect(body.status).toBe('ACCEPTED');
 
     const instance = await awaitingAckInstance(body.jobId);
@@ -172,6 +198,7 @@ describe('devhost hosting the Lucius app', () => {
 
     const job = await fetch(
       `${running().apiUrl}/v1/jobs/${body.jobId}?tenant_id=t1&code=${running().keys.functionKey}`,
+      { headers: auth },
     );
     expect(job.status).toBe(200);
     const view = (await job.json()) as {
@@ -211,13 +238,19 @@ describe('devhost hosting the Lucius app', () => {
   it('takes nothing from a reply event raised through the Durable HTTP API: the ledger decides', async () => {
     const admitted = await fetch(`${running().apiUrl}/v1/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
+      headers: {
+        'content-type': 'application/json',
+        'x-functions-key': running().keys.functionKey,
+        ...auth,
+      },
       body: JSON.stringify({ ...command, idempotency_key: 'forged-1' }),
     });
     const { jobId } = (await admitted.json()) as { jobId: string };
     await awaitingAckInstance(jobId);
     const jobUrl = `${running().apiUrl}/v1/jobs/${jobId}?tenant_id=t1&code=${running().keys.functionKey}`;
-    const before = (await (await fetch(jobUrl)).json()) as { steps: Array<Record<string, unknown>> };
+    const before = (await (await fetch(jobUrl, { headers: auth })).json()) as {
+      steps: Array<Record<string, unknown>>;
+    };
     const leaseId = before.steps[0]?.leaseId as string;
 
     const instanceUrl = `${running().baseUrl}/runtime/webhooks/durabletask/instances/${jobId}`;
@@ -254,7 +287,7 @@ describe('devhost hosting the Lucius app', () => {
 
     const instance = await awaitingAckInstance(jobId);
     expect(instance).toMatchObject({ runtimeStatus: 'Running', customStatus: { attemptNo: 1 } });
-    const after = (await (await fetch(jobUrl)).json()) as {
+    const after = (await (await fetch(jobUrl, { headers: auth })).json()) as {
       status: string;
       outputRef?: string;
       steps: Array<Record<string, unknown>>;
@@ -269,7 +302,11 @@ describe('devhost hosting the Lucius app', () => {
     const send = () =>
       fetch(`${running().apiUrl}/v1/commands`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-functions-key': running().keys.functionKey },
+        headers: {
+          'content-type': 'application/json',
+          'x-functions-key': running().keys.functionKey,
+          ...auth,
+        },
         body: JSON.stringify({ ...command, idempotency_key: 'resend-1' }),
       });
     const first = (await (await send()).json()) as { jobId: string };

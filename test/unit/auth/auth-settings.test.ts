@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authWarnings, parseAuthSettings } from '../../../src/auth/auth-settings';
+import { authWarnings, parseAuthSettings } from '../../../src/config/auth-settings';
 import { createAuthenticator } from '../../../src/auth/create-authenticator';
 import { DevIssuer } from '../../../src/auth/dev-issuer';
 import { SettingsError } from '../../../src/config/errors';

@@ -1,4 +1,4 @@
-import { parseAuthSettings } from '../../../src/auth/auth-settings';
+import { parseAuthSettings } from '../../../src/config/auth-settings';
 import { createAuthenticator } from '../../../src/auth/create-authenticator';
 import { CLIENT_PRINCIPAL_HEADER, EasyAuthAuthenticator } from '../../../src/auth/easy-auth-authenticator';
 import { AuthFailure } from '../../../src/auth/errors';

@@ -1,5 +1,11 @@
 import { validateDirective } from '../../../src/contracts/directive';
 import { buildCancelDirective, buildDirective } from '../../../src/contracts/build-directive';
+import {
+  callbackKey,
+  callbackKeyRing,
+  issueCallbackToken,
+  verifyCallbackToken,
+} from '../../../src/guards/callback-token';
 import { at, job, REPLY_PREFIX, step, T0 } from '../messaging/fixtures';
 
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';
@@ -57,11 +63,32 @@ describe('buildDirective', () => {
     });
 
     expect(directive).not.toHaveProperty('correlation_id');
+    expect(directive).not.toHaveProperty('callback_token');
     expect(directive).not.toHaveProperty('lease_expires_at');
     expect(directive).not.toHaveProperty('result_deadline');
     expect(directive.output_ref).toBe('blob://out/doc/ocr');
     expect(directive.reply_to).toBe('replies-0');
     expect(validateDirective(directive).ok).toBe(true);
+  });
+
+  it('carries the attempt’s callback token as callback_token', () => {
+    const key = callbackKey('2026-01', Buffer.alloc(32, 5));
+    const claims = { jobId: 'job-8', stepId: 'ocr', attemptNo: 1, leaseId: LEASE };
+    const directive = buildDirective({
+      job: job('job-8'),
+      step: step('job-8', 'OCR', { lane: 0 }),
+      attempt: { attemptNo: 1, leaseId: LEASE },
+      inputRef: 'blob://in/doc.pdf',
+      deadlines: { ackDeadline: at(30_000) },
+      replyPrefix: REPLY_PREFIX,
+      issuedAt: T0,
+      callbackToken: issueCallbackToken(key, claims),
+    });
+
+    expect(validateDirective(directive).ok).toBe(true);
+    expect(
+      verifyCallbackToken(callbackKeyRing(key), directive.callback_token, { jobId: 'job-8', stepId: 'ocr' }),
+    ).toMatchObject({ ok: true, attemptNo: 1, leaseId: LEASE });
   });
 });
 

@@ -66,6 +66,9 @@ describe('validateDirective', () => {
     ['result_deadline', '2025-01-01T00:15:00'],
     ['issued_at', 1735689600000],
     ['reply_to', ''],
+    ['callback_token', ''],
+    ['callback_token', 42],
+    ['callback_token', 'x'.repeat(4097)],
   ])('refuses %s = %j', (field, value) => {
     expect(pointersOf(validateDirective(withChanges(stepDirective, { [field]: value })))).toEqual([
       `/${field}`,
@@ -76,6 +79,16 @@ describe('validateDirective', () => {
     expect(violationsOf(validateDirective(withChanges(stepDirective, { step_type: 'TRANSLATE' })))).toEqual([
       { pointer: '/step_type', message: 'must be one of "OCR", "EMBEDDING", "SIS"', keyword: 'enum' },
     ]);
+  });
+
+  it('accepts a directive with its callback token, and one without (published before tokens existed)', () => {
+    const token = `lcb1.2026-01.${Buffer.from('{}').toString('base64url')}.${'A'.repeat(43)}`;
+    expect(validateDirective({ ...stepDirective, callback_token: token })).toEqual({
+      ok: true,
+      value: { ...stepDirective, callback_token: token },
+    });
+    expect(stepDirective).not.toHaveProperty('callback_token');
+    expect(validateDirective(stepDirective).ok).toBe(true);
   });
 
   it('refuses properties it does not define', () => {

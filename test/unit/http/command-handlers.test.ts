@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
 import { MemoryJobLedger } from '../../../src/ledger/memory-job-ledger';
-import { bodyOf, context, envelope, headerOf, post, testServices } from './fixtures';
+import { bodyOf, callerFor, context, envelope, headerOf, post, testServices } from './fixtures';
 
 const ROUTE = '/api/v1/commands';
 
@@ -11,7 +11,7 @@ async function admit(
   body: unknown,
   headers?: Record<string, string>,
 ) {
-  return handleAdmitCommand(services, post(ROUTE, body, headers), context());
+  return handleAdmitCommand(services, post(ROUTE, body, headers), context(), callerFor(services));
 }
 
 function expectProblem(response: Awaited<ReturnType<typeof admit>>, status: number, code: string) {
@@ -53,7 +53,12 @@ describe('handleAdmitCommand', () => {
 
   it('behaves the same on /v1/orchestrate', async () => {
     const services = testServices();
-    const response = await handleAdmitCommand(services, post('/api/v1/orchestrate', envelope()), context());
+    const response = await handleAdmitCommand(
+      services,
+      post('/api/v1/orchestrate', envelope()),
+      context(),
+      callerFor(services),
+    );
     expect(response.status).toBe(202);
   });
 

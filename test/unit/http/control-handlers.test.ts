@@ -4,6 +4,7 @@ import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
 import {
   admitJob,
   bodyOf,
+  callerFor,
   context,
   dispatchStep,
   failJob,
@@ -26,11 +27,17 @@ function cancel(
     services,
     postTo(`/api/v1/jobs/${jobId}/cancel${query}`, { jobId }, body, headers),
     context(),
+    callerFor(services),
   );
 }
 
 function redrive(services: TestServices, jobId: string, query = '?tenant_id=t1'): Promise<HttpResponseInit> {
-  return handleRedriveJob(services, postTo(`/api/v1/jobs/${jobId}/redrive${query}`, { jobId }), context());
+  return handleRedriveJob(
+    services,
+    postTo(`/api/v1/jobs/${jobId}/redrive${query}`, { jobId }),
+    context(),
+    callerFor(services),
+  );
 }
 
 function expectProblem(response: HttpResponseInit, status: number, code: string): Record<string, unknown> {

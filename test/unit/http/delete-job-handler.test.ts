@@ -5,6 +5,7 @@ import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
 import {
   admitJob,
   bodyOf,
+  callerFor,
   context,
   failJob,
   get,
@@ -22,7 +23,7 @@ function del(services: TestServices, jobId: string, query = '?tenant_id=t1'): Pr
     params: { jobId },
     query: Object.fromEntries(url.searchParams),
   });
-  return handleDeleteJob(services, request, context());
+  return handleDeleteJob(services, request, context(), callerFor(services));
 }
 
 function expectProblem(response: HttpResponseInit, status: number, code: string): void {
@@ -75,7 +76,12 @@ describe('the job view', () => {
     } as const;
     await services.ledger.recordRepair(jobId, repair, { countsRestart: true });
     const view = bodyOf(
-      await handleGetJob(services, get(`/api/v1/jobs/${jobId}?tenant_id=t1`, { jobId }), context()),
+      await handleGetJob(
+        services,
+        get(`/api/v1/jobs/${jobId}?tenant_id=t1`, { jobId }),
+        context(),
+        callerFor(services),
+      ),
     );
     expect(view).toMatchObject({ orchestrationRestarts: 1, repairs: [repair] });
     expect(typeof view.deadlineAt).toBe('string');

@@ -4,11 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { ephemeralCallbackKeyRing } from '../../../src/config/callback-settings';
 import { loadProtocolRegistry } from '../../../src/config/protocol-registry';
 import { parseSettings, type Settings } from '../../../src/config/settings';
 import { validateCommandEnvelope } from '../../../src/contracts/command-envelope';
 import { validateStepPayload } from '../../../src/contracts/step-payloads';
 import { assembleServices, type Adapters } from '../../../src/composition';
+import { createAuthAdapters, type AuthAdapters } from '../../../src/composition-security';
+import { parseAuthSettings } from '../../../src/config/auth-settings';
+import { ANONYMOUS_PRINCIPAL, type Principal } from '../../../src/auth/principal';
+import type { Caller } from '../../../src/http/caller';
+import { createCaller } from '../../../src/http/secure-route';
 import type { Clock } from '../../../src/domain/clock';
 import { isLiveInstance, type InstanceInfo, type InstanceState } from '../../../src/domain/instance';
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
@@ -146,12 +152,18 @@ export interface TestServices extends Services, Adapters {
   readonly clock: SteppingClock;
 }
 
-/** `parts` replaces an adapter: a ledger under test, a clock the test controls. */
+/**
+ * `parts` replaces an adapter: a ledger under test, a clock the test controls, the API's
+ * authentication. Without `auth`, it is the one `env` names, LUCIUS_AUTH_MODE=none by default (every
+ * request is the anonymous principal, with every role and tenant).
+ */
 export function testServices(
   env: Record<string, string> = {},
-  parts: { readonly ledger?: JobLedger; readonly clock?: Clock } = {},
+  parts: { readonly ledger?: JobLedger; readonly clock?: Clock; readonly auth?: AuthAdapters } = {},
 ): TestServices {
   const settings: Settings = parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', ...env });
+  const auth =
+    parts.auth ?? createAuthAdapters(parseAuthSettings({ LUCIUS_AUTH_MODE: 'none', ...env }), settings);
   const starter = new RecordingStarter();
   const signals = new RecordingSignals();
   const control = new MemoryOrchestrationControl(starter, signals);
@@ -171,6 +183,8 @@ export function testServices(
     shardLeases: new MemoryShardLeases(),
     publisher: new MemoryDirectivePublisher(settings.serviceBus.topicPrefix),
     quarantine: new MemoryReplyQuarantine(),
+    callbackKeys: ephemeralCallbackKeyRing(),
+    auth,
   };
   return { ...adapters, ...assembleServices(adapters), starter, signals, control };
 }
@@ -228,6 +242,17 @@ export function postTo(
   });
 }
 
+/**
+ * The caller a handler gets from the security pipeline for `principal` (default the anonymous
+ * principal of LUCIUS_AUTH_MODE=none: every role and tenant), over the services' grants.
+ */
+export function callerFor(
+  services: Pick<TestServices, 'security'>,
+  principal: Principal = ANONYMOUS_PRINCIPAL,
+): Caller {
+  return createCaller(services.security.grants, principal);
+}
+
 /** Admits a command (by default the two-step OCR->EMBEDDING of `envelope()`) through the real handler; its job id. */
 export async function admitJob(
   services: TestServices,
@@ -237,6 +262,7 @@ export async function admitJob(
     services,
     post('/api/v1/commands', envelope(overrides)),
     context(),
+    callerFor(services),
   );
   if (response.status !== 202)
     throw new Error(`admission answered ${response.status}: ${JSON.stringify(bodyOf(response))}`);

@@ -3,23 +3,35 @@ import { handleGetJob, handleGetSteps, handleListJobs } from '../../../src/http/
 import { handleHealth, handleReadiness } from '../../../src/http/health-handlers';
 import { LedgerUnavailableError } from '../../../src/ledger/errors';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
-import { bodyOf, context, envelope, get, headerOf, post, testServices, type TestServices } from './fixtures';
+import {
+  bodyOf,
+  callerFor,
+  context,
+  envelope,
+  get,
+  headerOf,
+  post,
+  testServices,
+  type TestServices,
+} from './fixtures';
 
 async function admitted(services: TestServices, overrides: Record<string, unknown> = {}): Promise<string> {
   const response = await handleAdmitCommand(
     services,
     post('/api/v1/commands', envelope(overrides)),
     context(),
+    callerFor(services),
   );
   expect(response.status).toBe(202);
   return bodyOf(response).jobId as string;
 }
 
 const getJob = (s: TestServices, jobId: string, query: string) =>
-  handleGetJob(s, get(`/api/v1/jobs/${jobId}${query}`, { jobId }), context());
+  handleGetJob(s, get(`/api/v1/jobs/${jobId}${query}`, { jobId }), context(), callerFor(s));
 const getSteps = (s: TestServices, jobId: string, query: string) =>
-  handleGetSteps(s, get(`/api/v1/jobs/${jobId}/steps${query}`, { jobId }), context());
-const list = (s: TestServices, query: string) => handleListJobs(s, get(`/api/v1/jobs${query}`), context());
+  handleGetSteps(s, get(`/api/v1/jobs/${jobId}/steps${query}`, { jobId }), context(), callerFor(s));
+const list = (s: TestServices, query: string) =>
+  handleListJobs(s, get(`/api/v1/jobs${query}`), context(), callerFor(s));
 
 describe('handleGetJob', () => {
   it('returns the job with its steps collated in protocol order', async () => {
@@ -158,8 +170,39 @@ describe('handleListJobs', () => {
     }
     expect(bodyOf(await list(services, '?tenant_id=t1&continuation=not-a-token'))).toMatchObject({
       status: 400,
-      code: 'invalid_continuation',
+      code: 'invalid_query',
+      errors: [expect.objectContaining({ parameter: 'continuation' })],
     });
+  });
+
+  it('binds a continuation to its tenant: another tenant’s listing refuses it with 400', async () => {
+    const services = testServices();
+    for (let i = 0; i < 3; i += 1) await admitted(services, { idempotency_key: `k${i}` });
+    for (let i = 0; i < 3; i += 1) await admitted(services, { tenant_id: 't2', idempotency_key: `k${i}` });
+    const first = bodyOf(await list(services, '?tenant_id=t1&limit=1'));
+    const token = first.continuation as string;
+    expect(typeof token).toBe('string');
+    const foreign = await list(services, `?tenant_id=t2&limit=1&continuation=${encodeURIComponent(token)}`);
+    expect(foreign.status).toBe(400);
+    expect(bodyOf(foreign)).toMatchObject({
+      code: 'invalid_query',
+      errors: [expect.objectContaining({ parameter: 'continuation' })],
+    });
+    const own = bodyOf(
+      await list(services, `?tenant_id=t1&limit=1&continuation=${encodeURIComponent(token)}`),
+    );
+    expect((own.items as Array<{ tenantId: string }>).map((i) => i.tenantId)).toEqual(['t1']);
+  });
+
+  it('never carries the function key or any other parameter of the request into links.next', async () => {
+    const services = testServices();
+    for (let i = 0; i < 3; i += 1) await admitted(services, { idempotency_key: `k${i}` });
+    const body = bodyOf(
+      await list(services, '?tenant_id=t1&limit=1&status=accepted&code=secret-function-key&access_token=abc'),
+    );
+    const next = new URL((body.links as { next: string }).next);
+    expect([...next.searchParams.keys()].sort()).toEqual(['continuation', 'limit', 'status', 'tenant_id']);
+    expect(next.toString()).not.toContain('secret-function-key');
   });
 });
 

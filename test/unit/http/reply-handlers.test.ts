@@ -1,9 +1,31 @@
+/**
+ * Worker callbacks over HTTP behind the pipeline, over the memory ledger and the real state machines:
+ * with a bearer principal holding Lucius.Worker (the pipeline checked the role; the handler checks
+ * the job's tenant) or with the directive's callback token (checked here, then against the ledger's
+ * current attempt). A refused token writes nothing: the ledger and the tenant's in-flight count are
+ * compared before and after.
+ */
+import { randomUUID } from 'node:crypto';
 import type { HttpResponseInit } from '@azure/functions';
-import { handleCancelJob } from '../../../src/http/control-handlers';
+import type { Principal } from '../../../src/auth/principal';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
-import { handleReplyCallback } from '../../../src/http/reply-handlers';
+import type { Caller } from '../../../src/http/caller';
+import { CALLBACK_TOKEN_HEADER, handleReplyCallback } from '../../../src/http/reply-handlers';
 import type { WorkerReplyKind } from '../../../src/domain/worker-reply';
 import type { Step } from '../../../src/domain/step';
+import {
+  callbackKey,
+  callbackKeyRing,
+  issueCallbackToken,
+  type CallbackKeyRing,
+} from '../../../src/guards/callback-token';
+import {
+  cancelInLedger,
+  publishDirective,
+  recordAttempt,
+  resolveTimeout,
+  startJob,
+} from '../../../src/usecases/job-activities';
 import {
   admitJob,
   bodyOf,
@@ -17,12 +39,26 @@ import {
   type TestServices,
 } from './fixtures';
 
+const notUsed = (): Promise<string> => Promise.reject(new Error('worker callbacks never resolve a tenant'));
+
+/** What the pipeline hands the handler for a bearer token holding Lucius.Worker. */
+function workerCaller(tenants: readonly string[] = ['t1']): Caller {
+  const principal: Principal = { subject: 'worker-app', roles: ['Lucius.Worker'], tenants };
+  return { principal, tenant: notUsed, mayUse: (tenantId) => Promise.resolve(tenants.includes(tenantId)) };
+}
+
+/** What the pipeline hands the handler for a request with the Lucius-Callback-Token header. */
+function tokenCaller(token: string): Caller {
+  return { callbackToken: token, tenant: notUsed, mayUse: () => Promise.resolve(false) };
+}
+
 function callback(
   services: TestServices,
   kind: WorkerReplyKind,
   route: { jobId: string; stepId: string },
   body: unknown,
   headers?: Record<string, string>,
+  caller: Caller = workerCaller(),
 ): Promise<HttpResponseInit> {
   const path = `/api/v1/jobs/${route.jobId}/steps/${route.stepId}/${kind}`;
   return handleReplyCallback(
@@ -30,9 +66,9 @@ function callback(
     services,
     postTo(path, { jobId: route.jobId, stepId: route.stepId }, body, headers),
     context(),
+    caller,
   );
 }
-
 /** Sends the reply for `attempt` to the route of its own job and step. */
 function reply(
   services: TestServices,
@@ -173,12 +209,7 @@ describe('handleReplyCallback', () => {
   it('answers a reply to a cancelled step 202 finished', async () => {
     const services = testServices();
     const attempt = await awaitingAck(services);
-    const cancelled = await handleCancelJob(
-      services,
-      postTo(`/api/v1/jobs/${attempt.jobId}/cancel?tenant_id=t1`, { jobId: attempt.jobId }),
-      context(),
-    );
-    expect(cancelled.status).toBe(202);
+    await cancelInLedger(services.ledger, attempt.jobId, 'no longer needed', services.clock.now());
     const response = await reply(services, 'ack', attempt);
     expect(response.status).toBe(202);
     expect(bodyOf(response)).toMatchObject({ outcome: 'finished', step: { status: 'CANCELLED' } });
@@ -299,5 +330,298 @@ describe('handleReplyCallback', () => {
     expect(resent.status).toBe(202);
     expect(bodyOf(resent).outcome).toBe('duplicate');
     expect(services.signals.raised.map((r) => r.eventName)).toEqual([`reply:ocr:1:${attempt.leaseId}`]);
+  });
+});
+
+/** A job admitted and started, attempt 1 of `ocr` recorded and published by the real activities. */
+async function published(services: TestServices): Promise<{ attempt: AttemptKey; token: string }> {
+  const jobId = await admitJob(services, { idempotency_key: randomUUID() });
+  const deps = services.jobActivities;
+  await startJob(deps, { jobId, tenantId: 't1', requestType: 'OCR->EMBEDDING' });
+  const attempt: AttemptKey = { jobId, stepId: 'ocr', attemptNo: 1, leaseId: randomUUID() };
+  const ackDeadline = new Date(services.clock.now().getTime() + 30_000).toISOString();
+  await recordAttempt(deps, { ...attempt, inputRef: 'blob://in/doc.pdf', ackDeadline });
+  await publishDirective(deps, attempt, () => undefined);
+  const directive = services.publisher
+    .published()
+    .map((p) => p.directive)
+    .find((d) => d.job_id === jobId && d.lease_id === attempt.leaseId);
+  if (directive?.callback_token === undefined) throw new Error('the directive carries no callback token');
+  return { attempt, token: directive.callback_token };
+}
+
+function withToken(
+  services: TestServices,
+  kind: WorkerReplyKind,
+  attempt: AttemptKey,
+  token: string,
+  overrides: Record<string, unknown> = {},
+  route: { jobId: string; stepId: string } = attempt,
+): Promise<HttpResponseInit> {
+  const headers = { 'content-type': 'application/json', [CALLBACK_TOKEN_HEADER.toLowerCase()]: token };
+  return callback(services, kind, route, replyBody(kind, attempt, overrides), headers, tokenCaller(token));
+}
+
+/** Everything a callback could change: the job, its steps (with their counters), the tenant's in-flight count, the events raised. */
+async function snapshot(services: TestServices, jobId: string): Promise<unknown> {
+  return structuredClone({
+    job: await services.ledger.getJob(jobId),
+    inflight: await services.ledger.inflightCount('t1'),
+    raised: services.signals.raised.length,
+  });
+}
+
+function replaceAt(text: string, index: number, char: string): string {
+  return text.slice(0, index) + char + text.slice(index + 1);
+}
+
+describe('handleReplyCallback with a callback token', () => {
+  it('applies the ACK and the RESULT of the attempt the published directive’s token is bound to', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    const acked = await withToken(services, 'ack', attempt, token);
+    expect(acked.status).toBe(202);
+    expect(bodyOf(acked)).toMatchObject({ outcome: 'applied', step: { status: 'IN_PROGRESS' } });
+    const heartbeat = await withToken(services, 'heartbeat', attempt, token);
+    expect(bodyOf(heartbeat).outcome).toBe('applied');
+    const result = await withToken(services, 'result', attempt, token, { output_ref: 'blob://out/ocr.txt' });
+    expect(result.status).toBe(202);
+    expect(bodyOf(result)).toMatchObject({
+      outcome: 'applied',
+      step: { status: 'SUCCEEDED', outputRef: 'blob://out/ocr.txt' },
+    });
+    expect(services.signals.raised.map((r) => r.eventName)).toEqual([
+      `reply:ocr:1:${attempt.leaseId}`,
+      `reply:ocr:1:${attempt.leaseId}`,
+      `reply:ocr:1:${attempt.leaseId}`,
+    ]);
+  });
+
+  it('applies a heartbeat before the ACK as the ACK it implies, as without a token', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    const response = await withToken(services, 'heartbeat', attempt, token);
+    expect(response.status).toBe(202);
+    expect(bodyOf(response)).toMatchObject({ outcome: 'applied', step: { status: 'IN_PROGRESS' } });
+  });
+
+  it('answers a resent ACK of the current attempt 202 duplicate, as without a token', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    await withToken(services, 'ack', attempt, token);
+    const again = await withToken(services, 'ack', attempt, token);
+    expect(again.status).toBe(202);
+    expect(bodyOf(again).outcome).toBe('duplicate');
+  });
+
+  const endings: ReadonlyArray<{
+    readonly ended: string;
+    readonly end: (services: TestServices, attempt: AttemptKey, token: string) => Promise<void>;
+    readonly status: string;
+  }> = [
+    {
+      ended: 'succeeded',
+      status: 'SUCCEEDED',
+      end: async (services, attempt, token) => {
+        expect((await withToken(services, 'result', attempt, token)).status).toBe(202);
+      },
+    },
+    {
+      ended: 'failed',
+      status: 'FAILED_FINAL',
+      end: async (services, attempt, token) => {
+        const failed = await withToken(services, 'result', attempt, token, {
+          status: 'FAILED',
+          output_ref: undefined,
+          failure: { failure_class: 'PERMANENT', message: 'unreadable scan' },
+        });
+        expect(failed.status).toBe(202);
+      },
+    },
+    {
+      ended: 'timed out',
+      status: 'FAILED_RETRY',
+      end: async (services, attempt) => {
+        const step = await stepOf(services, attempt);
+        await resolveTimeout(services.jobActivities, {
+          ...attempt,
+          timeout: 'ack',
+          deadline: step.ackDeadline ?? '',
+        });
+      },
+    },
+    {
+      ended: 'cancelled',
+      status: 'CANCELLED',
+      end: async (services, attempt) => {
+        await cancelInLedger(services.ledger, attempt.jobId, 'no longer needed', services.clock.now());
+      },
+    },
+  ];
+
+  for (const { ended, end, status } of endings) {
+    it(`answers 409 stale_lease to a token replayed after its attempt ${ended}, writing nothing`, async () => {
+      const services = testServices({ LUCIUS_MAX_ATTEMPTS: '3' });
+      const { attempt, token } = await published(services);
+      await end(services, attempt, token);
+      expect((await stepOf(services, attempt)).status).toBe(status);
+      const before = await snapshot(services, attempt.jobId);
+      for (const kind of ['ack', 'heartbeat', 'result'] as const) {
+        const problem = expectProblem(await withToken(services, kind, attempt, token), 409, 'stale_lease');
+        // The stale answer names the current attempt's number, never its lease.
+        expect(JSON.stringify(problem.expected)).not.toContain('leaseId');
+      }
+      expect(await snapshot(services, attempt.jobId)).toEqual(before);
+    });
+  }
+
+  it('answers 409 stale_lease to the token of an attempt superseded by the next one, writing nothing', async () => {
+    const services = testServices({ LUCIUS_MAX_ATTEMPTS: '3' });
+    const { attempt, token } = await published(services);
+    const step = await stepOf(services, attempt);
+    await resolveTimeout(services.jobActivities, {
+      ...attempt,
+      timeout: 'ack',
+      deadline: step.ackDeadline ?? '',
+    });
+    const next = await dispatchStep(services, attempt.jobId, 'ocr');
+    const before = await snapshot(services, attempt.jobId);
+    expectProblem(await withToken(services, 'ack', attempt, token), 409, 'stale_lease');
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+    expect(await stepOf(services, next)).toMatchObject({ status: 'AWAITING_ACK', attemptNo: 2 });
+  });
+
+  it('answers 403 callback_token_invalid to a token of another step of the same job, writing nothing', async () => {
+    const services = testServices();
+    const { attempt } = await published(services);
+    const forEmbedding = issueCallbackToken(services.callbackKeys.current, {
+      ...attempt,
+      stepId: 'embedding',
+    });
+    const before = await snapshot(services, attempt.jobId);
+    const problem = expectProblem(
+      await withToken(services, 'ack', attempt, forEmbedding),
+      403,
+      'callback_token_invalid',
+    );
+    expect(JSON.stringify(problem)).not.toContain(forEmbedding);
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+  });
+
+  it('answers 403 to a genuine token presented on another job’s route', async () => {
+    const services = testServices();
+    const first = await published(services);
+    const second = await published(services);
+    const before = await snapshot(services, second.attempt.jobId);
+    const response = await withToken(services, 'ack', second.attempt, first.token);
+    expectProblem(response, 403, 'callback_token_invalid');
+    expect(await snapshot(services, second.attempt.jobId)).toEqual(before);
+  });
+
+  it('answers 403 when the body’s attempt or lease is not the token’s, before the ledger is asked', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    const before = await snapshot(services, attempt.jobId);
+    expectProblem(
+      await withToken(services, 'ack', { ...attempt, attemptNo: 2 }, token),
+      403,
+      'callback_token_invalid',
+    );
+    expectProblem(
+      await withToken(services, 'ack', { ...attempt, leaseId: randomUUID() }, token),
+      403,
+      'callback_token_invalid',
+    );
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+  });
+
+  it('answers 403 to a tampered token (payload, MAC, key id) and to no token at all', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    const [version, kid, payload, mac] = token.split('.') as [string, string, string, string];
+    const otherLease = Buffer.from(
+      JSON.stringify({ j: attempt.jobId, s: 'ocr', a: 1, l: randomUUID() }),
+    ).toString('base64url');
+    const tampered = [
+      [version, kid, otherLease, mac].join('.'),
+      [version, kid, replaceAt(payload, 3, payload[3] === 'A' ? 'B' : 'A'), mac].join('.'),
+      [version, kid, payload, replaceAt(mac, 0, mac[0] === 'A' ? 'B' : 'A')].join('.'),
+      [version, 'another-key', payload, mac].join('.'),
+      'lcb1.not-a-token',
+      '',
+    ];
+    const before = await snapshot(services, attempt.jobId);
+    for (const presented of tampered) {
+      expectProblem(await withToken(services, 'ack', attempt, presented), 403, 'callback_token_invalid');
+    }
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+  });
+
+  it('answers 403 before reading the body, so a bad token learns nothing of the body’s checks', async () => {
+    const services = testServices();
+    const { attempt } = await published(services);
+    const response = await callback(
+      services,
+      'ack',
+      attempt,
+      '{"kind": "ack",',
+      { 'content-type': 'application/json' },
+      tokenCaller('lcb1.k.e30.' + 'A'.repeat(43)),
+    );
+    expectProblem(response, 403, 'callback_token_invalid');
+  });
+
+  it('accepts a token signed with the previous key during a rotation, and refuses one of a retired key', async () => {
+    const services = testServices();
+    const { attempt, token } = await published(services);
+    const newKey = callbackKey('rotated', Buffer.alloc(32, 3));
+    const rotated: CallbackKeyRing = callbackKeyRing(newKey, services.callbackKeys.current);
+    const afterRotation: TestServices = { ...services, callbackKeys: rotated };
+    const acked = await withToken(afterRotation, 'ack', attempt, token);
+    expect(acked.status).toBe(202);
+    expect(bodyOf(acked).outcome).toBe('applied');
+
+    const retired: TestServices = { ...services, callbackKeys: callbackKeyRing(newKey) };
+    const before = await snapshot(services, attempt.jobId);
+    expectProblem(await withToken(retired, 'heartbeat', attempt, token), 403, 'callback_token_invalid');
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+  });
+});
+
+describe('handleReplyCallback with a Lucius.Worker principal', () => {
+  it('answers 404 job_not_found for a job of a tenant the principal may not act for, writing nothing', async () => {
+    const services = testServices();
+    const { attempt } = await published(services);
+    const before = await snapshot(services, attempt.jobId);
+    const response = await callback(
+      services,
+      'ack',
+      attempt,
+      replyBody('ack', attempt),
+      undefined,
+      workerCaller(['t2']),
+    );
+    const problem = expectProblem(response, 404, 'job_not_found');
+    const unknown = expectProblem(
+      await reply(services, 'ack', { ...attempt, jobId: randomUUID() }),
+      404,
+      'job_not_found',
+    );
+    expect(Object.keys(problem).sort()).toEqual(Object.keys(unknown).sort());
+    expect(await snapshot(services, attempt.jobId)).toEqual(before);
+  });
+
+  it('applies the reply for a job of a tenant the principal may act for', async () => {
+    const services = testServices();
+    const { attempt } = await published(services);
+    const response = await callback(
+      services,
+      'ack',
+      attempt,
+      replyBody('ack', attempt),
+      undefined,
+      workerCaller(['t2', 't1']),
+    );
+    expect(response.status).toBe(202);
   });
 });

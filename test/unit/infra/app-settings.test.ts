@@ -4,10 +4,12 @@
  * infra/generated/app-settings.json (generated from src/config/settings-catalog.ts) lists the
  * required ones.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { appSettingsDocument } from '../../../scripts/generators/app-settings';
 import { serviceBusTopologyDocument } from '../../../scripts/generators/servicebus-topology';
 import { SETTINGS_CATALOG } from '../../../src/config/settings-catalog';
+import { infraAppSettings, readRepoFile } from './bicep-text';
 import { REPO_ROOT } from './generated-files';
 
 interface AppSettingsFile {
@@ -16,9 +18,6 @@ interface AppSettingsFile {
   readonly appConfigurationKeys: Readonly<Record<string, string>>;
 }
 
-const BEGIN = '// <lucius-app-settings>';
-const END = '// </lucius-app-settings>';
-
 /** Settings the Functions host or an SDK reads rather than Lucius's settings code. */
 const HOST_SETTINGS = [
   /^AzureFunctionsJobHost__/,
@@ -26,29 +25,6 @@ const HOST_SETTINGS = [
   /^AZURE_CLIENT_ID$/,
   /^APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING$/,
 ];
-
-function readRepoFile(path: string): string {
-  return readFileSync(join(REPO_ROOT, path), 'utf8');
-}
-
-/** `NAME: value` lines of the delimited object, with their value expressions. */
-function infraAppSettings(): Map<string, string> {
-  const bicep = readRepoFile('infra/app/api.bicep');
-  const start = bicep.indexOf(BEGIN);
-  const end = bicep.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`infra/app/api.bicep has no ${BEGIN} ... ${END} block`);
-  const block = bicep.slice(start, end);
-  const open = block.indexOf('var luciusAppSettings = {');
-  const close = block.lastIndexOf('}');
-  if (open < 0 || close < open)
-    throw new Error('the app settings block holds no `var luciusAppSettings = { ... }`');
-  const settings = new Map<string, string>();
-  for (const line of block.slice(open, close).split('\n').slice(1)) {
-    const match = /^ {2}([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.+)$/.exec(line);
-    if (match !== null) settings.set(match[1]!, match[2]!.trim());
-  }
-  return settings;
-}
 
 function generatedAppSettings(): AppSettingsFile {
   return JSON.parse(readRepoFile('infra/generated/app-settings.json')) as AppSettingsFile;
@@ -67,6 +43,11 @@ describe('infra app settings', () => {
     const { required } = generatedAppSettings();
     expect(required.length).toBeGreaterThan(0);
     expect(required.filter((name) => !set.has(name))).toEqual([]);
+  });
+
+  it('sets every setting the settings catalog marks required, as the generator writes them', () => {
+    const set = new Set(infraAppSettings().keys());
+    expect(appSettingsDocument().required.filter((name) => !set.has(name))).toEqual([]);
   });
 
   it('sets only settings Lucius or the Functions host knows', () => {
@@ -103,6 +84,38 @@ describe('infra app settings', () => {
     for (const name of Object.keys(topology.settings)) {
       expect(settings.get(name)).toBe(`topology.settings.${name}`);
     }
+  });
+
+  it('authenticates callers with Entra ID tokens of this directory, for the audience the deployment names', () => {
+    const settings = infraAppSettings();
+    expect(settings.get('LUCIUS_AUTH_MODE')).toBe("'entra'");
+    expect(settings.get('LUCIUS_AUTH_TENANT_ID')).toBe('authTenantId');
+    expect(settings.get('LUCIUS_AUTH_AUDIENCE')).toBe('authAudience');
+    const main = readRepoFile('infra/main.bicep');
+    expect(main).toContain('    authTenantId: tenant().tenantId\n');
+    expect(main).toContain('    authAudience: createEntraApp ? entraApp.outputs.audience : authAudience\n');
+  });
+
+  it('reads the worker callback key from Key Vault with the app identity, never as a value', () => {
+    const settings = infraAppSettings();
+    expect(settings.get('LUCIUS_CALLBACK_KEY')).toBe(
+      "'@Microsoft.KeyVault(SecretUri=${callbackKeySecretUri})'",
+    );
+    expect(settings.get('LUCIUS_CALLBACK_KEY_PREVIOUS')).toBe(
+      "empty(previousCallbackKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousCallbackKeySecretUri})'",
+    );
+    const api = readRepoFile('infra/app/api.bicep');
+    // The platform resolves Key Vault references with the user-assigned identity (not a system one).
+    expect(api).toMatch(/^ {4}keyVaultReferenceIdentity: identityId$/m);
+    const main = readRepoFile('infra/main.bicep');
+    expect(main).toContain('    callbackKeySecretUri: keyVault.outputs.callbackKeySecretUri\n');
+    expect(main).toContain(
+      "    previousCallbackKeySecretUri: callbackKeyRotation ? keyVault.outputs.previousCallbackKeySecretUri : ''\n",
+    );
+    // Versionless: the reference follows the secret's latest version, so a rotation needs no redeployment.
+    expect(readRepoFile('infra/app/keyvault.bicep')).toContain(
+      "output callbackKeySecretUri string = '${vault.properties.vaultUri}secrets/${callbackKeySecretName}/'",
+    );
   });
 
   it('maps App Configuration keys only onto settings the app knows', () => {

@@ -22,6 +22,7 @@ const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
   'Durable Task Data Contributor': '0ad04412-c4d5-4796-b79c-f76d14c8d402',
   'App Configuration Data Reader': '516239f1-63e1-4d78-a4de-a74fb236a071',
+  'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
 };
 
 /** The names rbac.bicep's `roles` object gives them. */
@@ -34,6 +35,7 @@ const ROLE_VARIABLES: Readonly<Record<string, string>> = {
   serviceBusDataReceiver: 'Azure Service Bus Data Receiver',
   monitoringMetricsPublisher: 'Monitoring Metrics Publisher',
   durableTaskDataContributor: 'Durable Task Data Contributor',
+  keyVaultSecretsUser: 'Key Vault Secrets User',
 };
 
 interface Assignment {
@@ -111,12 +113,21 @@ describe('infra role assignments', () => {
       { role: 'Monitoring Metrics Publisher', scope: 'applicationInsights', condition: 'always' },
       // The task hub on the Durable Task Scheduler (its backend option).
       { role: 'Durable Task Data Contributor', scope: 'scheduler', condition: 'useDurableTaskScheduler' },
+      // The worker callback key's Key Vault references (read only; the vault holds nothing else).
+      { role: 'Key Vault Secrets User', scope: 'keyVault', condition: 'always' },
     ]);
   });
 
   it('grants the Service Bus roles on the namespace, so every topic, subscription and queue is covered', () => {
     expect(rbac).toMatch(/^resource serviceBus 'Microsoft\.ServiceBus\/namespaces@[\d-]+' existing = \{$/m);
     expect(rbac).toMatch(/^resource storage 'Microsoft\.Storage\/storageAccounts@[\d-]+' existing = \{$/m);
+    expect(rbac).toMatch(/^resource keyVault 'Microsoft\.KeyVault\/vaults@[\d-]+' existing = \{$/m);
+  });
+
+  it('gives the deployer no role on the Key Vault: the callback key is read by the app alone', () => {
+    expect(assignments.filter((a) => a.scope === 'keyVault').map((a) => a.principal)).toEqual([
+      'managedIdentityPrincipalId',
+    ]);
   });
 
   it('names each assignment after its scope, principal and role, so a redeployment finds it again', () => {

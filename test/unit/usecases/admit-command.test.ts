@@ -5,10 +5,10 @@
  */
 import { handleAdmitCommand } from '../../../src/http/command-handlers';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
-import { bodyOf, context, envelope, headerOf, post, testServices } from '../http/fixtures';
+import { bodyOf, callerFor, context, envelope, headerOf, post, testServices } from '../http/fixtures';
 
 const admit = (services: ReturnType<typeof testServices>, body: unknown) =>
-  handleAdmitCommand(services, post('/api/v1/commands', body), context());
+  handleAdmitCommand(services, post('/api/v1/commands', body), context(), callerFor(services));
 
 async function deadlineWindow(services: ReturnType<typeof testServices>, overrides = {}) {
   const response = await admit(services, envelope(overrides));

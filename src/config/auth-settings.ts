@@ -20,13 +20,32 @@
  * Throws SettingsError naming every offending variable.
  */
 import { z } from 'zod';
-import { SettingsError, type SettingProblem } from '../config/errors';
-import { AUTH_MODES, type AuthMode } from './authenticator';
-import { DEV_AUDIENCE } from './dev-issuer';
-import { DEFAULT_ENTRA_AUTHORITY } from './entra-trust';
-import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from './jwt-authenticator';
-import { DEFAULT_TENANTS_CLAIM } from './principal';
-import { present, type Env } from '../config/env';
+import { SettingsError, type SettingProblem } from './errors';
+import { present, type Env } from './env';
+
+export const AUTH_MODES = ['entra', 'easyauth', 'dev', 'none'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** The algorithms an allow-list may name: asymmetric signatures only. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type SigningAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+/** The claim that names the tenants a caller may act for, unless LUCIUS_AUTH_TENANTS_CLAIM says another. */
+export const DEFAULT_TENANTS_CLAIM = 'lucius_tenants';
+export const DEFAULT_ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+/** The audience of the local dev issuer's tokens. */
+export const DEV_AUDIENCE = 'api://lucius-dev';
 
 export const DEFAULT_DEV_DATA_DIR = '.azurite';
 
