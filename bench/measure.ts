@@ -1,4 +1,8 @@
-/** What the benchmarks share: percentiles and a pipeline policy counting Table Storage round trips. */
+/**
+ * What the benchmarks share: bounded concurrent runs with their rate and latency percentiles,
+ * polling a status until it is final, and a pipeline policy counting Table Storage round trips.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TableServiceClientOptions } from '@azure/data-tables';
 
 type PipelinePolicy = NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'];
@@ -43,4 +47,70 @@ export async function runBounded(
     }),
   );
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
+}
+
+/** The least, mean and greatest of some counts (episodes per orchestration, ...). */
+export interface Spread {
+  readonly min: number;
+  readonly mean: number;
+  readonly max: number;
+}
+
+/** The spread of `values`: NaN mean and infinite bounds for none. */
+export function spread(values: readonly number[]): Spread {
+  return {
+    min: Math.min(...values),
+    mean: values.reduce((s, n) => s + n, 0) / values.length,
+    max: Math.max(...values),
+  };
+}
+
+/** A run's rate and latency percentiles (nearest rank), in milliseconds. */
+export interface RunFigures {
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** The figures of `total` runs that took `seconds` in all, from runBounded. */
+export function runFigures(
+  total: number,
+  run: { readonly seconds: number; readonly latenciesMs: readonly number[] },
+): RunFigures {
+  const sorted = [...run.latenciesMs].sort((a, b) => a - b);
+  return {
+    perSecond: total / run.seconds,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+  };
+}
+
+export interface PollBounds {
+  /** The status that ends the polling. */
+  readonly done: string;
+  /** Statuses that will never become `done`. */
+  readonly failed: readonly string[];
+  readonly pollMs: number;
+  readonly limitMs: number;
+}
+
+/**
+ * Reads `status()` every `pollMs` until it is `done`; answers the number of reads. Throws, naming
+ * `what`, when it is one of `failed` or still not done after `limitMs`.
+ */
+export async function pollUntil(
+  what: string,
+  status: () => Promise<string | undefined>,
+  bounds: PollBounds,
+): Promise<number> {
+  const deadline = Date.now() + bounds.limitMs;
+  for (let polls = 1; ; polls += 1) {
+    const seen = await status();
+    if (seen === bounds.done) return polls;
+    if ((seen !== undefined && bounds.failed.includes(seen)) || Date.now() > deadline)
+      throw new Error(`${what} is ${String(seen)} after ${polls} polls`);
+    await delay(bounds.pollMs);
+  }
 }
