@@ -34,6 +34,12 @@ const SUBSCRIPTION_PROPERTIES = {
   RequiresSession: false,
 };
 
+/** A platform subscription drops an expired directive (its attempt ended not started). */
+const DIRECTIVE_SUBSCRIPTION_PROPERTIES = {
+  ...SUBSCRIPTION_PROPERTIES,
+  DeadLetteringOnMessageExpiration: ENTITY_DEFAULTS.directiveDeadLetterOnExpiration as boolean,
+};
+
 export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
   const topology = messagingTopology(options);
   const laneTopics = topology.laneTopics.map((topic) => ({
@@ -41,7 +47,7 @@ export function luciusTopology(options: LuciusTopologyOptions): EmulatorConfig {
     Properties: { ...TOPIC_PROPERTIES },
     Subscriptions: topic.subscriptions.map((subscription) => ({
       Name: subscription.name,
-      Properties: { ...SUBSCRIPTION_PROPERTIES },
+      Properties: { ...DIRECTIVE_SUBSCRIPTION_PROPERTIES },
       Rules: [
         {
           Name: `${STEP_TYPE_PROPERTY}-${subscription.stepType.toLowerCase()}`,

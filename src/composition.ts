@@ -12,7 +12,9 @@ import type { InvocationContext } from '@azure/functions';
 import type { ServiceBusClient } from '@azure/service-bus';
 import * as df from 'durable-functions';
 import { loadProtocolRegistry } from './config/protocol-registry';
-import { loadSettingsFromProcessEnv, type Settings, type SettingWarning } from './config/settings';
+import { loadAppSettingsFromProcessEnv, type Settings, type SettingWarning } from './config/settings';
+import type { AuthSettings } from './config/auth-settings';
+import { assembleHttpSecurity, createAuthAdapters, type AuthAdapters } from './composition-security';
 import { validateCommandEnvelope } from './contracts/command-envelope';
 import type { Directive } from './contracts/directive';
 import { validateStepPayload } from './contracts/step-payloads';
@@ -38,7 +40,13 @@ import type { ReplyQuarantine } from './ports/reply-quarantine';
 import type { ShardLeases } from './ports/shard-leases';
 import type { Services } from './services';
 import { telemetrySettingsFromProcessEnv } from './config/telemetry-settings';
+import { callbackKeyRingFromProcessEnv, ephemeralCallbackKeyRing } from './config/callback-settings';
+import type { CallbackKeyRing } from './guards/callback-token';
 import type { Telemetry } from './ports/telemetry';
+import type { DispatchSlots } from './ports/dispatch-slots';
+import { createDispatchSlots } from './ledger/dispatch-slots/create-dispatch-slots';
+import { MemoryDispatchSlots } from './ledger/dispatch-slots/memory-dispatch-slots';
+import { slotPolicy } from './usecases/job-activities';
 import { SILENT_TELEMETRY } from './telemetry/memory-telemetry';
 import { startTelemetry } from './telemetry/start-telemetry';
 import type { EnvelopeValidator } from './usecases/admit-command';
@@ -70,9 +78,21 @@ export interface Adapters {
   readonly telemetry?: Telemetry;
   /** Proves Service Bus answers, for the readiness probe; absent without Service Bus (in-memory wiring). */
   readonly serviceBusProbe?: DependencyProbe;
+  /** Signs the directives' callback tokens and verifies them on HTTP callbacks (config/callback-settings.ts). */
+  readonly callbackKeys: CallbackKeyRing;
+  /** Flow control: the dispatch slots per lane and step type (in memory when absent: tests, tools). */
+  readonly slots?: DispatchSlots;
+  /** The API's authenticator and grants; without them every API request answers 503 (composition-security.ts). */
+  readonly auth?: AuthAdapters;
 }
 
-export function createAdapters(settings: Settings, telemetry: Telemetry = SILENT_TELEMETRY): Adapters {
+/** `callbackKeys` defaults to a key of this process alone (tests, tools); the app passes the configured ones. */
+export function createAdapters(
+  settings: Settings,
+  telemetry: Telemetry = SILENT_TELEMETRY,
+  callbackKeys: CallbackKeyRing = ephemeralCallbackKeyRing(),
+  auth?: AuthSettings,
+): Adapters {
   let client: ServiceBusClient | undefined;
   const serviceBusClient = (): ServiceBusClient => {
     if (settings.serviceBus.connection === undefined) {
@@ -113,16 +133,20 @@ export function createAdapters(settings: Settings, telemetry: Telemetry = SILENT
     signalsFor: (context: InvocationContext) => new DurableOrchestrationSignals(() => df.getClient(context)),
     controlFor: (context: InvocationContext) => new DurableOrchestrationControl(() => df.getClient(context)),
     shardLeases: createShardLeases(settings.storage),
+    slots: createDispatchSlots(settings.storage),
     publisher: lazyPublisher,
     quarantine: new ServiceBusReplyQuarantine(serviceBusClient, settings.serviceBus.quarantineQueue),
     telemetry,
     serviceBusProbe: new ServiceBusProbe(serviceBusClient, settings.serviceBus.quarantineQueue),
+    callbackKeys,
+    ...(auth === undefined ? {} : { auth: createAuthAdapters(auth, settings) }),
   };
 }
 
 /** Each use case's dependencies, built once from the adapters. */
 export function assembleServices(adapters: Adapters): Services {
   const { settings, ledger, clock, publisher, quarantine } = adapters;
+  const slots = adapters.slots ?? new MemoryDispatchSlots();
   const timings: ReplyTimings = {
     leaseMinutes: settings.steps.leaseMinutes,
     stepResultTimeoutSeconds: settings.steps.stepResultTimeoutSeconds,
@@ -137,9 +161,12 @@ export function assembleServices(adapters: Adapters): Services {
     signals: adapters.signalsFor(context),
     telemetry,
     ackTimeoutSeconds: settings.steps.ackTimeoutSeconds,
+    slots,
+    slotPolicy: slotPolicy(settings),
   });
   return {
     settings,
+    security: assembleHttpSecurity(settings, clock, adapters.auth),
     http: {
       maxBodyBytes: settings.admission.maxBodyBytes,
       backpressureRetryAfterSeconds: settings.admission.backpressureRetryAfterSeconds,
@@ -175,10 +202,20 @@ export function assembleServices(adapters: Adapters): Services {
     }),
     deleteJob: (context) => ({ ledger, control: adapters.controlFor(context) }),
     ingestReply,
+    callbackKeys: adapters.callbackKeys,
     replyMessage: (context) => ({ ...ingestReply(context), quarantine }),
-    jobActivities: { ledger, publisher, clock, settings, telemetry },
+    jobActivities: {
+      ledger,
+      publisher,
+      clock,
+      settings,
+      telemetry,
+      callbackKeys: adapters.callbackKeys,
+      slots,
+    },
     sweeper: (context) => ({
       ledger,
+      slots,
       control: adapters.controlFor(context),
       leases: adapters.shardLeases,
       clock,
@@ -192,22 +229,32 @@ export function assembleServices(adapters: Adapters): Services {
   };
 }
 
-export function createServices(settings: Settings, telemetry?: Telemetry): Services {
-  return assembleServices(createAdapters(settings, telemetry));
+export function createServices(
+  settings: Settings,
+  telemetry?: Telemetry,
+  callbackKeys?: CallbackKeyRing,
+  auth?: AuthSettings,
+): Services {
+  return assembleServices(createAdapters(settings, telemetry, callbackKeys, auth));
 }
 
 let services: Services | undefined;
 
 export function getServices(): Services {
   if (services === undefined) {
-    const { settings, warnings } = loadSettingsFromProcessEnv();
+    const { settings, auth, warnings } = loadAppSettingsFromProcessEnv();
     logSettingsWarnings(warnings);
-    services = createServices(settings, startTelemetry(telemetrySettingsFromProcessEnv()).telemetry);
+    services = createServices(
+      settings,
+      startTelemetry(telemetrySettingsFromProcessEnv()).telemetry,
+      callbackKeyRingFromProcessEnv(),
+      auth,
+    );
   }
   return services;
 }
 
-/** Start-up warnings (unknown or removed variables) go to the host's log, one line each. */
+/** Start-up warnings (unknown or removed variables, an unprotected auth mode) go to the host's log, one line each. */
 function logSettingsWarnings(warnings: readonly SettingWarning[]): void {
   for (const warning of warnings) console.warn(`Lucius settings: ${warning.message}`);
 }

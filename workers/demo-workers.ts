@@ -30,6 +30,7 @@ import {
   type ServiceBusSender,
 } from '@azure/service-bus';
 import { handleDirective, type Handled, type Outcome, type PlatformWorker } from './directive-handler';
+import type { StepDirective } from './directive-contract';
 import { WorkerConfigError } from './errors';
 import { LeaseBook } from './lease-book';
 import {
@@ -75,6 +76,8 @@ export interface DemoWorkersOptions {
   /** One line per message settled, and receive errors. */
   readonly log?: (line: string) => void;
   readonly onSettled?: (event: SettledEvent) => void;
+  /** Called when work under a new lease starts (after the expiry check). */
+  readonly onStarted?: (directive: StepDirective) => void;
 }
 
 export interface SettledEvent {
@@ -95,6 +98,8 @@ export interface WorkerStats {
   readonly received: number;
   /** Attempts whose work started (once per lease). */
   readonly started: number;
+  /** Of those, attempts started after their ACK deadline (always 0: an expired directive is dropped, see `outcomes.expired`). */
+  readonly startedLate: number;
   readonly replies: Readonly<Record<ReplyKind, number>>;
   readonly outcomes: Readonly<Record<Outcome, number>>;
   /** Messages being handled right now. */
@@ -116,6 +121,7 @@ export const DEFAULT_MAX_CONCURRENT_CALLS = 4;
 export const MAX_LANES = 64;
 
 const OUTCOMES: readonly Outcome[] = [
+  'expired',
   'succeeded',
   'failed',
   'cancelled',
@@ -137,6 +143,7 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
   const counts = {
     received: 0,
     started: 0,
+    startedLate: 0,
     replies: { ack: 0, heartbeat: 0, result: 0 } as Record<ReplyKind, number>,
     outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
   };
@@ -162,7 +169,11 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
       workerId: options.workerId ?? `demo-${stepType.toLowerCase()}@${hostname()}:${process.pid}`,
       leases,
       send,
-      started: () => (counts.started += 1),
+      started: (directive) => {
+        counts.started += 1;
+        if (Date.parse(directive.ack_deadline) < Date.now()) counts.startedLate += 1;
+        options.onStarted?.(directive);
+      },
       now: () => new Date(),
     };
     for (const lane of config.lanes) {
@@ -229,6 +240,7 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
       return {
         received: counts.received,
         started: counts.started,
+        startedLate: counts.startedLate,
         replies: { ...counts.replies },
         outcomes: { ...counts.outcomes },
         inFlight: inFlight.size,

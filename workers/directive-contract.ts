@@ -6,6 +6,17 @@
  *
  * A body that is not JSON or breaks the schema can never succeed: `readDirective` says why, in the
  * shape of the SDK's dead-letter options, and the caller dead-letters the message.
+ *
+ * `callback_token` (optional in v1) is accepted and kept as it came; a worker drops nothing new and
+ * echoes only the attempt (job_id, step_id, attempt_no, lease_id) in its replies: the token is never
+ * part of a reply body. These workers reply over Service Bus, where the namespace's RBAC decides who
+ * may send to the reply topics; a worker that calls back over HTTP instead sends the token as header
+ * `Lucius-Callback-Token` on each ACK, heartbeat and RESULT of that attempt.
+ *
+ * `ack_deadline` is when Lucius stops waiting for the ACK: a worker drops (completes without running
+ * and without replying) a directive whose `ack_deadline` has passed when it receives it. Lucius has
+ * already ended that attempt as not started and may have sent a new one; the message's time to live
+ * is the same deadline, so Service Bus usually drops it first. A worker ACKs before it starts work.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

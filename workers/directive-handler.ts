@@ -4,6 +4,10 @@
  *
  * - Body not JSON or not directive.v1 → dead-letter `invalid_directive` (a retry cannot fix it);
  *   a directive for another step type than this platform's → dead-letter `misrouted_directive`.
+ * - `directive` whose `ack_deadline` has passed → complete it and do nothing (outcome `expired`):
+ *   Lucius no longer waits for it (the attempt ended NOT_STARTED and a new one may already be out),
+ *   so running it would be work nobody wants. Service Bus normally drops such a directive itself (it
+ *   is published with the ACK deadline as its time to live); this covers one received just before.
  * - `directive` with a lease never seen → run it in the platform's mode (see modes.ts), then complete.
  *   The ACK goes out before any work; the RESULT before the message is completed, so a crash in
  *   between redelivers the directive rather than losing the outcome.
@@ -34,6 +38,7 @@ import { simulateWork } from './simulated-work';
 export const MISROUTED_DIRECTIVE_REASON = 'misrouted_directive';
 
 export type Outcome =
+  | 'expired'
   | 'succeeded'
   | 'failed'
   | 'cancelled'
@@ -104,12 +109,25 @@ export async function handleDirective(body: unknown, worker: PlatformWorker): Pr
     const result = worker.leases.cancel(directive.lease_id, directive.reason);
     return { outcome: 'cancel', directive, settlement: COMPLETE, detail: result };
   }
+  if (isExpired(directive, worker.now())) {
+    return {
+      outcome: 'expired',
+      directive,
+      settlement: COMPLETE,
+      detail: `ACK deadline ${directive.ack_deadline} passed`,
+    };
+  }
   const known = worker.leases.get(directive.lease_id);
   if (known !== undefined) {
     if (known.state === 'finished' && known.lastReply !== undefined) await worker.send(known.lastReply);
     return { outcome: 'duplicate', directive, settlement: COMPLETE, detail: `lease already ${known.state}` };
   }
   return run(directive, worker);
+}
+
+/** The directive's ACK deadline has passed: Lucius no longer waits for this attempt. */
+export function isExpired(directive: Pick<StepDirective, 'ack_deadline'>, now: Date): boolean {
+  return Date.parse(directive.ack_deadline) <= now.getTime();
 }
 
 async function run(directive: StepDirective, worker: PlatformWorker): Promise<Handled> {

@@ -39,13 +39,20 @@ const TOPIC_PROPERTIES = {
   supportOrdering: false,
 };
 
+/** A reply subscription's properties: an expired reply is dead-lettered (ENTITY_DEFAULTS). */
 const SUBSCRIPTION_PROPERTIES = {
   lockDuration: LOCK_DURATION,
   maxDeliveryCount: ENTITY_DEFAULTS.maxDeliveryCount,
   defaultMessageTimeToLive: MESSAGE_TIME_TO_LIVE,
-  deadLetteringOnMessageExpiration: ENTITY_DEFAULTS.deadLetterOnExpiration,
+  deadLetteringOnMessageExpiration: ENTITY_DEFAULTS.deadLetterOnExpiration as boolean,
   deadLetteringOnFilterEvaluationExceptions: true,
   requiresSession: false,
+};
+
+/** A platform subscription's: an expired directive is dropped (its attempt ended not started). */
+const DIRECTIVE_SUBSCRIPTION_PROPERTIES: typeof SUBSCRIPTION_PROPERTIES = {
+  ...SUBSCRIPTION_PROPERTIES,
+  deadLetteringOnMessageExpiration: ENTITY_DEFAULTS.directiveDeadLetterOnExpiration,
 };
 
 const QUARANTINE_PROPERTIES = {
@@ -107,7 +114,7 @@ export function serviceBusTopologyDocument(env: Env = {}): ServiceBusTopologyDoc
         topicIndex,
         topic: topic.name,
         name: subscription.name,
-        properties: SUBSCRIPTION_PROPERTIES,
+        properties: DIRECTIVE_SUBSCRIPTION_PROPERTIES,
       });
     }
   });

@@ -211,6 +211,21 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
     'waits before retrying after ACK timeouts, lease expiries, result timeouts and retryable failures',
     { default: '60,300,900', appConfigurationKey: 'Lucius:Steps:ReplyBackoffSeconds' },
   ),
+  setting(
+    'LUCIUS_NOT_STARTED_BACKOFF_SECONDS',
+    'waits before retrying a directive that expired unread (no ACK by its ACK deadline)',
+    { default: '5,15,30,60', appConfigurationKey: 'Lucius:Steps:NotStartedBackoffSeconds' },
+  ),
+  setting(
+    'LUCIUS_MAX_NOT_STARTED',
+    'ACK timeouts (directives that expired unread) a step retries without counting them as attempts; then they count as ACK_TIMEOUT',
+    { default: '10', appConfigurationKey: 'Lucius:Steps:MaxNotStarted' },
+  ),
+  setting(
+    'LUCIUS_MAX_OUTSTANDING_PER_LANE',
+    'directives outstanding at most per lane and step type (published, not yet ended); further steps wait in the ledger, served round-robin by tenant',
+    { default: '32', appConfigurationKey: 'Lucius:Steps:MaxOutstandingPerLane' },
+  ),
 
   // Service Bus.
   setting(
@@ -338,6 +353,140 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
     default: 'lucius',
   }),
 
+  // Security of the HTTP API (README "Security"): who may call, for which tenant, how often.
+  setting(
+    'LUCIUS_AUTH_MODE',
+    'how callers authenticate: entra (Entra ID bearer tokens), easyauth (App Service Authentication), dev (tokens of the local dev issuer, `npx lucius token`; local only) or none (no authentication: every caller has every role and tenant; warned at every start; never in a deployment)',
+    { default: 'entra' },
+  ),
+  setting(
+    'LUCIUS_AUTH_TENANT_ID',
+    'entra: the directory (tenant) id whose tokens are accepted (one directory, not common/organizations)',
+    { production: 'required' },
+  ),
+  setting(
+    'LUCIUS_AUTH_AUDIENCE',
+    "the accepted token audiences, comma-separated: entra (required): the app registration's client id and/or Application ID URI; dev: api://lucius-dev when unset (also what `lucius token` puts in dev tokens)",
+    { production: 'required' },
+  ),
+  setting('LUCIUS_AUTH_AUTHORITY', 'entra: the Entra ID authority (sovereign clouds use their own)', {
+    default: 'https://login.microsoftonline.com',
+  }),
+  setting('LUCIUS_AUTH_ALGORITHMS', 'entra: the accepted signature algorithms (asymmetric only)', {
+    default: 'RS256',
+  }),
+  setting(
+    'LUCIUS_AUTH_CLOCK_SKEW_SECONDS',
+    "tolerated clock difference when checking a token's exp and nbf (0-300)",
+    { default: '60' },
+  ),
+  setting(
+    'LUCIUS_AUTH_TENANTS_CLAIM',
+    'the token claim listing the tenants a caller may act for (without it, the grants decide); also the claim `lucius token` writes',
+    { default: 'lucius_tenants' },
+  ),
+  setting(
+    'LUCIUS_AUTH_JWKS_CACHE_MINUTES',
+    "entra: how long the directory's signing keys are cached (1-1440)",
+    {
+      default: '10',
+    },
+  ),
+  setting(
+    'LUCIUS_AUTH_JWKS_COOLDOWN_SECONDS',
+    'entra: least time between two fetches of the signing keys when a token names an unknown key (0-3600)',
+    { default: '30' },
+  ),
+  setting(
+    'LUCIUS_AUTH_EASYAUTH_TRUSTED',
+    'easyauth: must be true, saying App Service Authentication is on and requires authentication, so x-ms-client-principal comes from the platform only',
+    { default: 'false' },
+  ),
+  setting(
+    'WEBSITE_AUTH_ENABLED',
+    'set by App Service when App Service Authentication is on; easyauth refuses to start without it',
+  ),
+  setting(
+    'LUCIUS_AUTH_DEV_DATA_DIR',
+    "dev: the folder holding the dev issuer's signing key (and, without LUCIUS_CALLBACK_KEY, the local callback key); `lucius token` reads it too",
+    { default: '.azurite' },
+  ),
+  setting(
+    'LUCIUS_AUTH_GRANTS_CACHE_SECONDS',
+    'how long each instance caches the tenants granted to a principal (`lucius grants`); 0 turns the cache off (0-86400)',
+    { default: '60' },
+  ),
+  setting(
+    'LUCIUS_TABLE_GRANTS',
+    'table name: the tenants granted to principals whose tokens carry no tenants claim (table and ledger backends)',
+    { default: 'LuciusGrants' },
+  ),
+  setting(
+    'LUCIUS_HTTP_AUTH_LEVEL',
+    'the Functions authLevel of the API: function (the function key is an extra gate besides the bearer token) or anonymous (bearer tokens only, e.g. behind API Management); health probes are always anonymous',
+    { default: 'function' },
+  ),
+  setting(
+    'LUCIUS_CALLBACK_KEY',
+    'the key that signs worker callback tokens, <key id>:<base64 secret of at least 32 bytes> (openssl rand -base64 32); required with entra and easyauth; with dev and none, a local key file in LUCIUS_AUTH_DEV_DATA_DIR when unset',
+    { production: 'required', secret: true },
+  ),
+  setting(
+    'LUCIUS_CALLBACK_KEY_PREVIOUS',
+    'the previous callback key, still accepted while a rotation is under way (same form)',
+    { secret: true },
+  ),
+  setting(
+    'LUCIUS_RATE_LIMITS',
+    'per-process rate limits of the API per principal and per tenant: on or off',
+    {
+      default: 'on',
+    },
+  ),
+  setting('LUCIUS_RATE_LIMIT_TENANT_BURST', "a tenant's burst: requests beyond it answer 429", {
+    default: '100',
+  }),
+  setting('LUCIUS_RATE_LIMIT_TENANT_PER_SECOND', "requests per second a tenant's burst refills at", {
+    default: '20',
+  }),
+  setting(
+    'LUCIUS_RATE_LIMIT_PRINCIPAL_BURST',
+    "a caller's (principal's) burst: requests beyond it answer 429",
+    {
+      default: '50',
+    },
+  ),
+  setting('LUCIUS_RATE_LIMIT_PRINCIPAL_PER_SECOND', "requests per second a caller's burst refills at", {
+    default: '10',
+  }),
+  setting('LUCIUS_RATE_LIMIT_MAX_KEYS', 'principals (and tenants) each instance tracks at most', {
+    default: '10000',
+  }),
+  setting(
+    'LUCIUS_CORS_ALLOWED_ORIGINS',
+    'browser origins allowed to call the API, exact and comma-separated (https://portal.example.com), or *; unset: no CORS',
+  ),
+  setting(
+    'LUCIUS_CORS_ALLOW_CREDENTIALS',
+    'whether browsers may send credentials cross-origin (true/false; refused with the origin *)',
+    { default: 'false' },
+  ),
+  setting('LUCIUS_CORS_MAX_AGE_SECONDS', 'how long browsers may cache a preflight answer (0-86400)', {
+    default: '600',
+  }),
+  setting(
+    'LUCIUS_HSTS_MAX_AGE_SECONDS',
+    'Strict-Transport-Security max-age on every answer; 0 leaves the header out',
+    { default: '31536000' },
+  ),
+  setting('LUCIUS_MAX_HEADER_COUNT', 'header fields a request may have; more answer 431', { default: '100' }),
+  setting('LUCIUS_MAX_HEADER_BYTES', "bytes of a request's header fields; more answer 431", {
+    default: '16384',
+  }),
+  setting('LUCIUS_MAX_QUERY_BYTES', "bytes of a request's query string; more answer 414", {
+    default: '2048',
+  }),
+
   // Lucius's tools, outside the function app.
   setting(
     'LUCIUS_TELEMETRY_TEST_FILE',
@@ -353,6 +502,10 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
     readBy: 'tools',
     secret: true,
   }),
+  setting('LUCIUS_TOKEN', '`lucius smoke`: the bearer token it calls the API with (`--token`)', {
+    readBy: 'tools',
+    secret: true,
+  }),
   setting('LUCIUS_DEMO_WORKERS', 'the demo workers: modes per step type, e.g. OCR=flaky:2,EMBEDDING=slow', {
     readBy: 'tools',
   }),
@@ -360,22 +513,6 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
     readBy: 'tools',
     secret: true,
   }),
-  setting('LUCIUS_AUTH_DEV_DATA_DIR', "`lucius token`: the folder holding the dev issuer's signing key", {
-    default: '.azurite',
-    readBy: 'tools',
-  }),
-  setting('LUCIUS_AUTH_AUDIENCE', '`lucius token`: the audience of dev tokens', {
-    default: 'api://lucius-dev',
-    readBy: 'tools',
-  }),
-  setting(
-    'LUCIUS_AUTH_TENANTS_CLAIM',
-    '`lucius token`: the claim that lists the tenants a dev token may act for',
-    {
-      default: 'lucius_tenants',
-      readBy: 'tools',
-    },
-  ),
   setting(
     'LUCIUS_TEST_TABLE_CONNECTION',
     "the tests: a Table Storage connection instead of the tests' own Azurite",

@@ -11,7 +11,9 @@
  * identity reaches it (credential-settings.ts).
  *
  * `loadSettings` also returns warnings (unknown or removed variables) for the caller to log;
- * `parseSettings` returns the settings alone.
+ * `parseSettings` returns the settings alone. `loadAppSettings` is what the function app starts
+ * with: the same, plus its authentication (`LUCIUS_AUTH_*`, whose default mode needs settings tools
+ * never use), every problem of both named in one error.
  */
 import { z } from 'zod';
 import {
@@ -24,9 +26,12 @@ import {
 import { SettingsError, type SettingProblem } from './errors';
 import { catalogDefault, SETTINGS_CATALOG } from './settings-catalog';
 import { settingsWarnings, type SettingWarning } from './settings-warnings';
+import { parseAppAuthSettings, parseSecuritySettings, type SecuritySettings } from './security-settings';
+import type { AuthSettings } from './auth-settings';
 import type { Env } from './env';
 
 export type { AzureCredentialSettings } from './credential-settings';
+export type { SecuritySettings } from './security-settings';
 export type { SettingWarning } from './settings-warnings';
 
 export type StorageBackend = 'memory' | 'table' | 'ledger';
@@ -87,8 +92,16 @@ export interface Settings {
     readonly ackTimeoutSeconds: number;
     readonly leaseMinutes: number;
     readonly stepResultTimeoutSeconds: number;
-    /** Waits before retries, in ms: after a failed publish, and after ACK/lease/result failures. */
-    readonly backoff: { readonly dispatch: readonly number[]; readonly reply: readonly number[] };
+    /** Waits before retries, in ms: after a failed publish, after ACK/lease/result failures, after a directive nobody started. */
+    readonly backoff: {
+      readonly dispatch: readonly number[];
+      readonly reply: readonly number[];
+      readonly notStarted: readonly number[];
+    };
+    /** ACK timeouts (directives that expired unread) a drive retries without counting them as attempts. */
+    readonly maxNotStarted: number;
+    /** Directives outstanding at most per lane and step type; the rest wait in the ledger. */
+    readonly maxOutstandingPerLane: number;
   };
   readonly serviceBus: {
     readonly connection?: ServiceBusConnection;
@@ -118,6 +131,8 @@ export interface Settings {
   readonly durableApi?: { readonly url: string; readonly key?: string };
   /** Path of the protocol registry; the bundled `schemas/protocols.v1.json` when absent. */
   readonly protocolRegistryPath?: string;
+  /** The HTTP edge: function-key gate, rate limits, CORS, HSTS, request limits, grants (security-settings.ts). */
+  readonly security: SecuritySettings;
 }
 
 export interface SweepSettings {
@@ -211,6 +226,9 @@ const schema = z.object({
   LUCIUS_ACK_TIMEOUT_SECONDS: int(1, 86_400, d('LUCIUS_ACK_TIMEOUT_SECONDS')),
   LUCIUS_DISPATCH_BACKOFF_SECONDS: secondsList(d('LUCIUS_DISPATCH_BACKOFF_SECONDS')),
   LUCIUS_REPLY_BACKOFF_SECONDS: secondsList(d('LUCIUS_REPLY_BACKOFF_SECONDS')),
+  LUCIUS_NOT_STARTED_BACKOFF_SECONDS: secondsList(d('LUCIUS_NOT_STARTED_BACKOFF_SECONDS')),
+  LUCIUS_MAX_NOT_STARTED: int(0, 1000, d('LUCIUS_MAX_NOT_STARTED')),
+  LUCIUS_MAX_OUTSTANDING_PER_LANE: int(1, 100_000, d('LUCIUS_MAX_OUTSTANDING_PER_LANE')),
   LUCIUS_LEASE_MINUTES: int(1, 24 * 60, d('LUCIUS_LEASE_MINUTES')),
   LUCIUS_STEP_RESULT_TIMEOUT_SECONDS: int(1, 7 * 86_400, d('LUCIUS_STEP_RESULT_TIMEOUT_SECONDS')),
   LUCIUS_SERVICEBUS_TOPIC_PREFIX: text(d('LUCIUS_SERVICEBUS_TOPIC_PREFIX'), ENTITY_NAME, ENTITY_HINT),
@@ -341,7 +359,8 @@ export function loadSettings(env: Env): LoadedSettings {
   }
   problems.push(...connectionProblems);
   const serviceBus = resolveServiceBus(env, problems);
-  if (!result.success || problems.length > 0) throw new SettingsError(problems);
+  const security = collect(() => parseSecuritySettings(env), problems);
+  if (!result.success || problems.length > 0 || security === undefined) throw new SettingsError(problems);
   const p = result.data;
 
   const settings: Settings = deepFreeze({
@@ -373,7 +392,10 @@ export function loadSettings(env: Env): LoadedSettings {
       backoff: {
         dispatch: p.LUCIUS_DISPATCH_BACKOFF_SECONDS.map((seconds) => seconds * 1000),
         reply: p.LUCIUS_REPLY_BACKOFF_SECONDS.map((seconds) => seconds * 1000),
+        notStarted: p.LUCIUS_NOT_STARTED_BACKOFF_SECONDS.map((seconds) => seconds * 1000),
       },
+      maxNotStarted: p.LUCIUS_MAX_NOT_STARTED,
+      maxOutstandingPerLane: p.LUCIUS_MAX_OUTSTANDING_PER_LANE,
     },
     serviceBus: {
       ...(serviceBus.connection === undefined ? {} : { connection: serviceBus.connection }),
@@ -410,8 +432,38 @@ export function loadSettings(env: Env): LoadedSettings {
     ...(p.LUCIUS_PROTOCOL_REGISTRY_PATH === undefined
       ? {}
       : { protocolRegistryPath: p.LUCIUS_PROTOCOL_REGISTRY_PATH }),
+    security,
   });
   return { settings, warnings: settingsWarnings(env) };
+}
+
+/** The function app's settings: `Settings`, its authentication, and every start-up warning. */
+export interface LoadedAppSettings extends LoadedSettings {
+  readonly auth: AuthSettings;
+}
+
+/**
+ * The settings the function app starts with: `loadSettings` and the `LUCIUS_AUTH_*` settings
+ * (auth-settings.ts), with every problem of both named in one SettingsError, and the auth mode's
+ * warnings (`none`, `dev`) among the warnings logged at every start.
+ */
+export function loadAppSettings(env: Env): LoadedAppSettings {
+  const problems: SettingProblem[] = [];
+  const loaded = collect(() => loadSettings(env), problems);
+  const auth = collect(() => parseAppAuthSettings(env), problems);
+  if (loaded === undefined || auth === undefined) throw new SettingsError(problems);
+  return { ...loaded, auth: auth.auth, warnings: [...auth.warnings, ...loaded.warnings] };
+}
+
+/** Runs a parser, moving the problems of its SettingsError into `problems` (undefined then). */
+function collect<T>(parse: () => T, problems: SettingProblem[]): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
 }
 
 function isConnectionString(value: string): boolean {
@@ -601,6 +653,11 @@ export function settingsFromProcessEnv(): Settings {
 /** Settings of this process with the warnings to log at start-up. */
 export function loadSettingsFromProcessEnv(): LoadedSettings {
   return loadSettings(process.env);
+}
+
+/** The function app's settings of this process (with authentication) and the warnings to log. */
+export function loadAppSettingsFromProcessEnv(): LoadedAppSettings {
+  return loadAppSettings(process.env);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -31,6 +31,13 @@ export interface RecheckEvent {
   readonly redispatch?: boolean;
 }
 
+/**
+ * Raised at a job whose step waits for a dispatch slot when a slot was handed to it (a release by
+ * another job's step). A signal only: the orchestration asks for its slot again, which answers
+ * granted.
+ */
+export const SLOT_EVENT = 'slot';
+
 export function replyEventName(stepId: string, attemptNo: number, leaseId: string): string {
   return `reply:${stepId}:${attemptNo}:${leaseId}`;
 }
@@ -52,6 +59,11 @@ export interface CancelEvent {
 export interface StepTimings {
   readonly ackTimeoutSeconds: number;
   readonly maxAttempts: number;
+  /**
+   * How often a step waiting for a dispatch slot looks again by itself. Absent in the plans of runs
+   * started before flow control: those take no dispatch slots (their histories replay unchanged).
+   */
+  readonly slotRecheckSeconds?: number;
 }
 
 /**
@@ -91,6 +103,17 @@ export interface AttemptRef {
 export interface RecordAttemptInput extends AttemptRef {
   readonly inputRef: string;
   readonly ackDeadline: string;
+}
+
+/** The step and the attempt a dispatch slot is (to be) held for. */
+export interface SlotInput extends StepRef {
+  readonly attemptNo: number;
+}
+
+export interface SlotAnswer {
+  readonly granted: boolean;
+  /** The step as the ledger holds it (WAITING_SLOT when queued). */
+  readonly view: AttemptView;
 }
 
 export interface ResolveTimeoutInput extends AttemptRef {

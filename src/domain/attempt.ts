@@ -11,7 +11,7 @@
  */
 import type { BackoffSchedules } from './backoff';
 import type { FailureClass } from './failure';
-import type { Step, StepEvent, StepFailure, StepStatus } from './step';
+import { isTerminalStepStatus, type Step, type StepEvent, type StepFailure, type StepStatus } from './step';
 
 export interface AttemptView {
   readonly stepId: string;
@@ -49,7 +49,9 @@ export type AttemptOutcome =
   /** The attempt failed and the step will be dispatched again after `delayMs`. */
   | { readonly kind: 'retry'; readonly delayMs: number; readonly failure: StepFailure }
   | { readonly kind: 'failed'; readonly failure: StepFailure }
-  | { readonly kind: 'cancelled' };
+  | { readonly kind: 'cancelled' }
+  /** Waiting for a dispatch slot on its lane (no attempt recorded yet). */
+  | { readonly kind: 'waiting-slot' };
 
 export class AttemptViewError extends Error {
   constructor(view: AttemptView, missing: string) {
@@ -83,6 +85,8 @@ export function attemptOutcome(view: AttemptView): AttemptOutcome {
       return { kind: 'failed', failure: view.failure };
     case 'CANCELLED':
       return { kind: 'cancelled' };
+    case 'WAITING_SLOT':
+      return { kind: 'waiting-slot' };
   }
 }
 
@@ -101,7 +105,8 @@ export function sameAttemptView(a: AttemptView, b: AttemptView): boolean {
 
 /**
  * What the orchestration does with the step as the ledger holds it:
- * - `dispatch`: record attempt `attemptNo` (PENDING, or FAILED_RETRY once its backoff has passed);
+ * - `dispatch`: record attempt `attemptNo` (PENDING or WAITING_SLOT, or FAILED_RETRY once its backoff
+ *   has passed), once the step holds a dispatch slot (see `slotFreed` and dispatch-slots.ts);
  * - `publish`: the attempt is DISPATCHING and this run has not published it yet (an attempt adopted
  *   from a crashed episode or an earlier run, or just recorded): publish its directive under the
  *   ledger's lease (same message id, so a copy already sent is dropped by the topic);
@@ -133,6 +138,7 @@ export function attemptKey(view: Pick<AttemptView, 'attemptNo' | 'leaseId'>): st
 export function nextMove(view: AttemptView, context: MoveContext): StepMove {
   switch (view.status) {
     case 'PENDING':
+    case 'WAITING_SLOT':
       return { kind: 'dispatch', attemptNo: view.attemptNo + 1 };
     case 'FAILED_RETRY': {
       if (context.retryDue === attemptKey(view)) return { kind: 'dispatch', attemptNo: view.attemptNo + 1 };
@@ -184,8 +190,13 @@ export function passedDeadline(view: AttemptView, now: Date): ArmedDeadline | un
 export const ATTEMPT_TIMEOUTS = ['ack', 'lease', 'result'] as const;
 export type AttemptTimeout = (typeof ATTEMPT_TIMEOUTS)[number];
 
+/**
+ * An ACK timeout means NOT_STARTED: the directive carried the ACK deadline as its time to live, so
+ * no worker can have started it after; the step decides whether the not-started budget still covers
+ * it (else it counts as ACK_TIMEOUT).
+ */
 const TIMEOUT_FAILURE: Readonly<Record<AttemptTimeout, { failureClass: FailureClass; what: string }>> = {
-  ack: { failureClass: 'ACK_TIMEOUT', what: 'no ACK by the ACK deadline' },
+  ack: { failureClass: 'NOT_STARTED', what: 'no ACK by the ACK deadline (the directive expired unread)' },
   lease: { failureClass: 'LEASE_EXPIRED', what: 'the lease expired without a heartbeat or RESULT' },
   result: { failureClass: 'TIMEOUT', what: 'no RESULT by the step result deadline' },
 };
@@ -198,6 +209,8 @@ export interface TimeoutCheck {
   readonly deadline: string;
   readonly maxAttempts: number;
   readonly backoff?: BackoffSchedules;
+  /** LUCIUS_MAX_NOT_STARTED: ACK timeouts a drive retries without counting them as attempts. */
+  readonly maxNotStarted?: number;
 }
 
 /**
@@ -250,5 +263,16 @@ function timeoutFailure(attemptNo: number, leaseId: string, check: TimeoutCheck)
     message: `attempt ${attemptNo}: ${what} (${check.deadline})`,
     maxAttempts: check.maxAttempts,
     ...(check.backoff === undefined ? {} : { backoff: check.backoff }),
+    ...(check.maxNotStarted === undefined ? {} : { maxNotStarted: check.maxNotStarted }),
   };
+}
+
+/**
+ * Whether the dispatch slot a step took for attempt `slotAttemptNo` is free to give back: the step
+ * ended, or that attempt (or a later one) is no longer in flight. While the step is still before the
+ * attempt (granted, not yet recorded) or the attempt is in flight, the slot stays held.
+ */
+export function slotFreed(view: Pick<AttemptView, 'status' | 'attemptNo'>, slotAttemptNo: number): boolean {
+  if (isTerminalStepStatus(view.status)) return true;
+  return view.attemptNo >= slotAttemptNo && !isInFlight(view.status);
 }

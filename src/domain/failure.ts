@@ -4,6 +4,11 @@
  * Transient, timeout, ACK-timeout, lease-expired and dispatch failures retry while attempts remain;
  * permanent, invalid-input, unsupported and cancellation are final at once. Exhausting attempts is
  * final and keeps the last class.
+ *
+ * NOT_STARTED (Lucius only): no ACK came by the ACK deadline, so the directive expired unread (it was
+ * published with that deadline as its time to live): no worker started it. It is retried without
+ * counting against the attempts, up to the not-started budget (LUCIUS_MAX_NOT_STARTED), after which
+ * it counts as ACK_TIMEOUT (the step's state machine decides, see step.ts).
  */
 import { backoffFor, type Backoff, type BackoffSchedule, type BackoffSchedules } from './backoff';
 
@@ -25,6 +30,8 @@ export const FAILURE_CLASSES = [
   ...WORKER_FAILURE_CLASSES,
   /** The job's orchestration was lost (terminated, failed or purged) more often than it may be restarted. */
   'ORCHESTRATION_LOST',
+  /** The directive expired unread: no worker took it by its ACK deadline (does not count as an attempt). */
+  'NOT_STARTED',
 ] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
@@ -39,11 +46,16 @@ const RETRYABLE: Readonly<Record<FailureClass, boolean>> = {
   UNSUPPORTED: false,
   CANCELLED: false,
   ORCHESTRATION_LOST: false,
+  NOT_STARTED: true,
 };
 
-/** A failed publish waits on the dispatch schedule; every other retryable failure on the reply one. */
+/**
+ * A failed publish waits on the dispatch schedule, a directive nobody started on the not-started one,
+ * every other retryable failure on the reply one.
+ */
 export function scheduleFor(failureClass: FailureClass): BackoffSchedule {
-  return failureClass === 'DISPATCH_FAILED' ? 'dispatch' : 'reply';
+  if (failureClass === 'DISPATCH_FAILED') return 'dispatch';
+  return failureClass === 'NOT_STARTED' ? 'notStarted' : 'reply';
 }
 
 export function isRetryableClass(failureClass: FailureClass): boolean {

@@ -78,6 +78,7 @@ const SWEEPER_OF: Readonly<Record<RepairKind, Sweeper>> = {
   INDEX_CLEANED: 'drift',
   TIMER_RECHECKED: 'lease',
   DISPATCH_RETRIED: 'lease',
+  SLOT_RELEASED: 'lease',
   JOB_TIMED_OUT: 'lease',
 };
 

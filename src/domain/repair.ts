@@ -24,6 +24,11 @@ export const REPAIR_KINDS = [
   'IDEMPOTENCY_ORPHAN_REMOVED',
   /** A work-list row of a job that had already ended (or never existed) was removed. */
   'INDEX_CLEANED',
+  /**
+   * A dispatch slot was held by an attempt that had ended (a crash between the ledger write that
+   * ended it and the release): it was given back and handed to the next waiter.
+   */
+  'SLOT_RELEASED',
 ] as const;
 export type RepairKind = (typeof REPAIR_KINDS)[number];
 

@@ -2,6 +2,8 @@
  * The step lifecycle (README: "How a job runs"), as a transition table plus the lease rules.
  *
  *   PENDING → DISPATCHING → AWAITING_ACK → IN_PROGRESS → SUCCEEDED
+ *   PENDING or FAILED_RETRY → WAITING_SLOT (HOLD: no dispatch slot free on the step's lane for its
+ *   type, see dispatch-slots.ts) → DISPATCHING once a slot is granted;
  *   any attempt may fail: FAILED_RETRY (re-dispatched as attempt n+1) or FAILED_FINAL; CANCELLED.
  *   a redriven job's failed step: FAILED_FINAL → FAILED_RETRY (REDRIVE), then re-dispatched as usual;
  *   so is a step CANCELLED because its job failed as a whole (job TIMEOUT, ORCHESTRATION_LOST): the
@@ -12,6 +14,11 @@
  * throws StaleLeaseError and is never applied. A RESULT before the ACK implies the ACK. Repeating an
  * event that was already applied is a duplicate: `changed: false, duplicate: true`.
  *
+ * Not started: an attempt that ends with NOT_STARTED (no ACK by its ACK deadline: the directive
+ * expired unread) is retried without counting against maxAttempts while the drive's not-started
+ * budget (`maxNotStarted` on the FAIL event) lasts; `failure.notStarted` counts them over the drive.
+ * Once the budget is spent, a NOT_STARTED counts as ACK_TIMEOUT (an attempt, retried or final as usual).
+ *
  * Redrive: attempt numbers keep increasing across drives (DISPATCH always takes attemptNo + 1), so
  * leases and message ids of a new drive never collide with an old one's. REDRIVE records the attempt
  * the new drive starts after in `attemptBase`, and the retry decision of FAIL counts only the
@@ -20,11 +27,12 @@
  */
 import { assertNever, type Transition } from './job';
 import { InvalidTransitionError, StaleLeaseError } from './errors';
-import type { BackoffSchedules } from './backoff';
+import { backoffFor, type BackoffSchedules } from './backoff';
 import { decideRetry, type FailureClass } from './failure';
 
 export const STEP_STATUSES = [
   'PENDING',
+  'WAITING_SLOT',
   'DISPATCHING',
   'AWAITING_ACK',
   'IN_PROGRESS',
@@ -48,6 +56,10 @@ export function isTerminalStepStatus(status: StepStatus): boolean {
   return TERMINAL_STEP_STATUSES.has(status);
 }
 
+export function isStepType(value: unknown): value is StepType {
+  return typeof value === 'string' && (STEP_TYPES as readonly string[]).includes(value);
+}
+
 export function isStepStatus(value: unknown): value is StepStatus {
   return typeof value === 'string' && (STEP_STATUSES as readonly string[]).includes(value);
 }
@@ -60,6 +72,11 @@ export interface StepFailure {
   readonly exhausted: boolean;
   /** When FAILED_RETRY: the wait before the next attempt, from the decided backoff schedule. */
   readonly retryDelayMs?: number;
+  /**
+   * Attempts of the current drive that ended NOT_STARTED and did not count against maxAttempts
+   * (carried from failure to failure; a redrive starts again from 0).
+   */
+  readonly notStarted?: number;
 }
 
 export interface Step {
@@ -105,6 +122,8 @@ export type StepEvent =
       readonly inputRef?: string;
       readonly ackDeadline: string;
     }
+  /** No dispatch slot is free: the step waits for one (no attempt is recorded yet). */
+  | { readonly type: 'HOLD' }
   | ({ readonly type: 'PUBLISHED' } & LeaseEcho)
   | ({ readonly type: 'ACK'; readonly leaseExpiresAt: string; readonly resultDeadline: string } & LeaseEcho)
   | ({ readonly type: 'HEARTBEAT'; readonly leaseExpiresAt: string } & LeaseEcho)
@@ -122,6 +141,8 @@ export type StepEvent =
       readonly maxAttempts: number;
       /** The backoff schedules in force (settings); the decided ones when absent. */
       readonly backoff?: BackoffSchedules;
+      /** NOT_STARTED attempts a drive may retry without counting (LUCIUS_MAX_NOT_STARTED); 0 when absent. */
+      readonly maxNotStarted?: number;
     } & LeaseEcho)
   | { readonly type: 'CANCEL'; readonly reason?: string }
   | { readonly type: 'REDRIVE' };
@@ -135,7 +156,8 @@ export type StepEventType = StepEvent['type'];
  */
 const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType, StepStatus | 'DECIDE'>>>> =
   {
-    PENDING: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
+    PENDING: { HOLD: 'WAITING_SLOT', DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
+    WAITING_SLOT: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
     DISPATCHING: {
       PUBLISHED: 'AWAITING_ACK',
       ACK: 'IN_PROGRESS',
@@ -145,7 +167,7 @@ const STEP_TRANSITIONS: Readonly<Record<StepStatus, Partial<Record<StepEventType
     },
     AWAITING_ACK: { ACK: 'IN_PROGRESS', SUCCEED: 'SUCCEEDED', FAIL: 'DECIDE', CANCEL: 'CANCELLED' },
     IN_PROGRESS: { HEARTBEAT: 'IN_PROGRESS', SUCCEED: 'SUCCEEDED', FAIL: 'DECIDE', CANCEL: 'CANCELLED' },
-    FAILED_RETRY: { DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
+    FAILED_RETRY: { HOLD: 'WAITING_SLOT', DISPATCH: 'DISPATCHING', CANCEL: 'CANCELLED' },
     SUCCEEDED: {},
     FAILED_FINAL: { REDRIVE: 'FAILED_RETRY' },
     CANCELLED: { CANCEL: 'CANCELLED', REDRIVE: 'FAILED_RETRY' },
@@ -181,6 +203,8 @@ function isDuplicate(step: Step, event: StepEvent): boolean {
       return step.status === 'FAILED_RETRY' || step.status === 'FAILED_FINAL';
     case 'CANCEL':
       return step.status === 'CANCELLED';
+    case 'HOLD':
+      return step.status === 'WAITING_SLOT';
     case 'REDRIVE':
       // Redriven and not dispatched since: the drive starts after the current attempt.
       return step.status === 'FAILED_RETRY' && step.attemptBase === step.attemptNo;
@@ -231,6 +255,8 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
         updatedAt: at,
       });
     }
+    case 'HOLD':
+      return applied({ ...step, status: 'WAITING_SLOT', updatedAt: at });
     case 'PUBLISHED':
       return applied({ ...step, status: 'AWAITING_ACK', updatedAt: at });
     case 'ACK':
@@ -260,27 +286,54 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
         finishedAt: at,
       });
     case 'FAIL': {
-      // Only the attempts of the current drive count against maxAttempts.
+      const notStartedSoFar = step.failure?.notStarted ?? 0;
+      if (event.failureClass === 'NOT_STARTED' && notStartedSoFar < (event.maxNotStarted ?? 0)) {
+        // The directive expired unread: retried without counting against maxAttempts.
+        const notStarted = notStartedSoFar + 1;
+        return applied({
+          ...step,
+          status: 'FAILED_RETRY',
+          failure: {
+            failureClass: 'NOT_STARTED',
+            message: event.message,
+            attemptNo: step.attemptNo,
+            exhausted: false,
+            retryDelayMs: backoffFor('notStarted', notStarted, event.backoff).delayMs,
+            notStarted,
+          },
+          updatedAt: at,
+        });
+      }
+      // A NOT_STARTED past the budget is an ACK timeout, which counts.
+      const failureClass = event.failureClass === 'NOT_STARTED' ? 'ACK_TIMEOUT' : event.failureClass;
+      const message =
+        event.failureClass === 'NOT_STARTED'
+          ? `${event.message}; the not-started budget (${event.maxNotStarted ?? 0}) is spent`
+          : event.message;
+      // Only the attempts of the current drive that started (or may have) count against maxAttempts.
       const decision = decideRetry(
-        event.failureClass,
-        step.attemptNo - step.attemptBase,
+        failureClass,
+        step.attemptNo - step.attemptBase - notStartedSoFar,
         event.maxAttempts,
         event.backoff,
       );
+      const counted = notStartedSoFar === 0 ? {} : { notStarted: notStartedSoFar };
       const failure: StepFailure =
         decision.kind === 'retry'
           ? {
-              failureClass: event.failureClass,
-              message: event.message,
+              failureClass,
+              message,
               attemptNo: step.attemptNo,
               exhausted: false,
               retryDelayMs: decision.delay.delayMs,
+              ...counted,
             }
           : {
               failureClass: decision.failureClass,
-              message: event.message,
+              message,
               attemptNo: step.attemptNo,
               exhausted: decision.exhausted,
+              ...counted,
             };
       return applied({
         ...step,
@@ -308,8 +361,9 @@ export function transitionStep(step: Step, event: StepEvent, now: Date): StepTra
   }
 }
 
+/** The failure kept as history by a redrive: no retry delay, and the new drive's not-started count starts at 0. */
 function withoutRetryDelay(failure: StepFailure): StepFailure {
-  const { retryDelayMs: _retryDelayMs, ...rest } = failure;
+  const { retryDelayMs: _retryDelayMs, notStarted: _notStarted, ...rest } = failure;
   return rest;
 }
 

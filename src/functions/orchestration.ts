@@ -13,6 +13,7 @@ import type { ActivityInput, JobActivityName } from '../orchestration/activity-h
 import { JOB_ORCHESTRATOR_NAME, jobOrchestrator } from '../orchestration/job-orchestrator';
 import * as activities from '../usecases/job-activities';
 import { telemetryOf } from '../usecases/lifecycle-telemetry';
+import { DurableOrchestrationSignals } from '../orchestration/durable-orchestration-signals';
 
 const deps = () => getServices().jobActivities;
 const structured =
@@ -40,6 +41,22 @@ function traced<K extends JobActivityName, T>(
 
 const startJob = df.app.activity('startJob', {
   handler: (input) => traced('startJob', input, (i) => activities.startJob(deps(), i)),
+});
+// The slot activities tell the orchestrations of the steps a freed slot went to (through the
+// invocation's durable client, unless the services bring signals of their own).
+const withSignals = (context: InvocationContext) => ({
+  signals: new DurableOrchestrationSignals(() => df.getClient(context)),
+  ...deps(),
+});
+const acquireSlot = df.app.activity('acquireSlot', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('acquireSlot', input, (i) => activities.acquireSlot(withSignals(context), i)),
+});
+const releaseSlot = df.app.activity('releaseSlot', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('releaseSlot', input, (i) => activities.releaseSlot(withSignals(context), i)),
 });
 const recordAttempt = df.app.activity('recordAttempt', {
   handler: (input) => traced('recordAttempt', input, (i) => activities.recordAttempt(deps(), i)),
@@ -72,6 +89,8 @@ df.app.orchestration(
   JOB_ORCHESTRATOR_NAME,
   jobOrchestrator({
     startJob,
+    acquireSlot,
+    releaseSlot,
     recordAttempt,
     readAttempt,
     publishDirective,

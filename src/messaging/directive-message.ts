@@ -7,6 +7,10 @@
  *   than Service Bus allows (128) are replaced by a SHA-256 of the same text (still deterministic).
  * - `correlationId`: the job id; `subject`: the kind (`directive` | `cancel`); `replyTo`: the
  *   directive's `reply_to` (`{replyPrefix}{lane}`); `contentType`: `application/json`.
+ * - `timeToLive` (a step directive only): its ACK deadline less its issue time, so the directive
+ *   expires from the subscription when nobody took it in time, and no worker starts work that nobody
+ *   waits for (the attempt ends NOT_STARTED). At least 1 ms (a deadline already passed: the message
+ *   expires at once). A cancel has none: it is small, and a worker that gets it late still lets go.
  * - application properties `step_type` (what platform subscriptions filter on), `tenant_id`,
  *   `job_id`, `step_id`, `attempt_no`, `lease_id`, `lane`, `schema_version`; and the job's trace
  *   context per Service Bus's tracing convention (`Diagnostic-Id`, `traceparent`, `tracestate`),
@@ -14,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServiceBusMessage } from '@azure/service-bus';
-import type { Directive } from '../contracts/directive';
+import type { Directive, StepDirective } from '../contracts/directive';
 import type { TraceCarrier } from '../ports/telemetry';
 import { toMessageProperties } from '../telemetry/trace-context';
 import { STEP_TYPE_PROPERTY } from './topology';
@@ -38,9 +42,16 @@ export function directiveMessageId(
   return id.length <= MAX_MESSAGE_ID_LENGTH ? id : createHash('sha256').update(id).digest('hex');
 }
 
+/** The time to live of a step directive: from its issue to its ACK deadline, at least 1 ms. */
+export function directiveTimeToLive(directive: Pick<StepDirective, 'issued_at' | 'ack_deadline'>): number {
+  const ms = Date.parse(directive.ack_deadline) - Date.parse(directive.issued_at);
+  return Number.isFinite(ms) ? Math.max(1, ms) : 1;
+}
+
 export function toDirectiveMessage(directive: Directive, trace?: TraceCarrier): ServiceBusMessage {
   return {
     body: directive,
+    ...(directive.kind === 'directive' ? { timeToLive: directiveTimeToLive(directive) } : {}),
     contentType: DIRECTIVE_CONTENT_TYPE,
     messageId: directiveMessageId(directive),
     correlationId: directive.job_id,

@@ -20,13 +20,26 @@ export const DEFAULT_QUARANTINE_QUEUE = 'lucius-quarantine';
 /** The application property directives are filtered on. */
 export const STEP_TYPE_PROPERTY = 'step_type';
 
-/** Entity settings every Lucius topic and subscription gets. */
+/**
+ * Entity settings every Lucius topic and subscription gets. What happens to a message that expires
+ * depends on what it carries:
+ *
+ * - directives (`directiveDeadLetterOnExpiration`, the platform subscriptions): dropped. A step
+ *   directive lives until its ACK deadline (its time to live); one that expires was read by nobody in
+ *   time, and Lucius has already ended that attempt as not started and dispatches the next one, so a
+ *   dead-lettered copy would be dead weight (and would trip the dead-letter depth alert on every busy
+ *   lane).
+ * - replies and the quarantine queue (`deadLetterOnExpiration`): dead-lettered. They carry no time to
+ *   live of their own, so one expires only after 14 days unread (Lucius not reading, a reply parked
+ *   and forgotten); it holds a worker's answer, so it is kept for an operator rather than lost.
+ */
 export const ENTITY_DEFAULTS = {
   lockDurationSeconds: 60,
   maxDeliveryCount: 10,
   messageTimeToLiveDays: 14,
   duplicateDetectionWindowMinutes: 10,
   deadLetterOnExpiration: true,
+  directiveDeadLetterOnExpiration: false,
 } as const;
 
 /**

@@ -11,6 +11,8 @@ import type * as activityBodies from '../usecases/job-activities';
 type Bodies = Pick<
   typeof activityBodies,
   | 'startJob'
+  | 'acquireSlot'
+  | 'releaseSlot'
   | 'recordAttempt'
   | 'readAttempt'
   | 'publishDirective'

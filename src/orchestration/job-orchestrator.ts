@@ -6,6 +6,14 @@
  *
  * The ledger is the truth: each step is driven by its attempt as the ledger holds it (the plan of
  * `startJob`, then what every activity answers), never by an event's payload.
+ *   0. slot: before an attempt is recorded, the step takes a dispatch slot on its lane for its type
+ *      (`acquireSlot`; flow control, domain/dispatch-slots.ts). With none free, the step waits in the
+ *      ledger (WAITING_SLOT) for the `slot` event a release raises, or its recheck timer, whichever
+ *      comes first, then asks again; so the ACK deadline starts only once the directive can be read
+ *      soon. The slot is given back (`releaseSlot`) as soon as the attempt ended (ACK timeout, RESULT,
+ *      failure) and when the job is cancelled or times out. (A run whose plan has no
+ *      `slotRecheckSeconds` was started before flow control existed and takes no slots, so its
+ *      history replays as it was written.)
  *   1. dispatch: recordAttempt n+1 with a lease from `context.df.newGuid`, written before publishing.
  *      When the ledger already holds an attempt (recorded under another lease by a crashed episode or
  *      an earlier run of the instance), the answer is that attempt and the orchestration adopts it.
@@ -39,8 +47,10 @@ import {
   attemptDeadlines,
   attemptKey,
   AttemptViewError,
+  isInFlight,
   nextMove,
   passedDeadline,
+  slotFreed,
   type ArmedDeadline,
   type AttemptView,
 } from '../domain/attempt';
@@ -50,6 +60,7 @@ import {
   CANCEL_EVENT,
   RECHECK_EVENT,
   replyEventName,
+  SLOT_EVENT,
   type AttemptRef,
   type CancelEvent,
   type JobCustomStatus,
@@ -168,11 +179,50 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
   // A step this run found FAILED_RETRY is dispatched at once; later ones wait their backoff first.
   let retryDue: string | undefined = step.status === 'FAILED_RETRY' ? attemptKey(step) : undefined;
   let backoff: { readonly key: string; readonly until: string } | undefined;
+  // The attempt this run holds a dispatch slot for, or waits for one for. An attempt in flight when
+  // the run starts holds the slot the run before took for it. A run whose plan predates flow control
+  // (no `slotRecheckSeconds`: started before it existed, replaying its history) takes no slots.
+  const flowControl = plan.timings.slotRecheckSeconds !== undefined;
+  const slot: SlotState = flowControl && isInFlight(step.status) ? { held: step.attemptNo } : {};
 
   for (;;) {
+    if (slot.held !== undefined && slotFreed(view, slot.held)) {
+      yield* call('releaseSlot', { ...stepRef, attemptNo: slot.held });
+      slot.held = undefined;
+    }
     const move = nextMove(view, { published, ...(retryDue === undefined ? {} : { retryDue }) });
     switch (move.kind) {
       case 'dispatch': {
+        if (flowControl && slot.held !== move.attemptNo) {
+          slot.waiting = move.attemptNo;
+          const answer = yield* call('acquireSlot', { ...stepRef, attemptNo: move.attemptNo });
+          view = answer.view;
+          if (!answer.granted) {
+            if (view.status !== 'WAITING_SLOT') {
+              // The step moved on: follow the ledger (an attempt in flight holds the slot taken for it).
+              if (isInFlight(view.status)) slot.held = view.attemptNo;
+              break;
+            }
+            showStatus(context, step, move.attemptNo, 'WAITING_SLOT');
+            const recheckAt = after(context, (plan.timings.slotRecheckSeconds ?? 0) * 1000);
+            const wake = yield* wait(run, [{ deadline: recheckAt }], SLOT_EVENT);
+            switch (wake.kind) {
+              case 'reply':
+              case 'timer':
+              case 'recheck':
+                break; // ask again (a slot handed over answers granted)
+              case 'cancel':
+                return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason));
+              case 'deadline':
+                return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view)));
+              default:
+                assertNever(wake);
+            }
+            break;
+          }
+          slot.held = move.attemptNo;
+          slot.waiting = undefined;
+        }
         const leaseId = context.df.newGuid(`${jobId}:${step.stepId}:${move.attemptNo}`);
         showStatus(context, step, move.attemptNo, 'DISPATCHING');
         view = yield* call('recordAttempt', {
@@ -208,9 +258,9 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
             view = yield* call('resolveTimeout', { ...ref, ...wake.armed, held: view });
             break;
           case 'cancel':
-            return yield* cancel(run, summaryOf(view), wake.reason, ref);
+            return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason, ref));
           case 'deadline':
-            return yield* expire(run, summaryOf(view), ref);
+            return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view), ref));
           default:
             assertNever(wake);
         }
@@ -230,9 +280,9 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
             view = yield* call('readAttempt', stepRef);
             break;
           case 'cancel':
-            return yield* cancel(run, summaryOf(view), wake.reason);
+            return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason));
           case 'deadline':
-            return yield* expire(run, summaryOf(view));
+            return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view)));
           default:
             assertNever(wake);
         }
@@ -244,11 +294,40 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
         return { kind: 'failed', summary: summaryOf(view), failure: move.failure };
       case 'cancelled':
         // Cancelled in the ledger before the cancel event reached this run.
-        return yield* cancel(run, summaryOf(view), undefined, leased(jobId, view));
+        return yield* letGo(
+          run,
+          slot,
+          stepRef,
+          yield* cancel(run, summaryOf(view), undefined, leased(jobId, view)),
+        );
       default:
         assertNever(move);
     }
   }
+}
+
+interface SlotState {
+  /** The attempt a dispatch slot is held for. */
+  held?: number;
+  /** The attempt the step asked a slot for and may still be queued for. */
+  waiting?: number;
+}
+
+/**
+ * The step ended by a cancel or the job deadline: its slot goes back (or it leaves the queue), so
+ * the next waiter on the lane gets it at once.
+ */
+function* letGo(
+  run: Run,
+  slot: SlotState,
+  stepRef: { readonly jobId: string; readonly stepId: string },
+  result: StepRun,
+): Generator<Task, StepRun, unknown> {
+  const attemptNo = slot.held ?? slot.waiting;
+  if (attemptNo !== undefined) yield* run.call('releaseSlot', { ...stepRef, attemptNo });
+  slot.held = undefined;
+  slot.waiting = undefined;
+  return result;
 }
 
 /** Publishes the attempt's directive; a transport failure is recorded as its DISPATCH_FAILED. */

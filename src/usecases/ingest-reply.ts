@@ -23,17 +23,36 @@
  *
  * Replies over Service Bus can arrive out of order: a RESULT before the ACK implies the ACK (the
  * state machine's rule), and so does a heartbeat before the ACK (applied here as the ACK it implies).
+ *
+ * A RESULT that ends its attempt also gives the attempt's dispatch slot back at once (flow control,
+ * domain/dispatch-slots.ts) and tells the orchestration of the step the slot went to (`slot` event):
+ * the fastest hand-over; the job's own orchestration releases it again when it reads the attempt
+ * (no change), and the lease sweeper if both fail.
+ *
+ * An HTTP callback says who sent it (`CallbackAuthority`; a reply over Service Bus has none: the
+ * namespace's RBAC decides who may send to the reply topics):
+ * - a principal holding Lucius.Worker may reply only for a job of a tenant it may act for; any other
+ *   job is answered as unknown (JobNotFoundError), so its existence is not revealed;
+ * - a verified callback token works only while its attempt is the ledger's current attempt and in
+ *   flight (`callbackTokenStanding`); a token whose attempt ended (succeeded, failed, timed out,
+ *   cancelled) or was superseded is answered `stale` and nothing at all is written (not even the
+ *   stale count), so replaying it changes nothing. The stale answer then names only the current
+ *   attempt's number, never its lease.
  */
 import type { Clock } from '../domain/clock';
-import { toAttemptView } from '../domain/attempt';
+import { slotFreed, toAttemptView } from '../domain/attempt';
+import { releaseSlot, type SlotPolicy } from '../domain/dispatch-slots';
+import type { DispatchSlots } from '../ports/dispatch-slots';
 import { InvalidTransitionError, StaleLeaseError } from '../domain/errors';
 import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
 import type { JobLedger } from '../ports/job-ledger';
 import type { WorkerReply } from '../domain/worker-reply';
 import { toStepEvent, type ReplyTimings } from '../domain/to-step-event';
-import { replyEventName, type ReplyEvent } from '../contracts/job-protocol';
+import { replyEventName, SLOT_EVENT, type ReplyEvent } from '../contracts/job-protocol';
 import type { OrchestrationSignals } from '../ports/orchestration-signals';
 import type { Telemetry } from '../ports/telemetry';
+import { callbackTokenStanding, type BoundAttempt } from '../guards/callback-token';
+import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
 import { stepChanged, telemetryOf } from './lifecycle-telemetry';
 
 export interface IngestReplyDeps {
@@ -45,14 +64,35 @@ export interface IngestReplyDeps {
   readonly telemetry?: Telemetry;
   /** `LUCIUS_ACK_TIMEOUT_SECONDS`: dates an attempt's dispatch from its ACK deadline (ACK latency). */
   readonly ackTimeoutSeconds?: number;
+  /**
+   * Flow control: a RESULT that ends its attempt gives the attempt's dispatch slot back at once and
+   * tells the orchestration of the step it goes to (the job's own orchestration releases it too, later;
+   * releasing twice changes nothing). Without them, only the orchestration releases.
+   */
+  readonly slots?: DispatchSlots;
+  readonly slotPolicy?: SlotPolicy;
 }
 
 export type IngestOutcome =
   | { readonly kind: 'applied' | 'duplicate' | 'finished'; readonly step: Step }
   | { readonly kind: 'stale'; readonly step: Step; readonly error: StaleLeaseError };
 
-export async function ingestReply(deps: IngestReplyDeps, reply: WorkerReply): Promise<IngestOutcome> {
+/** Who sent an HTTP callback, as the edge checked it. */
+export type CallbackAuthority =
+  /** A verified callback token; the edge checked that the reply's attempt and lease are the token's. */
+  | { readonly kind: 'callback-token'; readonly bound: BoundAttempt }
+  /** A principal holding Lucius.Worker; `mayUse` says whether it may act for a tenant. */
+  | { readonly kind: 'principal'; readonly mayUse: (tenantId: string) => Promise<boolean> };
+
+export async function ingestReply(
+  deps: IngestReplyDeps,
+  reply: WorkerReply,
+  authority?: CallbackAuthority,
+): Promise<IngestOutcome> {
   const { ledger, clock, timings } = deps;
+  const refused = authority === undefined ? undefined : await admitCallback(deps, reply, authority);
+  if (refused !== undefined) return refused;
+  const bound = authority?.kind === 'callback-token' ? authority.bound : undefined;
   const now = clock.now();
   const event = toStepEvent(reply, timings, now);
   let outcome: IngestOutcome;
@@ -65,13 +105,81 @@ export async function ingestReply(deps: IngestReplyDeps, reply: WorkerReply): Pr
           step: await ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'duplicate', now),
         };
   } catch (error) {
-    if (error instanceof StaleLeaseError) return stale(deps, reply, error, now);
+    if (error instanceof StaleLeaseError) return stale(deps, reply, error, now, bound);
     if (!(error instanceof InvalidTransitionError)) throw error;
-    outcome = await outOfOrder(deps, reply, event, now);
+    outcome = await outOfOrder(deps, reply, event, now, bound);
   }
   if (outcome.kind === 'applied' || outcome.kind === 'duplicate') await raise(deps, reply, outcome.step);
+  if (outcome.kind === 'applied' && reply.kind === 'result') await handOver(deps, outcome.step, reply, now);
   await observe(deps, reply, event, outcome, now);
   return outcome;
+}
+
+/**
+ * The RESULT ended its attempt: its dispatch slot goes to the next waiter on the lane, whose
+ * orchestration is told. Best effort: the reply is applied already, and the orchestration's own
+ * release (and the lease sweeper) cover a failure here.
+ */
+async function handOver(deps: IngestReplyDeps, step: Step, reply: WorkerReply, now: Date): Promise<void> {
+  const { slots, slotPolicy } = deps;
+  if (slots === undefined || slotPolicy === undefined) return;
+  if (!slotFreed(toAttemptView(step), reply.attemptNo)) return;
+  try {
+    const release = await slots.update({ lane: step.lane, stepType: step.type }, (row) =>
+      releaseSlot(
+        row,
+        { jobId: reply.jobId, stepId: reply.stepId, attemptNo: reply.attemptNo },
+        slotPolicy,
+        now,
+      ),
+    );
+    await Promise.allSettled(
+      release.handedTo.map((holder) =>
+        deps.signals.raise(holder.jobId, SLOT_EVENT, { stepId: holder.stepId, attemptNo: holder.attemptNo }),
+      ),
+    );
+  } catch {
+    // The orchestration releases the slot when it reads the attempt; the sweeper if it cannot.
+  }
+}
+
+/**
+ * Checks an HTTP callback's authority against the ledger before anything is written: undefined when
+ * it may proceed, the stale answer for a token that no longer works. Throws JobNotFoundError for a
+ * job the principal may not act for, as for an unknown one.
+ */
+async function admitCallback(
+  deps: IngestReplyDeps,
+  reply: WorkerReply,
+  authority: CallbackAuthority,
+): Promise<IngestOutcome | undefined> {
+  const found = await deps.ledger.getJob(reply.jobId);
+  if (found === undefined) throw new JobNotFoundError(reply.jobId);
+  if (authority.kind === 'principal') {
+    if (!(await authority.mayUse(found.job.tenantId))) throw new JobNotFoundError(reply.jobId);
+    return undefined;
+  }
+  const step = found.steps.find((s) => s.stepId === reply.stepId);
+  if (step === undefined) throw new StepNotFoundError(reply.jobId, reply.stepId);
+  if (callbackTokenStanding(authority.bound, toAttemptView(step)) === 'current') return undefined;
+  return tokenStale(deps, reply, step);
+}
+
+/** The token's attempt is no longer the current one in flight: answered stale, nothing written. */
+async function tokenNoLongerWorks(deps: IngestReplyDeps, reply: WorkerReply): Promise<IngestOutcome> {
+  const step = (await deps.ledger.getJob(reply.jobId))?.steps.find((s) => s.stepId === reply.stepId);
+  if (step === undefined) throw new StepNotFoundError(reply.jobId, reply.stepId);
+  return tokenStale(deps, reply, step);
+}
+
+function tokenStale(deps: IngestReplyDeps, reply: WorkerReply, step: Step): IngestOutcome {
+  telemetryOf(deps).count('lucius.replies.stale', { kind: reply.kind });
+  const error = new StaleLeaseError(
+    `${reply.jobId}/${reply.stepId}`,
+    { attemptNo: step.attemptNo },
+    { attemptNo: reply.attemptNo, leaseId: reply.leaseId },
+  );
+  return { kind: 'stale', step, error };
 }
 
 /**
@@ -109,11 +217,15 @@ async function outOfOrder(
   reply: WorkerReply,
   event: StepEvent,
   now: Date,
+  bound: BoundAttempt | undefined,
 ): Promise<IngestOutcome> {
   const { ledger, timings } = deps;
   const step = (await ledger.getJob(reply.jobId))?.steps.find((s) => s.stepId === reply.stepId);
   if (step === undefined)
     throw new InvalidTransitionError('step', `${reply.jobId}/${reply.stepId}`, '?', event.type);
+  // The token's attempt ended between the check and the write: the token no longer works.
+  if (bound !== undefined && callbackTokenStanding(bound, toAttemptView(step)) !== 'current')
+    return tokenStale(deps, reply, step);
   if (isTerminalStepStatus(step.status)) {
     return {
       kind: 'finished',
@@ -137,8 +249,8 @@ async function outOfOrder(
       const t = await ledger.applyStepEvent(reply.jobId, reply.stepId, retry, now);
       return { kind: t.changed ? 'applied' : 'duplicate', step: t.next };
     } catch (error) {
-      if (error instanceof StaleLeaseError) return stale(deps, reply, error, now);
-      if (error instanceof InvalidTransitionError) return outOfOrder(deps, reply, event, now);
+      if (error instanceof StaleLeaseError) return stale(deps, reply, error, now, bound);
+      if (error instanceof InvalidTransitionError) return outOfOrder(deps, reply, event, now, bound);
       throw error;
     }
   }
@@ -147,7 +259,7 @@ async function outOfOrder(
     { attemptNo: step.attemptNo, ...(step.leaseId === undefined ? {} : { leaseId: step.leaseId }) },
     { attemptNo: reply.attemptNo, leaseId: reply.leaseId },
   );
-  return stale(deps, reply, error, now);
+  return stale(deps, reply, error, now, bound);
 }
 
 async function stale(
@@ -155,7 +267,9 @@ async function stale(
   reply: WorkerReply,
   error: StaleLeaseError,
   now: Date,
+  bound: BoundAttempt | undefined,
 ): Promise<IngestOutcome> {
+  if (bound !== undefined) return tokenNoLongerWorks(deps, reply);
   const step = await deps.ledger.recordIgnoredReply(reply.jobId, reply.stepId, 'stale', now);
   telemetryOf(deps).count('lucius.replies.stale', { kind: reply.kind });
   return { kind: 'stale', step, error };

@@ -6,19 +6,27 @@
  * - startJob: ACCEPTED → RUNNING; answers the plan: every step's current attempt as the ledger holds
  *   it (so a run started over a RUNNING job adopts what is in flight), the job's input, the timings
  *   and the deadline this run enforces (`runDeadline`).
+ * - acquireSlot: takes a dispatch slot on the step's lane for its type for attempt n (flow control,
+ *   domain/dispatch-slots.ts), or queues the step for one and records it WAITING_SLOT (HOLD); answers
+ *   whether it was granted and the step as the ledger holds it. Idempotent (a holder keeps its slot,
+ *   a waiter its place).
+ * - releaseSlot: gives the step's slot for attempt n back (its attempt ended, the job was cancelled or
+ *   timed out) or takes it out of the queue; the freed slot goes to the next waiter in turn, whose
+ *   orchestration is told (`slot` event; its recheck timer covers a signal that is lost).
  * - recordAttempt: DISPATCH attempt n with its lease and ACK deadline, before anything is published,
- *   when the step can take it (PENDING or FAILED_RETRY at attempt n-1). Otherwise it answers the
+ *   when the step can take it (PENDING, WAITING_SLOT or FAILED_RETRY at attempt n-1). Otherwise it answers the
  *   step as the ledger holds it, which the orchestrator adopts (the same attempt under another
  *   lease recorded by a crashed episode or an earlier run) or follows (the step moved on).
  * - readAttempt: the step's attempt as the ledger holds it (what a reply or recheck event means).
  * - expireJob: the job deadline passed: FAIL the job with TIMEOUT, CANCEL its unfinished steps and
  *   tell the worker holding the attempt, as on cancel.
  * - publishDirective: directive → the step's lane topic (same message id on a re-run, so the topic
- *   drops the copy), then PUBLISHED; logs `routing.resolved`. A transport failure throws
+ *   drops the copy), then PUBLISHED; logs `routing.resolved`. The directive carries the attempt's
+ *   callback token, signed with the current key for its job, step, attempt and lease. A transport failure throws
  *   DirectivePublishError (the orchestrator records it as the attempt's DISPATCH_FAILED); a directive
  *   that breaks its contract fails the step as INVALID_INPUT.
- * - recordPublishFailure / resolveTimeout: FAIL the attempt (DISPATCH_FAILED, ACK_TIMEOUT,
- *   LEASE_EXPIRED, TIMEOUT) unless the ledger shows it moved on meanwhile (`decideFiredTimer`: a
+ * - recordPublishFailure / resolveTimeout: FAIL the attempt (DISPATCH_FAILED, NOT_STARTED, which
+ *   becomes ACK_TIMEOUT once the not-started budget is spent, LEASE_EXPIRED, TIMEOUT) unless the ledger shows it moved on meanwhile (`decideFiredTimer`: a
  *   timer whose attempt did not change since it was armed always decides).
  * - finishJob: SUCCEED or FAIL the job (the tenant's in-flight slot is released once, by the ledger).
  * - cancelJob: CANCEL the job and its unfinished steps; tells the worker holding the attempt.
@@ -45,10 +53,22 @@ import type {
   PublishFailedInput,
   RecordAttemptInput,
   ResolveTimeoutInput,
+  SlotAnswer,
+  SlotInput,
   StepRef,
 } from '../contracts/job-protocol';
+import { SLOT_EVENT } from '../contracts/job-protocol';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
+import type { DispatchSlots } from '../ports/dispatch-slots';
+import type { OrchestrationSignals } from '../ports/orchestration-signals';
+import {
+  acquireSlot as acquireIn,
+  releaseSlot as releaseIn,
+  type SlotHolder,
+  type SlotPolicy,
+} from '../domain/dispatch-slots';
 import type { Telemetry } from '../ports/telemetry';
+import { issueCallbackToken, type CallbackKeyRing } from '../guards/callback-token';
 import { jobFinished, stepChanged, telemetryOf } from './lifecycle-telemetry';
 
 /** A structured log line: an event name and its fields. */
@@ -61,6 +81,24 @@ export interface JobActivityDeps {
   readonly settings: Pick<Settings, 'steps' | 'serviceBus' | 'sweep'>;
   /** Lifecycle events and metrics of the changes the activities make (silent when absent). */
   readonly telemetry?: Telemetry;
+  /** Signs each directive's callback token with the current key. */
+  readonly callbackKeys: CallbackKeyRing;
+  /** The dispatch slots per lane and step type (flow control). */
+  readonly slots: DispatchSlots;
+  /** Tells a waiter's orchestration it got a slot; without it the waiter finds out by its recheck timer. */
+  readonly signals?: OrchestrationSignals;
+}
+
+/** How often a step waiting for a slot looks again by itself (a lost `slot` signal costs at most this). */
+export const SLOT_RECHECK_SECONDS = 30;
+
+/** The slot policy the settings give. */
+export function slotPolicy(settings: Pick<Settings, 'steps' | 'sweep'>): SlotPolicy {
+  return {
+    limit: settings.steps.maxOutstandingPerLane,
+    // A holder is first checked once its ACK deadline (and the timer grace) has passed.
+    checkAfterMs: (settings.steps.ackTimeoutSeconds + settings.sweep.timerGraceSeconds) * 1000,
+  };
 }
 
 export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInput): Promise<JobPlan> {
@@ -78,15 +116,18 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
     status: job.status,
     inputRef: job.inputRef,
     steps: steps.map((step) => ({ ...toAttemptView(step), index: step.index, type: step.type })),
-    timings: { ackTimeoutSeconds: settings.steps.ackTimeoutSeconds, maxAttempts: settings.steps.maxAttempts },
+    timings: {
+      ackTimeoutSeconds: settings.steps.ackTimeoutSeconds,
+      maxAttempts: settings.steps.maxAttempts,
+      slotRecheckSeconds: Math.min(SLOT_RECHECK_SECONDS, settings.steps.ackTimeoutSeconds),
+    },
     deadlineAt: runDeadline(job, settings.sweep.jobTimeoutSeconds, clock.now()),
   };
 }
 
 export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<AttemptView> {
   const step = await loadStep(deps.ledger, input);
-  const dispatchable =
-    (step.status === 'PENDING' || step.status === 'FAILED_RETRY') && step.attemptNo + 1 === input.attemptNo;
+  const dispatchable = isDispatchable(step, input.attemptNo);
   // Recorded by an earlier run of this activity, held under another lease, or moved on: the ledger's
   // attempt is the answer.
   if (!dispatchable) return toAttemptView(step);
@@ -99,6 +140,58 @@ export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptI
     inputRef: input.inputRef,
     ackDeadline: input.ackDeadline,
   });
+}
+
+export async function acquireSlot(deps: JobActivityDeps, input: SlotInput): Promise<SlotAnswer> {
+  const { job, step } = await loadJobStep(deps.ledger, input);
+  const dispatchable = isDispatchable(step, input.attemptNo);
+  // The step moved on (cancelled, or the attempt recorded by an earlier run): nothing to take.
+  if (!dispatchable) return { granted: false, view: toAttemptView(step) };
+  const now = deps.clock.now();
+  const acquisition = await deps.slots.update({ lane: step.lane, stepType: step.type }, (row) =>
+    acquireIn(
+      row,
+      { jobId: job.jobId, stepId: step.stepId, attemptNo: input.attemptNo, tenantId: job.tenantId },
+      slotPolicy(deps.settings),
+      now,
+    ),
+  );
+  await tellGranted(deps, acquisition.handedTo);
+  if (acquisition.granted) return { granted: true, view: toAttemptView(step) };
+  if (step.status === 'WAITING_SLOT') return { granted: false, view: toAttemptView(step) };
+  return { granted: false, view: await applyOrReload(deps, input, { type: 'HOLD' }, job) };
+}
+
+export async function releaseSlot(deps: JobActivityDeps, input: SlotInput): Promise<number> {
+  const { step } = await loadJobStep(deps.ledger, input);
+  const release = await deps.slots.update({ lane: step.lane, stepType: step.type }, (row) =>
+    releaseIn(
+      row,
+      { jobId: input.jobId, stepId: input.stepId, attemptNo: input.attemptNo },
+      slotPolicy(deps.settings),
+      deps.clock.now(),
+    ),
+  );
+  await tellGranted(deps, release.handedTo);
+  return release.handedTo.length;
+}
+
+/**
+ * Tells the orchestrations of steps that were just granted a slot. Best effort: a signal that does
+ * not arrive costs the waiter at most its recheck interval, so a failure here must not fail (and
+ * retry) the release, which already happened.
+ */
+export async function tellGranted(
+  deps: { readonly signals?: OrchestrationSignals },
+  granted: readonly SlotHolder[],
+): Promise<void> {
+  const { signals } = deps;
+  if (signals === undefined) return;
+  await Promise.allSettled(
+    granted.map((holder) =>
+      signals.raise(holder.jobId, SLOT_EVENT, { stepId: holder.stepId, attemptNo: holder.attemptNo }),
+    ),
+  );
 }
 
 export async function readAttempt(deps: JobActivityDeps, ref: StepRef): Promise<AttemptView> {
@@ -125,6 +218,12 @@ export async function publishDirective(
     issuedAt: clock.now(),
     inputRef: step.inputRef ?? job.inputRef,
     deadlines: { ackDeadline: step.ackDeadline ?? clock.now() },
+    callbackToken: issueCallbackToken(deps.callbackKeys.current, {
+      jobId: job.jobId,
+      stepId: step.stepId,
+      attemptNo: ref.attemptNo,
+      leaseId: ref.leaseId,
+    }),
   });
   const topic = `${settings.serviceBus.topicPrefix}${step.lane}`;
   log('routing.resolved', {
@@ -216,6 +315,7 @@ export async function resolveTimeout(
     deadline: input.deadline,
     maxAttempts: deps.settings.steps.maxAttempts,
     backoff: deps.settings.steps.backoff,
+    maxNotStarted: deps.settings.steps.maxNotStarted,
   };
   const event =
     input.held === undefined ? decideTimeout(step, check) : decideFiredTimer(step, check, input.held);
@@ -360,7 +460,7 @@ async function cancelUnfinishedSteps(
  */
 async function applyOrReload(
   deps: JobActivityDeps,
-  ref: AttemptRef,
+  ref: Pick<AttemptRef, 'jobId' | 'stepId'>,
   event: StepEvent,
   job: { readonly tenantId?: string } = {},
 ): Promise<AttemptView> {
@@ -378,6 +478,14 @@ async function applyOrReload(
     if (!(error instanceof InvalidTransitionError)) throw error;
     return toAttemptView(await loadStep(deps.ledger, ref));
   }
+}
+
+/** The step can take attempt `attemptNo` now (it is not in flight, ended, or past that attempt). */
+function isDispatchable(step: Step, attemptNo: number): boolean {
+  return (
+    (step.status === 'PENDING' || step.status === 'FAILED_RETRY' || step.status === 'WAITING_SLOT') &&
+    step.attemptNo + 1 === attemptNo
+  );
 }
 
 async function load(ledger: JobLedger, jobId: string): Promise<JobWithSteps> {

@@ -9,6 +9,12 @@
  *   its next check is computed from every deadline, whatever the kind. With shard 0 in hand, `drift`
  *   and `all` also reconcile the in-flight counters and purge expired jobs, so that runs once per
  *   round. A failure on one job is counted and logged and the sweep goes on.
+ * - Dispatch slots (`lease` and `all`): per swept shard (lane), the slot holders whose check is due
+ *   (`dueHolders`: the rows are one per step type of the lane, and only due holders cost a ledger
+ *   read, so the work is O(due)) are looked up in the ledger; a holder whose attempt has ended
+ *   (`slotLeaked`: a crash between the ledger write that ended it and the release) is released, its
+ *   slot handed to the next waiter (whose orchestration is told) and SLOT_RELEASED recorded on the
+ *   job; a holder still running is checked again after the recheck interval.
  * - `sweepLeasedShards(deps, owner, kind)`: what a timer run does: the shards whose lease it
  *   can take, swept, then released.
  * - `sweepJob(deps, jobId)`: examines one job now, whatever its `checkAt` (every kind).
@@ -38,9 +44,22 @@ import type { OrchestrationControl } from '../ports/orchestration-control';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 import type { Telemetry } from '../ports/telemetry';
 import { jobFinished, telemetryOf } from './lifecycle-telemetry';
+import type { DispatchSlots } from '../ports/dispatch-slots';
+import {
+  dueHolders,
+  postponeCheck,
+  releaseSlot,
+  slotLeaked,
+  type SlotHolder,
+  type SlotKey,
+} from '../domain/dispatch-slots';
+import { SLOT_EVENT } from '../contracts/job-protocol';
+import { slotPolicy } from './job-activities';
 
 export interface SweepDeps {
   readonly ledger: JobLedger;
+  /** Flow control's slot rows; leaked slots are not looked for when absent. */
+  readonly slots?: DispatchSlots;
   readonly control: OrchestrationControl;
   readonly clock: Clock;
   readonly settings: Pick<Settings, 'sweep' | 'admission' | 'steps'>;
@@ -113,6 +132,16 @@ export async function sweepShards(
       failed('sweep.job_failed', { shard: entry.shard, job_id: entry.jobId }, error);
     }
   });
+
+  if (kind !== 'drift' && deps.slots !== undefined) {
+    for (const shard of shards) {
+      try {
+        count('SLOT_RELEASED', await releaseLeakedSlots(deps, deps.slots, shard));
+      } catch (error) {
+        failed('sweep.slots_failed', { shard }, error);
+      }
+    }
+  }
 
   if (kind !== 'lease' && shards.includes(0)) {
     try {
@@ -291,7 +320,7 @@ async function apply(
   const repair: Repair = { at: now.toISOString(), kind: planned.kind, reason: planned.reason, by: deps.by };
   if (current === undefined) {
     if (planned.kind !== 'IDEMPOTENCY_ORPHAN_REMOVED') return false;
-    const removed = await ledger.removeOrphanIdempotency(entry.idempotencyScope, entry.jobId);
+    const removed = await ledger.removeOrphanIdempotency(entry);
     // The admission may have finished after all: then its entry is the job's and stays.
     if ((await ledger.getJob(entry.jobId)) !== undefined) return false;
     await ledger.dropActiveEntry(entry.jobId, entry.shard);
@@ -335,7 +364,8 @@ async function apply(
       return true;
     case 'IDEMPOTENCY_ORPHAN_REMOVED':
     case 'INFLIGHT_CORRECTED':
-      // Neither is decided for a job that exists.
+    case 'SLOT_RELEASED':
+      // The first two are never decided for a job that exists; slots are swept by `releaseLeakedSlots`.
       return false;
   }
 }
@@ -378,6 +408,75 @@ async function failJob(
       });
   }
   await deps.ledger.recordRepair(job.jobId, repair);
+  return true;
+}
+
+/**
+ * The lane's slot holders whose check is due: a holder whose attempt ended is released (its slot
+ * handed on) and recorded as SLOT_RELEASED; one still running is checked again later. Answers how
+ * many were released.
+ */
+export async function releaseLeakedSlots(
+  deps: SweepDeps,
+  slots: DispatchSlots,
+  lane: number,
+): Promise<number> {
+  const now = deps.clock.now();
+  let released = 0;
+  for (const row of await slots.rowsOfLane(lane)) {
+    const key: SlotKey = { lane: row.lane, stepType: row.stepType };
+    for (const holder of dueHolders(row, now)) {
+      if (await releaseIfLeaked(deps, slots, key, holder, now)) released += 1;
+    }
+  }
+  return released;
+}
+
+async function releaseIfLeaked(
+  deps: SweepDeps,
+  slots: DispatchSlots,
+  key: SlotKey,
+  holder: SlotHolder,
+  now: Date,
+): Promise<boolean> {
+  const found = await deps.ledger.getJob(holder.jobId);
+  const step = found?.steps.find((s) => s.stepId === holder.stepId);
+  const standing = {
+    ...(found === undefined ? {} : { jobStatus: found.job.status }),
+    ...(step === undefined ? {} : { step: { status: step.status, attemptNo: step.attemptNo } }),
+  };
+  if (!slotLeaked(holder, standing)) {
+    const next = new Date(now.getTime() + deps.settings.sweep.recheckSeconds * 1000);
+    await slots.update(key, (row) => postponeCheck(row, holder, next));
+    return false;
+  }
+  const release = await slots.update(key, (row) =>
+    releaseSlot(
+      row,
+      { jobId: holder.jobId, stepId: holder.stepId, attemptNo: holder.attemptNo },
+      slotPolicy(deps.settings),
+      now,
+    ),
+  );
+  if (!release.released) return false;
+  await Promise.allSettled(
+    release.handedTo.map((next) =>
+      deps.control.raise(next.jobId, SLOT_EVENT, { stepId: next.stepId, attemptNo: next.attemptNo }),
+    ),
+  );
+  const reason =
+    `the dispatch slot of ${key.lane}/${key.stepType} held by step ${holder.stepId} attempt ` +
+    `${holder.attemptNo} outlived the attempt (step ${step?.status ?? 'gone'} at attempt ${step?.attemptNo ?? '-'})`;
+  const repair: Repair = { at: now.toISOString(), kind: 'SLOT_RELEASED', reason, by: deps.by };
+  if (found !== undefined) await deps.ledger.recordRepair(holder.jobId, repair);
+  deps.log('sweep.repaired', { kind: 'SLOT_RELEASED', job_id: holder.jobId, reason, by: deps.by });
+  telemetryOf(deps).event('job.repaired', {
+    job_id: holder.jobId,
+    tenant_id: holder.tenantId,
+    kind: 'SLOT_RELEASED',
+    reason,
+    by: deps.by,
+  });
   return true;
 }
 

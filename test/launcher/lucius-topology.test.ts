@@ -37,10 +37,12 @@ describe('luciusTopology', () => {
         expect(subscription.properties).toMatchObject({
           lockDurationMs: 60_000,
           maxDeliveryCount: 10,
-          deadLetteringOnMessageExpiration: true,
+          // An expired directive is dropped (its attempt ended not started); an expired reply is kept.
+          deadLetteringOnMessageExpiration: topic.name.startsWith('global-bus-replies-p'),
         });
       }
     }
+    expect(topology.queues[0]!.properties.deadLetteringOnMessageExpiration).toBe(true);
   });
 
   it('routes directives to the platform subscription for their step_type and replies to the invoker', () => {

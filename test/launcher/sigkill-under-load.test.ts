@@ -18,11 +18,17 @@
  * answered before the kill and cut off by it, jobs in flight at the kill, answered jobs the restart
  * found with no orchestration, restart and recovery times, sweeps until every job finished, the
  * longest history, the repairs recorded and the steps that needed another attempt.
+ *
+ * The app runs in `LUCIUS_AUTH_MODE=dev` (as `npm start` does): every call carries a dev bearer
+ * token for its tenant, minted from the data folder's dev issuer key, which survives the kills. The
+ * per-caller rate limits are off: the load comes in bursts far above their defaults, and what is
+ * measured here is recovery from a crash, not throttling (test/e2e covers the limits).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../support/devhost-up';
+import { DevTokens } from '../support/dev-token';
 import { uniqueToken } from '../support/unique';
 import { startKillableUp, type KillableUp } from './support-killable-up';
 
@@ -41,12 +47,16 @@ const ENV = {
   LUCIUS_SWEEP_TIMER_GRACE_SECONDS: '1',
   LUCIUS_SWEEP_DISPATCH_GRACE_SECONDS: '5',
   LUCIUS_SWEEP_RECHECK_SECONDS: '1',
-  // A directive the killed workers held stays locked for the topic's lock duration (60 s) after the
-  // restart, past its ACK deadline, so those attempts end in ACK_TIMEOUT and are dispatched again:
-  // shorter timings than the defaults keep that within the test's time.
+  // A directive the killed workers held but had not ACKed expires (its time-to-live is its ACK
+  // deadline), so that attempt ends NOT_STARTED and is dispatched again. One they had ACKed is lost
+  // with them, as a crashed worker's attempt is on Azure: nothing redelivers it, and the lease
+  // sweeper ends the attempt once its lease runs out (a heartbeat extends it), then it is retried.
+  // Shorter timings than the defaults (ACK 30 s, lease 15 min) keep both within the test's time.
   LUCIUS_ACK_TIMEOUT_SECONDS: '10',
+  LUCIUS_LEASE_MINUTES: '1',
   LUCIUS_REPLY_BACKOFF_SECONDS: '1,1,1',
   LUCIUS_DISPATCH_BACKOFF_SECONDS: '1,1,1',
+  LUCIUS_RATE_LIMITS: 'off',
 };
 /** OCR works 3.5 s with heartbeats, so the jobs admitted last are still running at the kill. */
 const WORKERS = ['--workers', 'OCR=slow'];
@@ -54,8 +64,11 @@ const WORKERS = ['--workers', 'OCR=slow'];
 /** Commands per round, and how many are sent at once. */
 const COMMANDS = 60;
 const CONCURRENCY = 6;
-/** Sweeps (drift then lease, then a second's pause) tried before every job must have finished. */
-const SWEEP_ROUNDS = 60;
+/**
+ * Sweeps (drift then lease, then a second's pause) tried before every job must have finished: enough
+ * for the 1-minute lease of an attempt the kill cut off to run out, and its retry to finish.
+ */
+const SWEEP_ROUNDS = 180;
 /** A job of at most three steps takes a few dozen history events; a looping instance takes thousands. */
 const MAX_HISTORY_EVENTS = 200;
 
@@ -96,6 +109,7 @@ interface InstanceBody {
 
 let dataDir: string;
 let up: KillableUp | undefined;
+let tokens: DevTokens | undefined;
 /** The jobs of the rounds before (answered before their kill, or got by resending a cut-off command). */
 const earlierJobs: Answered[] = [];
 
@@ -128,6 +142,12 @@ function running(): KillableUp {
   return up;
 }
 
+/** A dev token for the tenant, from the data folder's dev issuer (the one every restart reuses). */
+async function auth(tenantId: string): Promise<{ authorization: string }> {
+  tokens ??= await DevTokens.open(dataDir);
+  return tokens.headers(tenantId);
+}
+
 function commandsOf(round: string): Command[] {
   return Array.from({ length: COMMANDS }, (_, index) => {
     const [requestType, stepIds] = REQUEST_TYPES[
@@ -152,7 +172,7 @@ function commandsOf(round: string): Command[] {
 async function admit(command: Command): Promise<{ status: number; jobId?: string; body: string }> {
   const response = await fetch(`${running().apiUrl}/v1/commands?code=${KEY}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(await auth(command.tenantId)) },
     body: command.body,
   });
   const body = await response.text();
@@ -166,6 +186,7 @@ async function admit(command: Command): Promise<{ status: number; jobId?: string
 async function jobView(tenantId: string, jobId: string): Promise<{ status: number; job?: JobBody }> {
   const response = await fetch(
     `${running().apiUrl}/v1/jobs/${jobId}?tenant_id=${encodeURIComponent(tenantId)}&code=${KEY}`,
+    { headers: await auth(tenantId) },
   );
   if (response.status !== 200) return { status: response.status };
   return { status: 200, job: (await response.json()) as JobBody };

@@ -85,6 +85,9 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       await testEnv.engine.raiseEvent(jobId, eventName, payload);
     },
   };
+  // The slot activities tell waiting orchestrations through the same engine (the app's activities
+  // would use their invocation's durable client, which this environment does not bind).
+  Object.assign(services.jobActivities, { signals });
   const starter = {
     start: async (input: { jobId: string }) => {
       await testEnv.engine.start(JOB_ORCHESTRATOR_NAME, { instanceId: input.jobId, input });

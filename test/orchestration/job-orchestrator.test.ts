@@ -80,6 +80,9 @@ describe('jobOrchestrator', () => {
   });
 
   it('retries after an ACK timeout on the ACK backoff, with a new lease, then succeeds', async () => {
+    // Without a not-started budget, an ACK timeout counts as an attempt (ACK_TIMEOUT), as before.
+    await h.stop();
+    h = await createHarness({ LUCIUS_MAX_NOT_STARTED: '0' });
     const job = await h.admit('OCR');
     const first = await h.latest(job.jobId);
     // Nobody answers: the 30 s ACK timeout fires, then the 1 min backoff.

@@ -129,17 +129,18 @@ describe('jobOrchestrator: outcomes come from the ledger', () => {
   it('fails an adopted attempt at its ACK deadline and retries, without looping', async () => {
     crashBeforeNextDispatch(h.services.ledger, { published: true });
     const job = await h.admit('OCR');
-    // Nobody answers the crashed episode's directive: its ACK deadline fails it under its own lease.
+    // Nobody answers the crashed episode's directive: its ACK deadline ends it, not started, under
+    // its own lease; retried after the 5 s not-started backoff.
     await h.env.advanceBy(30 * SECOND);
     expect((await h.job(job.jobId)).steps[0]).toMatchObject({
       status: 'FAILED_RETRY',
       attemptNo: 1,
       leaseId: CRASHED_LEASE,
-      failure: { failureClass: 'ACK_TIMEOUT' },
+      failure: { failureClass: 'NOT_STARTED', notStarted: 1 },
     });
-    await h.env.advanceBy(MINUTE);
+    await h.env.advanceBy(5 * SECOND);
     const second = await h.latest(job.jobId);
-    expect(second).toMatchObject({ attempt_no: 2, issued_at: at(90 * SECOND) });
+    expect(second).toMatchObject({ attempt_no: 2, issued_at: at(35 * SECOND) });
     expect(second.lease_id).not.toBe(CRASHED_LEASE);
     await h.succeed(second);
     expect((await h.finish(job.jobId)).output.status).toBe('SUCCEEDED');
@@ -305,15 +306,15 @@ describe('jobOrchestrator: recheck', () => {
 
   it('keeps waiting its backoff on a recheck during it', async () => {
     const job = await h.admit('OCR');
-    await h.env.advanceBy(30 * SECOND); // ACK timeout: FAILED_RETRY, backoff 1 min
+    await h.env.advanceBy(30 * SECOND); // ACK timeout: not started, FAILED_RETRY, backoff 5 s
     await h.raise(job.jobId, RECHECK_EVENT, { reason: 'periodic' } satisfies RecheckEvent);
     expect((await h.status(job.jobId)).customStatus).toMatchObject({
       state: 'RETRY_BACKOFF',
-      retryAt: at(90 * SECOND),
+      retryAt: at(35 * SECOND),
     });
-    await h.env.advanceBy(MINUTE);
+    await h.env.advanceBy(5 * SECOND);
     const second = await h.latest(job.jobId);
-    expect(second).toMatchObject({ attempt_no: 2, issued_at: at(90 * SECOND) });
+    expect(second).toMatchObject({ attempt_no: 2, issued_at: at(35 * SECOND) });
   });
 });
 
@@ -346,7 +347,8 @@ describe('jobOrchestrator: the job deadline', () => {
 
   it('ends a job in its retry backoff at the deadline (settings default)', async () => {
     await h.stop();
-    h = await createHarness({ LUCIUS_JOB_TIMEOUT_SECONDS: '60' });
+    // No not-started budget: the ACK timeout counts as ACK_TIMEOUT, with the 1 min reply backoff.
+    h = await createHarness({ LUCIUS_JOB_TIMEOUT_SECONDS: '60', LUCIUS_MAX_NOT_STARTED: '0' });
     const job = await h.admit('OCR');
     expect(job.deadlineAt).toBe(at(MINUTE));
     // ACK timeout at 30 s, then a 1 min backoff that the 60 s deadline cuts short.

@@ -5,14 +5,16 @@
  * file this test reads (the app runs in another process, where an exporter registered here could
  * not see them). One job, admitted with a caller's `traceparent`, must be one trace: the admission
  * request → the activities (orchestration input) → the directive's producer span (message
- * properties) → the worker's replies (copied properties) → their ingestion. Waits poll; nothing
- * asserts on elapsed time.
+ * properties) → the worker's replies (copied properties) → their ingestion. The calls carry a dev
+ * bearer token for the job's tenant (`up` runs the app in `LUCIUS_AUTH_MODE=dev`). Waits poll;
+ * nothing asserts on elapsed time.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { eventually, startUp, type Up } from '../support/devhost-up';
+import { devToken, bearer } from '../support/dev-token';
 import { uniqueToken } from '../support/unique';
 
 const KEY = 'telemetry-key';
@@ -85,9 +87,14 @@ describe('telemetry of a job on devhost', () => {
     const tenant = `t-${uniqueToken()}`;
     const callerTrace = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
+    const auth = bearer(await devToken(up.dataDir, tenant));
     const admission = await fetch(`${up.apiUrl}/v1/commands?code=${KEY}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: `00-${callerTrace}-${callerSpan}-01` },
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${callerTrace}-${callerSpan}-01`,
+        ...auth,
+      },
       body: JSON.stringify({
         tenant_id: tenant,
         request_type: 'OCR->EMBEDDING',
@@ -103,7 +110,9 @@ describe('telemetry of a job on devhost', () => {
     const { jobId } = (await admission.json()) as { jobId: string };
 
     await eventually(`job ${jobId} succeeding`, async () => {
-      const view = await fetch(`${up.apiUrl}/v1/jobs/${jobId}?tenant_id=${tenant}&code=${KEY}`);
+      const view = await fetch(`${up.apiUrl}/v1/jobs/${jobId}?tenant_id=${tenant}&code=${KEY}`, {
+        headers: auth,
+      });
       const body = (await view.json()) as { status: string };
       if (body.status === 'FAILED' || body.status === 'CANCELLED') throw new Error(`job ${body.status}`);
       return body.status === 'SUCCEEDED' ? body : undefined;
@@ -122,6 +131,8 @@ describe('telemetry of a job on devhost', () => {
     expect(new Set(activities.map((s) => s.name))).toEqual(
       new Set([
         'activity startJob',
+        'activity acquireSlot',
+        'activity releaseSlot',
         'activity recordAttempt',
         'activity publishDirective',
         'activity readAttempt',

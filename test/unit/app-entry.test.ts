@@ -1,8 +1,19 @@
 /**
  * The app entry (package.json `main`) as a Functions host loads it: the host supplies the module
  * `@azure/functions-core`, and every `app.http` registration reaches its `registerFunction` with the
- * binding metadata. Bad settings stop the load with the offending variables named.
+ * binding metadata. Bad settings stop the load with the offending variables named; so does the
+ * default LUCIUS_AUTH_MODE (entra) without its directory and audience.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Settings every load below shares: no authentication, and a callback key (no key file is written). */
+const BASE: Record<string, string> = {
+  LUCIUS_AUTH_MODE: 'none',
+  LUCIUS_CALLBACK_KEY: `test:${Buffer.alloc(32, 7).toString('base64')}`,
+};
+
 interface Registration {
   readonly name: string;
   readonly bindings: Record<
@@ -11,12 +22,21 @@ interface Registration {
   >;
 }
 
-function loadEntry(env: Record<string, string>): Registration[] {
+function loadEntry(env: Record<string, string>, options: { readonly bare?: boolean } = {}): Registration[] {
+  return loadApp(env, options).registrations;
+}
+
+/** Loads the entry; `services` are the loaded app's (its own module registry). */
+function loadApp(
+  env: Record<string, string>,
+  options: { readonly bare?: boolean } = {},
+): { registrations: Registration[]; services?: import('../../src/services').Services } {
   const registrations: Registration[] = [];
+  let services: import('../../src/services').Services | undefined;
   const saved = { ...process.env };
   for (const key of Object.keys(process.env))
     if (key.startsWith('LUCIUS_') || key.startsWith('AzureWebJobs')) delete process.env[key];
-  Object.assign(process.env, env);
+  Object.assign(process.env, options.bare === true ? {} : BASE, env);
   try {
     jest.isolateModules(() => {
       jest.doMock(
@@ -34,11 +54,13 @@ function loadEntry(env: Record<string, string>): Registration[] {
       // The host loads the entry with require; isolateModules needs it synchronous.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('../../src/index');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      services = (require('../../src/composition') as typeof import('../../src/composition')).getServices();
     });
   } finally {
     process.env = saved;
   }
-  return registrations;
+  return { registrations, ...(services === undefined ? {} : { services }) };
 }
 
 function httpTrigger(registration: Registration) {
@@ -57,20 +79,72 @@ describe('app entry', () => {
       httpTrigger(r)?.authLevel,
     ]);
     expect(table).toEqual([
-      ['submitCommand', 'v1/commands', 'POST', 'function'],
-      ['orchestrate', 'v1/orchestrate', 'POST', 'function'],
-      ['getJob', 'v1/jobs/{jobId}', 'GET', 'function'],
-      ['getJobSteps', 'v1/jobs/{jobId}/steps', 'GET', 'function'],
-      ['listJobs', 'v1/jobs', 'GET', 'function'],
-      ['cancelJob', 'v1/jobs/{jobId}/cancel', 'POST', 'function'],
-      ['redriveJob', 'v1/jobs/{jobId}/redrive', 'POST', 'function'],
+      ['submitCommand', 'v1/commands', 'POST,OPTIONS', 'function'],
+      ['orchestrate', 'v1/orchestrate', 'POST,OPTIONS', 'function'],
+      ['getJob', 'v1/jobs/{jobId}', 'GET,OPTIONS', 'function'],
+      ['getJobSteps', 'v1/jobs/{jobId}/steps', 'GET,OPTIONS', 'function'],
+      ['listJobs', 'v1/jobs', 'GET,OPTIONS', 'function'],
+      ['cancelJob', 'v1/jobs/{jobId}/cancel', 'POST,OPTIONS', 'function'],
+      ['redriveJob', 'v1/jobs/{jobId}/redrive', 'POST,OPTIONS', 'function'],
+      // OPTIONS of v1/jobs/{jobId} is getJob's: one function per route and method.
       ['deleteJob', 'v1/jobs/{jobId}', 'DELETE', 'function'],
-      ['ackReply', 'v1/jobs/{jobId}/steps/{stepId}/ack', 'POST', 'function'],
-      ['resultReply', 'v1/jobs/{jobId}/steps/{stepId}/result', 'POST', 'function'],
-      ['heartbeatReply', 'v1/jobs/{jobId}/steps/{stepId}/heartbeat', 'POST', 'function'],
+      ['ackReply', 'v1/jobs/{jobId}/steps/{stepId}/ack', 'POST,OPTIONS', 'function'],
+      ['resultReply', 'v1/jobs/{jobId}/steps/{stepId}/result', 'POST,OPTIONS', 'function'],
+      ['heartbeatReply', 'v1/jobs/{jobId}/steps/{stepId}/heartbeat', 'POST,OPTIONS', 'function'],
       ['health', 'health', 'GET', 'anonymous'],
       ['healthz', 'healthz', 'GET', 'anonymous'],
     ]);
+  });
+
+  it('registers the API anonymous with LUCIUS_HTTP_AUTH_LEVEL=anonymous (bearer tokens only)', () => {
+    const levels = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory', LUCIUS_HTTP_AUTH_LEVEL: 'anonymous' })
+      .filter((r) => httpTrigger(r) !== undefined)
+      .map((r) => httpTrigger(r)?.authLevel);
+    expect(new Set(levels)).toEqual(new Set(['anonymous']));
+  });
+
+  it('serves the dev JWKS anonymously only with LUCIUS_AUTH_MODE=dev', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lucius-entry-dev-'));
+    try {
+      const dev = loadApp({
+        LUCIUS_STORAGE_BACKEND: 'memory',
+        LUCIUS_AUTH_MODE: 'dev',
+        LUCIUS_AUTH_DEV_DATA_DIR: dataDir,
+      });
+      const jwks = dev.registrations.find((r) => r.name === 'devJwks');
+      expect(jwks === undefined ? undefined : httpTrigger(jwks)).toMatchObject({
+        route: 'dev/jwks.json',
+        methods: ['GET'],
+        authLevel: 'anonymous',
+      });
+      // The entry prepares the authenticator (the dev issuer's key) at once; wait for it before cleaning up.
+      await dev.services?.security.authenticator();
+      const document = (await dev.services?.security.devJwks?.()) as { keys: Array<Record<string, unknown>> };
+      expect(document.keys).toHaveLength(1);
+      expect(document.keys[0]).not.toHaveProperty('d');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const none = loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' });
+    expect(none.map((r) => r.name)).not.toContain('devJwks');
+  });
+
+  it('warns at every start that LUCIUS_AUTH_MODE=none accepts every request', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' });
+      expect(warn.mock.calls.map((call) => String(call[0]))).toContainEqual(
+        expect.stringContaining('LUCIUS_AUTH_MODE=none'),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('stops loading without LUCIUS_AUTH_MODE when the default (entra) has no directory or audience', () => {
+    expect(() => loadEntry({ LUCIUS_STORAGE_BACKEND: 'memory' }, { bare: true })).toThrow(
+      /LUCIUS_AUTH_TENANT_ID: is required with LUCIUS_AUTH_MODE=entra.*LUCIUS_AUTH_AUDIENCE: is required/,
+    );
   });
 
   it('registers a Service Bus trigger per reply lane, named from settings', () => {
@@ -103,6 +177,8 @@ describe('app entry', () => {
     );
     expect(kinds).toEqual([
       'activityTrigger:startJob',
+      'activityTrigger:acquireSlot',
+      'activityTrigger:releaseSlot',
       'activityTrigger:recordAttempt',
       'activityTrigger:readAttempt',
       'activityTrigger:publishDirective',

@@ -305,6 +305,29 @@ describe('demo workers', () => {
     expect(received[1]?.body).toMatchObject({ failure: { failure_class: 'PERMANENT' } });
   });
 
+  it('drops a directive whose ACK deadline has passed: no work, no reply, counted as expired', async () => {
+    const running = await start('OCR=normal');
+    const issued = new Date(Date.now() - 60_000);
+    const d = directive('OCR', {
+      issued_at: issued.toISOString(),
+      ack_deadline: new Date(issued.getTime() + 30_000).toISOString(),
+    });
+    // Sent without a time to live (as a broker that has not yet expired it would hand it over).
+    const { timeToLive: _ttl, ...message } = toDirectiveMessage(d);
+    await publish(message);
+    expect(await settled.waitFor({ leaseId: d.lease_id })).toMatchObject({
+      outcome: 'expired',
+      settlement: 'complete',
+    });
+    expect(await replies.receiveMessages(1, { maxWaitTimeInMs: 200 })).toEqual([]);
+    expect(running.stats).toMatchObject({
+      started: 0,
+      startedLate: 0,
+      replies: { ack: 0, heartbeat: 0, result: 0 },
+      outcomes: expect.objectContaining({ expired: 1 }),
+    });
+  });
+
   it('silent: consumes the directive and never replies', async () => {
     const running = await start('OCR=silent');
     const d = directive();

@@ -234,3 +234,40 @@ describe('createServiceBusClient', () => {
     }
   });
 });
+
+describe('ServiceBusDirectivePublisher: the directive expires at its ACK deadline', () => {
+  it('is gone from its subscription after the deadline, so no worker can take it late', async () => {
+    const emulator = await startEmulator();
+    const client = new ServiceBusClient(emulator.connectionString, CLIENT_OPTIONS);
+    const publisher = new ServiceBusDirectivePublisher({
+      client,
+      topicPrefix: settingsFor(emulator).serviceBus.topicPrefix,
+    });
+    const receiver = client.createReceiver('global-bus-p0', PLATFORM_SUBSCRIPTIONS.EMBEDDING);
+    try {
+      const jobId = `job-${uniqueToken()}`;
+      const issued = Date.now();
+      const document = {
+        ...directive({ jobId, type: 'EMBEDDING', lane: 0, attemptNo: 1 }),
+        issued_at: new Date(issued).toISOString(),
+        ack_deadline: new Date(issued + 5000).toISOString(),
+      };
+      await publisher.publish(document);
+      const mine = (messages: ServiceBusReceivedMessage[]) =>
+        messages.filter((m) => m.correlationId === jobId);
+      const [published] = mine(await waiting(receiver));
+      expect(published?.timeToLive).toBe(5000);
+
+      // Past the deadline (and the broker's next pass over its entities), a worker receives nothing.
+      while (Date.now() < Date.parse(document.ack_deadline) + 1500) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(mine(await receiver.receiveMessages(10, { maxWaitTimeInMs: 1000 }))).toEqual([]);
+    } finally {
+      await receiver.close();
+      await publisher.close();
+      await client.close();
+      await emulator.stop();
+    }
+  });
+});

@@ -5,7 +5,9 @@
  * produced for real (through the Durable HTTP API, or by writing the ledger directly as a process
  * dying half-way would leave it) and repaired by a sweeper run through the admin API
  * (POST /admin/functions/{name} with the master key). The timers' own schedules are once a year, so
- * only these runs sweep. Waits poll with bounded counts; nothing asserts on elapsed time.
+ * only these runs sweep. The app runs in `LUCIUS_AUTH_MODE=dev` (as `npm start` does): every call
+ * to its API carries a dev bearer token for the tenant. Waits poll with bounded counts; nothing
+ * asserts on elapsed time.
  */
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
@@ -18,6 +20,7 @@ import { planAdmission } from '../../../src/domain/admission';
 import { createJobLedger } from '../../../src/ledger/create-job-ledger';
 import type { JobLedger } from '../../../src/ports/job-ledger';
 import { eventually, sleep, startUp, type Up } from '../../support/devhost-up';
+import { DevTokens } from '../../support/dev-token';
 import { uniqueToken } from '../../support/unique';
 
 const KEY = 'sweep-key';
@@ -38,6 +41,8 @@ const ENV = {
   LUCIUS_SWEEP_DISPATCH_GRACE_SECONDS: '60',
   LUCIUS_SWEEP_RECHECK_SECONDS: '1',
   LUCIUS_ACK_TIMEOUT_SECONDS: '600',
+  // No not-started retries: an ACK timeout counts at once (ACK_TIMEOUT), as the recheck case expects.
+  LUCIUS_MAX_NOT_STARTED: '0',
   LUCIUS_MAX_ATTEMPTS: '1',
   LUCIUS_RETENTION_DAYS: '1',
 };
@@ -63,12 +68,14 @@ interface JobBody {
 }
 
 let up: Up;
+let tokens: DevTokens;
 let settings: Settings;
 let ledger: JobLedger;
 let ledgerTable: TableClient;
 
 beforeAll(async () => {
   up = await startUp(['--workers', 'OCR=slow,SIS=silent'], ENV);
+  tokens = await DevTokens.open(up.dataDir);
   const connection = devTableConnectionString(`http://127.0.0.1:${up.ports.azurite}/devstoreaccount1`);
   settings = parseSettings({
     ...ENV,
@@ -106,12 +113,20 @@ function envelope(
   };
 }
 
+/** The Lucius API (`/api<path>`, function key added) as the tenant's caller, with a dev token. */
+async function api(tenantId: string, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${up.apiUrl}${path}${path.includes('?') ? '&' : '?'}code=${KEY}`, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), ...(await tokens.headers(tenantId)) },
+  });
+}
+
 async function submit(
   tenantId: string,
   requestType?: string,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const response = await fetch(`${up.apiUrl}/v1/commands?code=${KEY}`, {
+  const response = await api(tenantId, '/v1/commands', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(envelope(tenantId, requestType, extra)),
@@ -123,7 +138,7 @@ async function submit(
 }
 
 async function jobView(tenantId: string, jobId: string): Promise<JobBody> {
-  const response = await fetch(`${up.apiUrl}/v1/jobs/${jobId}?tenant_id=${tenantId}&code=${KEY}`);
+  const response = await api(tenantId, `/v1/jobs/${jobId}?tenant_id=${tenantId}`);
   if (response.status !== 200) throw new Error(`GET job answered ${response.status}`);
   return (await response.json()) as JobBody;
 }
@@ -307,9 +322,7 @@ describe('sweepers on devhost', () => {
     }
     expect(edited).toBe(1);
 
-    const deleting = await fetch(`${up.apiUrl}/v1/jobs/${jobId}?tenant_id=${tenant}&code=${KEY}`, {
-      method: 'DELETE',
-    });
+    const deleting = await api(tenant, `/v1/jobs/${jobId}?tenant_id=${tenant}`, { method: 'DELETE' });
     expect(deleting.status).toBe(409);
     expect(deleting.headers.get('content-type')).toContain('application/problem+json');
 
@@ -380,11 +393,9 @@ describe('sweepers on devhost', () => {
     expect(['RUNNING', 'SUCCEEDED']).toContain((await jobView(tenant, running)).status);
 
     // DELETE removes a finished job (and its history) at once.
-    const deleted = await fetch(`${up.apiUrl}/v1/jobs/${recent}?tenant_id=${tenant}&code=${KEY}`, {
-      method: 'DELETE',
-    });
+    const deleted = await api(tenant, `/v1/jobs/${recent}?tenant_id=${tenant}`, { method: 'DELETE' });
     expect(deleted.status).toBe(204);
-    expect((await fetch(`${up.apiUrl}/v1/jobs/${recent}?tenant_id=${tenant}&code=${KEY}`)).status).toBe(404);
+    expect((await api(tenant, `/v1/jobs/${recent}?tenant_id=${tenant}`)).status).toBe(404);
     expect(await instanceStatus(recent)).toBeUndefined();
   }, 120_000);
 });

@@ -34,7 +34,13 @@ describe('parseSettings', () => {
       ackTimeoutSeconds: 30,
       leaseMinutes: 15,
       stepResultTimeoutSeconds: 900,
-      backoff: { dispatch: [30_000, 120_000, 600_000], reply: [60_000, 300_000, 900_000] },
+      backoff: {
+        dispatch: [30_000, 120_000, 600_000],
+        reply: [60_000, 300_000, 900_000],
+        notStarted: [5_000, 15_000, 30_000, 60_000],
+      },
+      maxNotStarted: 10,
+      maxOutstandingPerLane: 32,
     });
     expect(settings.serviceBus).toEqual({
       connectionSetting: 'ServiceBusConnection',
@@ -152,7 +158,11 @@ describe('parseSettings', () => {
       LUCIUS_REPLY_BACKOFF_SECONDS: '1, 2',
       LUCIUS_DISPATCH_BACKOFF_SECONDS: '0',
     });
-    expect(settings.steps.backoff).toEqual({ dispatch: [0], reply: [1000, 2000] });
+    expect(settings.steps.backoff).toEqual({
+      dispatch: [0],
+      reply: [1000, 2000],
+      notStarted: [5_000, 15_000, 30_000, 60_000],
+    });
     expect(() =>
       parseSettings({ LUCIUS_STORAGE_BACKEND: 'memory', LUCIUS_REPLY_BACKOFF_SECONDS: '1,x' }),
     ).toThrow(/LUCIUS_REPLY_BACKOFF_SECONDS: must be 1 to 10 comma-separated whole numbers of seconds/);

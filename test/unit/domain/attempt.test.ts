@@ -131,13 +131,13 @@ describe('attemptOutcome', () => {
 });
 
 describe('decideTimeout', () => {
-  it('fails an attempt with no ACK by the ACK deadline as ACK_TIMEOUT', () => {
+  it('ends an attempt with no ACK by the ACK deadline as NOT_STARTED (the step decides the budget)', () => {
     for (const status of ['DISPATCHING', 'AWAITING_ACK'] as const) {
       expect(decideTimeout(step(status), check('ack', at(30)))).toEqual({
         type: 'FAIL',
         attemptNo: 1,
         leaseId: LEASE,
-        failureClass: 'ACK_TIMEOUT',
+        failureClass: 'NOT_STARTED',
         message: expect.stringContaining(at(30)),
         maxAttempts: 3,
       });
@@ -284,7 +284,7 @@ describe('decideFiredTimer', () => {
       type: 'FAIL',
       attemptNo: 1,
       leaseId: OTHER_LEASE,
-      failureClass: 'ACK_TIMEOUT',
+      failureClass: 'NOT_STARTED',
     });
   });
 

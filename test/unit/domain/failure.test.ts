@@ -40,6 +40,7 @@ describe('decideRetry', () => {
       'ACK_TIMEOUT',
       'LEASE_EXPIRED',
       'DISPATCH_FAILED',
+      'NOT_STARTED',
     ]);
   });
 });

@@ -83,7 +83,6 @@ describe('servicebus-topology generator', () => {
       expect(seconds(topic.properties.duplicateDetectionHistoryTimeWindow)).toBe(600);
     }
     for (const entity of [...document.subscriptions, ...document.queues]) {
-      expect(entity.properties.deadLetteringOnMessageExpiration).toBe(true);
       expect(seconds(entity.properties.lockDuration)).toBe(60);
       expect(seconds(entity.properties.lockDuration)).toBeLessThanOrEqual(300);
       expect(entity.properties.maxDeliveryCount).toBeGreaterThanOrEqual(1);
@@ -91,6 +90,20 @@ describe('servicebus-topology generator', () => {
     }
     expect(document.subscriptions.every((s) => s.properties.maxDeliveryCount === 10)).toBe(true);
     expect(document.queues[0]!.properties.maxDeliveryCount).toBe(2000);
+  });
+
+  it('drops expired directives but dead-letters expired replies and parked replies', () => {
+    const document = serviceBusTopologyDocument();
+    const expiry = (subscriptions: typeof document.subscriptions): boolean[] => [
+      ...new Set(subscriptions.map((s) => s.properties.deadLetteringOnMessageExpiration)),
+    ];
+    const directives = document.subscriptions.filter((s) => s.topic.startsWith('global-bus-p'));
+    const replies = document.subscriptions.filter((s) => s.topic.startsWith('global-bus-replies-p'));
+    expect(directives).toHaveLength(48);
+    expect(expiry(directives)).toEqual([false]);
+    expect(replies).toHaveLength(16);
+    expect(expiry(replies)).toEqual([true]);
+    expect(document.queues[0]!.properties.deadLetteringOnMessageExpiration).toBe(true);
   });
 
   it('follows the messaging settings it is given', () => {

@@ -10,6 +10,14 @@ import { directive, job, REPLY_PREFIX, step, T0 } from './fixtures';
 const LEASE = '5b0f8f4e-3c1a-4d57-9b3e-2f7c1a0d9e42';
 
 describe('toDirectiveMessage', () => {
+  it('gives a step directive its ACK deadline as time to live, at least 1 ms', () => {
+    const document = directive({ jobId: 'job-1', type: 'OCR', lane: 1, attemptNo: 1, leaseId: LEASE });
+    const issued = Date.parse(document.issued_at);
+    const at = (ms: number) => new Date(issued + ms).toISOString();
+    expect(toDirectiveMessage({ ...document, ack_deadline: at(12_000) }).timeToLive).toBe(12_000);
+    expect(toDirectiveMessage({ ...document, ack_deadline: at(-5_000) }).timeToLive).toBe(1);
+  });
+
   it('carries the document as JSON with the routing, reply and filtering properties', () => {
     const document = directive({ jobId: 'job-1', type: 'OCR', lane: 1, attemptNo: 2, leaseId: LEASE });
 
@@ -20,6 +28,8 @@ describe('toDirectiveMessage', () => {
       correlationId: 'job-1',
       subject: 'directive',
       replyTo: 'global-bus-replies-p1',
+      // Issue to ACK deadline: the directive expires from the subscription when nobody took it.
+      timeToLive: Date.parse(document.ack_deadline) - Date.parse(document.issued_at),
       applicationProperties: {
         step_type: 'OCR',
         tenant_id: 't1',
@@ -43,6 +53,7 @@ describe('toDirectiveMessage', () => {
     });
 
     const message = toDirectiveMessage(cancel);
+    expect(message.timeToLive).toBeUndefined();
 
     expect(message.messageId).toBe('job-1:ocr:2:cancel');
     expect(message.subject).toBe('cancel');

@@ -23,7 +23,7 @@ let deps: JobActivityDeps;
 
 beforeEach(() => {
   services = testServices();
-  deps = services;
+  deps = services.jobActivities;
 });
 
 async function stepOf(jobId: string, stepId = 'ocr'): Promise<Step> {
@@ -121,7 +121,8 @@ describe('resolveTimeout', () => {
     expect(view).toMatchObject({
       status: 'FAILED_RETRY',
       leaseId: held.leaseId,
-      failure: { failureClass: 'ACK_TIMEOUT', attemptNo: 1 },
+      // Within the not-started budget (LUCIUS_MAX_NOT_STARTED): retried, the attempt not counted.
+      failure: { failureClass: 'NOT_STARTED', attemptNo: 1, notStarted: 1 },
     });
   });
 
