@@ -45,6 +45,7 @@ export function replyEventName(stepId: string, attemptNo: number, leaseId: strin
 /**
  * The payload of a reply event: the attempt as the ledger held it after the reply was applied. For
  * the job's history only: the orchestration reads the attempt from the ledger (`readAttempt`).
+ * Raised for a RESULT only; `ack` and `heartbeat` stay for the histories of runs that got them.
  */
 export interface ReplyEvent {
   readonly kind: 'ack' | 'heartbeat' | 'result';
@@ -76,10 +77,23 @@ export interface PlannedStep extends AttemptView {
   readonly type: StepType;
 }
 
+/**
+ * The plan revision `startJob` gives new runs. A run keeps the revision of its plan (in its history)
+ * for its whole life, so the history of a run started before a change replays as it was written:
+ * - 1 (absent): a step takes its dispatch slot (`acquireSlot`) and then records its attempt
+ *   (`recordAttempt`), and gives the slot back (`releaseSlot`) after any end of the attempt;
+ * - 2: one activity takes the slot and records the attempt (`dispatchAttempt`), and an attempt that
+ *   SUCCEEDED is not released by the orchestration: the RESULT's ingestion released it (the lease
+ *   sweeper repairs a release lost there).
+ */
+export const PLAN_REVISION = 2;
+
 /** startJob's answer: the job moved to RUNNING (or the status that stopped it) and its steps. */
 export interface JobPlan {
   readonly jobId: string;
   readonly status: JobStatus;
+  /** See PLAN_REVISION; absent in the plans of runs started before revisions (revision 1). */
+  readonly revision?: number;
   readonly inputRef: string;
   readonly steps: readonly PlannedStep[];
   readonly timings: StepTimings;

@@ -53,6 +53,12 @@ const acquireSlot = df.app.activity('acquireSlot', {
   handler: (input, context) =>
     traced('acquireSlot', input, (i) => activities.acquireSlot(withSignals(context), i)),
 });
+// Plan revision 2's acquireSlot + recordAttempt in one (acquireSlot stays for older runs' histories).
+const dispatchAttempt = df.app.activity('dispatchAttempt', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('dispatchAttempt', input, (i) => activities.dispatchAttempt(withSignals(context), i)),
+});
 const releaseSlot = df.app.activity('releaseSlot', {
   extraInputs: [df.input.durableClient()],
   handler: (input, context) =>
@@ -90,6 +96,7 @@ df.app.orchestration(
   jobOrchestrator({
     startJob,
     acquireSlot,
+    dispatchAttempt,
     releaseSlot,
     recordAttempt,
     readAttempt,

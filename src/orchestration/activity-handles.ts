@@ -12,6 +12,7 @@ type Bodies = Pick<
   typeof activityBodies,
   | 'startJob'
   | 'acquireSlot'
+  | 'dispatchAttempt'
   | 'releaseSlot'
   | 'recordAttempt'
   | 'readAttempt'

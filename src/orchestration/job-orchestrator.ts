@@ -7,22 +7,29 @@
  * The ledger is the truth: each step is driven by its attempt as the ledger holds it (the plan of
  * `startJob`, then what every activity answers), never by an event's payload.
  *   0. slot: before an attempt is recorded, the step takes a dispatch slot on its lane for its type
- *      (`acquireSlot`; flow control, domain/dispatch-slots.ts). With none free, the step waits in the
- *      ledger (WAITING_SLOT) for the `slot` event a release raises, or its recheck timer, whichever
- *      comes first, then asks again; so the ACK deadline starts only once the directive can be read
- *      soon. The slot is given back (`releaseSlot`) as soon as the attempt ended (ACK timeout, RESULT,
- *      failure) and when the job is cancelled or times out. (A run whose plan has no
- *      `slotRecheckSeconds` was started before flow control existed and takes no slots, so its
- *      history replays as it was written.)
- *   1. dispatch: recordAttempt n+1 with a lease from `context.df.newGuid`, written before publishing.
- *      When the ledger already holds an attempt (recorded under another lease by a crashed episode or
- *      an earlier run of the instance), the answer is that attempt and the orchestration adopts it.
+ *      (flow control, domain/dispatch-slots.ts). With none free, the step waits in the ledger
+ *      (WAITING_SLOT) for the `slot` event a release raises, or its recheck timer, whichever comes
+ *      first, then asks again; so the ACK deadline starts only once the directive can be read soon.
+ *      The slot is given back (`releaseSlot`) as soon as the attempt ended (ACK timeout, failure) and
+ *      when the job is cancelled or times out; an attempt that SUCCEEDED was given back by the
+ *      RESULT's ingestion (plan revision 2; the lease sweeper repairs a release lost there).
+ *   1. dispatch: attempt n+1 with a lease from `context.df.newGuid` is recorded before publishing.
+ *      Plan revision 2: one activity takes the slot and records the attempt (`dispatchAttempt`,
+ *      answering the recorded attempt or "waiting for a slot"). When the ledger already holds an
+ *      attempt (recorded under another lease by a crashed episode or an earlier run of the
+ *      instance), the answer is that attempt and the orchestration adopts it.
+ *   Older plans replay as they were written (contracts/job-protocol.ts, PLAN_REVISION): a plan
+ *   without a revision takes the slot (`acquireSlot`), then records the attempt (`recordAttempt`),
+ *   and releases the slot after any end of the attempt; a plan without `slotRecheckSeconds` was
+ *   started before flow control existed and takes no slots at all.
  *   2. publish: a DISPATCHING attempt this run has not published (its own, or adopted) is published
  *      under the ledger's lease (same message id: the topic drops a copy already sent). A failed
  *      publish is the attempt's DISPATCH_FAILED.
  *   3. wait on an attempt in flight: its reply event (`reply:{step}:{attempt}:{lease}` of the ledger's
- *      lease), its deadlines (ACK; then the lease and the step result deadline), `cancel`, `recheck`
- *      and the job deadline. A reply only makes the orchestration read the attempt (`readAttempt`). A
+ *      lease, raised for a RESULT only), its deadlines (ACK; then the lease and the step result
+ *      deadline), `cancel`, `recheck` and the job deadline. A reply only makes the orchestration read
+ *      the attempt (`readAttempt`). An ACK or heartbeat wakes nothing: the timer armed before it
+ *      resolves to the ledger's ACKed (or extended) attempt and the wait re-arms on its deadlines. A
  *      fired timer is resolved in the ledger (`resolveTimeout`, which fails the attempt when the
  *      ledger's view did not change since the timer was armed), so every wait either sees a changed
  *      view, re-arms on a later deadline or ends the attempt: it never loops.
@@ -183,11 +190,24 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
   // the run starts holds the slot the run before took for it. A run whose plan predates flow control
   // (no `slotRecheckSeconds`: started before it existed, replaying its history) takes no slots.
   const flowControl = plan.timings.slotRecheckSeconds !== undefined;
+  const revision = plan.revision ?? 1;
   const slot: SlotState = flowControl && isInFlight(step.status) ? { held: step.attemptNo } : {};
+  const attemptInput = (attemptNo: number): ActivityInput<'recordAttempt'> => {
+    const leaseId = context.df.newGuid(`${jobId}:${step.stepId}:${attemptNo}`);
+    showStatus(context, step, attemptNo, 'DISPATCHING');
+    return {
+      ...stepRef,
+      attemptNo,
+      leaseId,
+      inputRef,
+      ackDeadline: after(context, plan.timings.ackTimeoutSeconds * 1000),
+    };
+  };
 
   for (;;) {
     if (slot.held !== undefined && slotFreed(view, slot.held)) {
-      yield* call('releaseSlot', { ...stepRef, attemptNo: slot.held });
+      if (!releasedByResult(revision, view, slot.held))
+        yield* call('releaseSlot', { ...stepRef, attemptNo: slot.held });
       slot.held = undefined;
     }
     const move = nextMove(view, { published, ...(retryDue === undefined ? {} : { retryDue }) });
@@ -195,7 +215,10 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
       case 'dispatch': {
         if (flowControl && slot.held !== move.attemptNo) {
           slot.waiting = move.attemptNo;
-          const answer = yield* call('acquireSlot', { ...stepRef, attemptNo: move.attemptNo });
+          const answer =
+            revision >= 2
+              ? yield* call<'dispatchAttempt'>('dispatchAttempt', attemptInput(move.attemptNo))
+              : yield* call('acquireSlot', { ...stepRef, attemptNo: move.attemptNo });
           view = answer.view;
           if (!answer.granted) {
             if (view.status !== 'WAITING_SLOT') {
@@ -222,16 +245,9 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
           }
           slot.held = move.attemptNo;
           slot.waiting = undefined;
+          if (revision >= 2) break; // dispatchAttempt recorded the attempt with the slot
         }
-        const leaseId = context.df.newGuid(`${jobId}:${step.stepId}:${move.attemptNo}`);
-        showStatus(context, step, move.attemptNo, 'DISPATCHING');
-        view = yield* call('recordAttempt', {
-          ...stepRef,
-          attemptNo: move.attemptNo,
-          leaseId,
-          inputRef,
-          ackDeadline: after(context, plan.timings.ackTimeoutSeconds * 1000),
-        });
+        view = yield* call('recordAttempt', attemptInput(move.attemptNo));
         break;
       }
       case 'publish':
@@ -304,6 +320,15 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
         assertNever(move);
     }
   }
+}
+
+/**
+ * The slot held for `heldFor` was given back by the RESULT's ingestion, so the orchestration need not:
+ * plan revision 2 and that attempt SUCCEEDED (only a RESULT succeeds an attempt). A release lost
+ * there is repaired by the lease sweeper.
+ */
+function releasedByResult(revision: number, view: AttemptView, heldFor: number): boolean {
+  return revision >= 2 && view.status === 'SUCCEEDED' && view.attemptNo === heldFor;
 }
 
 interface SlotState {

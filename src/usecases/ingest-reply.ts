@@ -2,15 +2,19 @@
  * The one path every worker reply takes, whether it came over Service Bus or an HTTP callback:
  * the decoded reply → a step event (`toStepEvent`) → applied to the ledger through the step state
  * machine (which checks the lease against the current attempt) → the attempt's event raised on
- * the job's orchestration (`reply:{step}:{attempt}:{lease}`). The event only wakes the orchestration,
- * which reads the attempt from the ledger; its payload (the attempt as the ledger held it after the
- * write) is for the history, never taken as the outcome, so an event raised by anyone else (the
- * Durable HTTP API's raiseEvent) can at worst cause one extra read.
+ * the job's orchestration (`reply:{step}:{attempt}:{lease}`) for a RESULT only. The event only wakes
+ * the orchestration, which reads the attempt from the ledger; its payload (the attempt as the ledger
+ * held it after the write) is for the history, never taken as the outcome, so an event raised by
+ * anyone else (the Durable HTTP API's raiseEvent) can at worst cause one extra read. An ACK or a
+ * heartbeat is recorded in the ledger and raises nothing: the orchestration has no use for waking
+ * then (it would read the attempt and wait again); its ACK or lease timer, when it fires, is resolved
+ * through the ledger (`resolveTimeout` finds the attempt ACKed, or its lease extended, and the wait
+ * re-arms on the later deadline), and the RESULT's event wakes it whichever deadline it waits on.
  *
  * Outcomes (nothing is ever applied twice; what is not applied is counted on the step):
  * - `applied`: the reply changed the step.
- * - `duplicate`: it repeats one already applied (counted in `duplicateReplies`); its event is raised
- *   again, which repairs a crash between the ledger write and the first raise.
+ * - `duplicate`: it repeats one already applied (counted in `duplicateReplies`); a RESULT's event is
+ *   raised again, which repairs a crash between the ledger write and the first raise.
  * - `finished`: the step already ended (SUCCEEDED, FAILED_FINAL, CANCELLED): a no-op, counted as a
  *   duplicate.
  * - `stale`: the lease or attempt is not the current one, or the attempt has ended (timed out and
@@ -26,8 +30,10 @@
  *
  * A RESULT that ends its attempt also gives the attempt's dispatch slot back at once (flow control,
  * domain/dispatch-slots.ts) and tells the orchestration of the step the slot went to (`slot` event):
- * the fastest hand-over; the job's own orchestration releases it again when it reads the attempt
- * (no change), and the lease sweeper if both fail.
+ * the fastest hand-over. For an attempt that SUCCEEDED this is the only release on the happy path (a
+ * run of plan revision 2 does not release it again); a failed one is released again by the job's
+ * orchestration (no change). A release lost here (a crash, the slot store unreachable) is repaired by
+ * the lease sweeper (SLOT_RELEASED).
  *
  * An HTTP callback says who sent it (`CallbackAuthority`; a reply over Service Bus has none: the
  * namespace's RBAC decides who may send to the reply topics):
@@ -109,7 +115,8 @@ export async function ingestReply(
     if (!(error instanceof InvalidTransitionError)) throw error;
     outcome = await outOfOrder(deps, reply, event, now, bound);
   }
-  if (outcome.kind === 'applied' || outcome.kind === 'duplicate') await raise(deps, reply, outcome.step);
+  if ((outcome.kind === 'applied' || outcome.kind === 'duplicate') && reply.kind === 'result')
+    await raise(deps, reply, outcome.step);
   if (outcome.kind === 'applied' && reply.kind === 'result') await handOver(deps, outcome.step, reply, now);
   await observe(deps, reply, event, outcome, now);
   return outcome;
@@ -139,7 +146,7 @@ async function handOver(deps: IngestReplyDeps, step: Step, reply: WorkerReply, n
       ),
     );
   } catch {
-    // The orchestration releases the slot when it reads the attempt; the sweeper if it cannot.
+    // The lease sweeper releases it (and the orchestration too, for an attempt that failed).
   }
 }
 
@@ -275,6 +282,7 @@ async function stale(
   return { kind: 'stale', step, error };
 }
 
+/** Wakes the orchestration for a RESULT (the attempt ended; it reads the ledger). */
 function raise(deps: IngestReplyDeps, reply: WorkerReply, step: Step): Promise<void> {
   const payload: ReplyEvent = { kind: reply.kind, attempt: toAttemptView(step) };
   return deps.signals.raise(

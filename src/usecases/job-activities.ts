@@ -13,6 +13,10 @@
  * - releaseSlot: gives the step's slot for attempt n back (its attempt ended, the job was cancelled or
  *   timed out) or takes it out of the queue; the freed slot goes to the next waiter in turn, whose
  *   orchestration is told (`slot` event; its recheck timer covers a signal that is lost).
+ * - dispatchAttempt (plan revision 2): acquireSlot and, when granted, recordAttempt, in one activity;
+ *   answers as acquireSlot does, with the recorded attempt when granted. Idempotent as both are (run
+ *   again after it recorded, it answers not granted with the attempt in flight, which the
+ *   orchestration adopts with the slot it holds).
  * - recordAttempt: DISPATCH attempt n with its lease and ACK deadline, before anything is published,
  *   when the step can take it (PENDING, WAITING_SLOT or FAILED_RETRY at attempt n-1). Otherwise it answers the
  *   step as the ledger holds it, which the orchestrator adopts (the same attempt under another
@@ -57,7 +61,7 @@ import type {
   SlotInput,
   StepRef,
 } from '../contracts/job-protocol';
-import { SLOT_EVENT } from '../contracts/job-protocol';
+import { PLAN_REVISION, SLOT_EVENT } from '../contracts/job-protocol';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 import type { DispatchSlots } from '../ports/dispatch-slots';
 import type { OrchestrationSignals } from '../ports/orchestration-signals';
@@ -116,6 +120,7 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
     status: job.status,
     inputRef: job.inputRef,
     steps: steps.map((step) => ({ ...toAttemptView(step), index: step.index, type: step.type })),
+    revision: PLAN_REVISION,
     timings: {
       ackTimeoutSeconds: settings.steps.ackTimeoutSeconds,
       maxAttempts: settings.steps.maxAttempts,
@@ -126,24 +131,53 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
 }
 
 export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<AttemptView> {
-  const step = await loadStep(deps.ledger, input);
+  return recordLoaded(deps, await loadJobStep(deps.ledger, input), input);
+}
+
+/** recordAttempt on the job and step as just read. */
+async function recordLoaded(
+  deps: JobActivityDeps,
+  { job, step }: { readonly job: JobWithSteps['job']; readonly step: Step },
+  input: RecordAttemptInput,
+): Promise<AttemptView> {
   const dispatchable = isDispatchable(step, input.attemptNo);
   // Recorded by an earlier run of this activity, held under another lease, or moved on: the ledger's
   // attempt is the answer.
   if (!dispatchable) return toAttemptView(step);
   // A concurrent writer (a crashed episode's activity still running) may record it first: then the
   // ledger's attempt is the answer too.
-  return applyOrReload(deps, input, {
-    type: 'DISPATCH',
-    attemptNo: input.attemptNo,
-    leaseId: input.leaseId,
-    inputRef: input.inputRef,
-    ackDeadline: input.ackDeadline,
-  });
+  return applyOrReload(
+    deps,
+    input,
+    {
+      type: 'DISPATCH',
+      attemptNo: input.attemptNo,
+      leaseId: input.leaseId,
+      inputRef: input.inputRef,
+      ackDeadline: input.ackDeadline,
+    },
+    job,
+  );
+}
+
+export async function dispatchAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<SlotAnswer> {
+  const loaded = await loadJobStep(deps.ledger, input);
+  const answer = await acquireLoaded(deps, loaded, input);
+  if (!answer.granted) return answer;
+  // Granted: the step was dispatchable when read, so the attempt is recorded from that read.
+  return { granted: true, view: await recordLoaded(deps, loaded, input) };
 }
 
 export async function acquireSlot(deps: JobActivityDeps, input: SlotInput): Promise<SlotAnswer> {
-  const { job, step } = await loadJobStep(deps.ledger, input);
+  return acquireLoaded(deps, await loadJobStep(deps.ledger, input), input);
+}
+
+/** acquireSlot on the job and step as just read. */
+async function acquireLoaded(
+  deps: JobActivityDeps,
+  { job, step }: { readonly job: JobWithSteps['job']; readonly step: Step },
+  input: SlotInput,
+): Promise<SlotAnswer> {
   const dispatchable = isDispatchable(step, input.attemptNo);
   // The step moved on (cancelled, or the attempt recorded by an earlier run): nothing to take.
   if (!dispatchable) return { granted: false, view: toAttemptView(step) };

@@ -5,6 +5,8 @@
  * its lane's slots for its type (the rest wait in the ledger as WAITING_SLOT, served in turn).
  */
 import type { StepDirective } from '../../src/contracts/directive';
+import type { OrchestrationControl } from '../../src/ports/orchestration-control';
+import { releaseLeakedSlots, type SweepDeps } from '../../src/usecases/sweep';
 import { createHarness, START, type Harness } from './harness';
 
 const SECOND = 1000;
@@ -181,5 +183,84 @@ describe('jobOrchestrator: dispatch slots per lane and step type', () => {
     await harness.succeed(first);
     await harness.succeed(await harness.latest(b));
     expect((await harness.finish(b)).output.status).toBe('SUCCEEDED');
+  });
+
+  it('leaves the slot of a succeeded attempt to the RESULT; the lease sweeper repairs a release lost there', async () => {
+    const harness = await createHarness({
+      LUCIUS_LANE_COUNT: '1',
+      LUCIUS_MAX_OUTSTANDING_PER_LANE: '1',
+      LUCIUS_SWEEP_TIMER_GRACE_SECONDS: '5',
+    });
+    h = harness;
+    const a = (await harness.admit('OCR', { idempotency_key: 'k-a' })).jobId;
+    const b = (await harness.admit('OCR', { idempotency_key: 'k-b' })).jobId;
+    expect((await harness.job(b)).steps[0]?.status).toBe('WAITING_SLOT');
+    // The RESULT is applied, but its release is lost (the slot store fails once): a's orchestration
+    // does not release a slot whose attempt SUCCEEDED, so the slot stays held.
+    const slots = harness.services.jobActivities.slots;
+    jest.spyOn(slots, 'update').mockRejectedValueOnce(new Error('the slot store is unreachable'));
+    await harness.succeed(await harness.latest(a));
+    expect((await harness.finish(a)).output.status).toBe('SUCCEEDED');
+    await harness.env.advanceBy(45 * SECOND);
+    const [held] = await slots.rowsOfLane(0);
+    expect(held?.holders.map((holder) => holder.jobId)).toEqual([a]);
+    expect(await harness.directives(b)).toHaveLength(0);
+
+    // The lease sweeper finds the holder's attempt ended: SLOT_RELEASED, handed to b, b is told.
+    const control: OrchestrationControl = Object.assign(
+      Object.create(harness.services.control) as OrchestrationControl,
+      { raise: (jobId: string, name: string, payload: unknown) => harness.raise(jobId, name, payload) },
+    );
+    const deps: SweepDeps = {
+      ledger: harness.services.ledger,
+      slots,
+      control,
+      clock: harness.services.clock,
+      settings: harness.services.settings,
+      by: 'leaseSweeper',
+      log: () => undefined,
+    };
+    expect(await releaseLeakedSlots(deps, slots, 0)).toBe(1);
+    expect((await harness.job(a)).job.repairs.at(-1)).toMatchObject({ kind: 'SLOT_RELEASED' });
+    const d = await harness.latest(b);
+    expect(d).toMatchObject({ attempt_no: 1, issued_at: at(45 * SECOND) });
+    await harness.succeed(d);
+    expect((await harness.finish(b)).output.status).toBe('SUCCEEDED');
+    const [after] = await slots.rowsOfLane(0);
+    expect(after?.holders).toEqual([]);
+  });
+
+  it('runs a plan of revision 1 (a run started before dispatchAttempt) as its history was written', async () => {
+    const harness = await createHarness({ LUCIUS_LANE_COUNT: '1', LUCIUS_MAX_OUTSTANDING_PER_LANE: '1' });
+    h = harness;
+    // startJob answers the plan as runs started before plan revisions got it.
+    const startJob = harness.activities.startJob;
+    jest.spyOn(harness.activities, 'startJob').mockImplementation(async (deps, input) => {
+      const { revision: _revision, ...plan } = await startJob(deps, input);
+      return plan;
+    });
+    const a = (await harness.admit('OCR', { idempotency_key: 'k-a' })).jobId;
+    const b = (await harness.admit('OCR', { idempotency_key: 'k-b' })).jobId;
+    expect((await harness.job(b)).steps[0]?.status).toBe('WAITING_SLOT');
+    const first = await harness.latest(a);
+    await harness.ack(first);
+    await harness.succeed(first);
+    const second = await harness.latest(b);
+    await harness.succeed(second);
+    for (const jobId of [a, b]) expect((await harness.finish(jobId)).output.status).toBe('SUCCEEDED');
+    const runs = (await harness.history(a))
+      .filter((e) => e.EventType === 'TaskCompleted')
+      .map((e) => String(e.FunctionName));
+    expect(runs).toEqual([
+      'startJob',
+      'acquireSlot',
+      'recordAttempt',
+      'publishDirective',
+      'readAttempt',
+      'releaseSlot',
+      'finishJob',
+    ]);
+    const [row] = await harness.services.jobActivities.slots.rowsOfLane(0);
+    expect(row?.holders).toEqual([]);
   });
 });

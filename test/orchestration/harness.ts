@@ -34,6 +34,8 @@ const TENANT = 't1';
 export interface Harness {
   readonly env: TestDurableEnvironment;
   readonly services: TestServices;
+  /** The activity bodies as the app loaded them (a test may wrap one, e.g. to answer an older plan). */
+  readonly activities: typeof import('../../src/usecases/job-activities');
   /** Admits a command through the real use case; its orchestration starts on the engine. */
   admit(requestType?: string, overrides?: Record<string, unknown>): Promise<Job>;
   /** Runs what can run now, then returns the directives published for the job (oldest first). */
@@ -71,13 +73,15 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     require('../../src/functions/orchestration');
     return {
       services,
+      activities:
+        require('../../src/usecases/job-activities') as typeof import('../../src/usecases/job-activities'),
       ...(require('../../src/usecases/admit-command') as typeof import('../../src/usecases/admit-command')),
       ...(require('../../src/usecases/control-job') as typeof import('../../src/usecases/control-job')),
       ...(require('../../src/usecases/ingest-reply') as typeof import('../../src/usecases/ingest-reply')),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
   });
-  const { services, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply } = app;
+  const { services, activities, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply } = app;
   const testEnv = createTestDurableEnvironment({ registrations, startTime: START });
   holder.env = testEnv;
   const signals: OrchestrationSignals = {
@@ -120,6 +124,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   return {
     env: testEnv,
     services,
+    activities,
     async admit(requestType = 'OCR', overrides = {}) {
       const result = await admitCommand(
         { ...services.admitCommand(context()), starter },

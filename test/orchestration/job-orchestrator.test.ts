@@ -34,7 +34,8 @@ describe('jobOrchestrator', () => {
 
     await h.ack(d);
     expect((await h.job(job.jobId)).steps[0]).toMatchObject({ status: 'IN_PROGRESS', attemptNo: 1 });
-    expect((await h.status(job.jobId)).customStatus).toMatchObject({ state: 'IN_PROGRESS' });
+    // The ACK is recorded in the ledger only: the orchestration sleeps on until the RESULT.
+    expect((await h.status(job.jobId)).customStatus).toMatchObject({ state: 'AWAITING_ACK' });
     await h.succeed(d, 'blob://out/ocr.txt');
 
     const { output } = await h.finish(job.jobId);
@@ -53,6 +54,57 @@ describe('jobOrchestrator', () => {
       outputRef: 'blob://out/ocr.txt',
     });
     expect(await h.services.ledger.inflightCount('t1')).toBe(0);
+  });
+
+  it('wakes only for the RESULT: the ACK and heartbeats raise no event', async () => {
+    const job = await h.admit('OCR->EMBEDDING');
+    for (const stepId of ['ocr', 'embedding']) {
+      const d = await h.latest(job.jobId);
+      expect(d.step_id).toBe(stepId);
+      await h.ack(d);
+      await h.heartbeat(d, 5);
+      await h.succeed(d, `blob://out/${stepId}`);
+    }
+    const { output } = await h.finish(job.jobId);
+    expect(output).toMatchObject({ status: 'SUCCEEDED', outputRef: 'blob://out/embedding' });
+    const raised = (await h.history(job.jobId)).filter((e) => e.EventType === 'EventRaised');
+    expect(raised.map((e) => String(e.Name).split(':')[0])).toEqual(['reply', 'reply']);
+    const runs = (await h.history(job.jobId))
+      .filter((e) => e.EventType === 'TaskCompleted')
+      .map((e) => String(e.FunctionName));
+    // Per step: take the slot and record, publish, read the attempt the RESULT ended; the RESULT's
+    // ingestion gave the slot back, so no releaseSlot.
+    expect(runs).toEqual([
+      'startJob',
+      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
+      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
+      'finishJob',
+    ]);
+    const rows = await h.services.jobActivities.slots.rowsOfLane(job.lane);
+    expect(rows.every((row) => row.holders.length === 0)).toBe(true);
+  });
+
+  it('resolves the ACK deadline of a slow worker that ACKed through the ledger, then takes its RESULT', async () => {
+    const job = await h.admit('OCR');
+    const d = await h.latest(job.jobId);
+    await h.env.advanceBy(20 * SECOND);
+    await h.ack(d);
+    // The ACK deadline (30 s) passes: the timer is resolved in the ledger, which shows the attempt
+    // ACKed, so the wait re-arms on the lease and the result deadline instead of failing it.
+    await h.env.advanceBy(20 * SECOND);
+    expect((await h.job(job.jobId)).steps[0]).toMatchObject({ status: 'IN_PROGRESS', attemptNo: 1 });
+    expect((await h.status(job.jobId)).customStatus).toMatchObject({ state: 'IN_PROGRESS', attemptNo: 1 });
+    await h.heartbeat(d, 10);
+    await h.env.advanceBy(5 * MINUTE);
+    await h.succeed(d, 'blob://out/slow.txt');
+    const { output } = await h.finish(job.jobId);
+    expect(output).toMatchObject({
+      status: 'SUCCEEDED',
+      outputRef: 'blob://out/slow.txt',
+      steps: [{ status: 'SUCCEEDED', attempts: 1 }],
+    });
+    const step = (await h.job(job.jobId)).steps[0];
+    expect(step).toMatchObject({ status: 'SUCCEEDED', attemptNo: 1, leaseId: d.lease_id });
   });
 
   it('runs three steps in order, passing each output_ref on as the next input_ref', async () => {

@@ -131,9 +131,8 @@ describe('telemetry of a job on devhost', () => {
     expect(new Set(activities.map((s) => s.name))).toEqual(
       new Set([
         'activity startJob',
-        'activity acquireSlot',
-        'activity releaseSlot',
-        'activity recordAttempt',
+        // Takes the slot and records the attempt; the RESULT's ingestion gives the slot back.
+        'activity dispatchAttempt',
         'activity publishDirective',
         'activity readAttempt',
         'activity finishJob',

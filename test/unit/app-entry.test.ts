@@ -178,6 +178,7 @@ describe('app entry', () => {
     expect(kinds).toEqual([
       'activityTrigger:startJob',
       'activityTrigger:acquireSlot',
+      'activityTrigger:dispatchAttempt',
       'activityTrigger:releaseSlot',
       'activityTrigger:recordAttempt',
       'activityTrigger:readAttempt',

@@ -135,6 +135,7 @@ describe('devhost hosting the Lucius app', () => {
       'heartbeatReply',
       'startJob',
       'acquireSlot',
+      'dispatchAttempt',
       'releaseSlot',
       'recordAttempt',
       'readAttempt',

@@ -48,6 +48,11 @@ describe('handleReplyMessage', () => {
     const attempt = await started(services);
     await handleReplyMessage(depsOf(services), SOURCE, replyBody('ack', attempt), messageContext());
     expect((await stepOf(services, attempt)).status).toBe('IN_PROGRESS');
+    // An ACK is recorded in the ledger only; the RESULT wakes the orchestration.
+    expect(services.signals.raised).toEqual([]);
+    const result = replyBody('result', attempt);
+    await handleReplyMessage(depsOf(services), SOURCE, result, messageContext({ messageId: 'msg-2' }));
+    expect((await stepOf(services, attempt)).status).toBe('SUCCEEDED');
     expect(services.signals.raised.map((r) => r.eventName)).toEqual([`reply:ocr:1:${attempt.leaseId}`]);
     expect(services.quarantine.parked).toEqual([]);
   });
@@ -176,12 +181,12 @@ describe('handleReplyMessage', () => {
   it('throws when the orchestration cannot be told, keeping the change; the redelivery raises the event', async () => {
     const services = testServices();
     const attempt = await started(services);
-    const body = replyBody('ack', attempt);
+    const body = replyBody('result', attempt);
     services.signals.failing = true;
     await expect(handleReplyMessage(depsOf(services), SOURCE, body, messageContext())).rejects.toBeInstanceOf(
       OrchestrationUnavailableError,
     );
-    expect((await stepOf(services, attempt)).status).toBe('IN_PROGRESS');
+    expect((await stepOf(services, attempt)).status).toBe('SUCCEEDED');
 
     services.signals.failing = false;
     await handleReplyMessage(depsOf(services), SOURCE, body, messageContext());

@@ -104,7 +104,7 @@ async function awaitingAck(
 }
 
 describe('handleReplyCallback', () => {
-  it('applies an ACK: 202 with the step IN_PROGRESS under a lease, and raises the attempt’s event', async () => {
+  it('applies an ACK: 202 with the step IN_PROGRESS under a lease, raising no event (the ledger is told)', async () => {
     const services = testServices({ LUCIUS_LEASE_MINUTES: '5' });
     const attempt = await awaitingAck(services);
     const response = await reply(services, 'ack', attempt);
@@ -120,16 +120,8 @@ describe('handleReplyCallback', () => {
     const step = await stepOf(services, attempt);
     expect(step.status).toBe('IN_PROGRESS');
     expect(Date.parse(step.leaseExpiresAt ?? '') - Date.parse(step.updatedAt)).toBe(5 * 60_000);
-    expect(services.signals.raised).toEqual([
-      {
-        jobId: attempt.jobId,
-        eventName: `reply:ocr:1:${attempt.leaseId}`,
-        payload: {
-          kind: 'ack',
-          attempt: expect.objectContaining({ stepId: 'ocr', status: 'IN_PROGRESS', attemptNo: 1 }),
-        },
-      },
-    ]);
+    // Only a RESULT wakes the orchestration; its ACK timer resolves through the ledger.
+    expect(services.signals.raised).toEqual([]);
   });
 
   it('extends the lease on a heartbeat and records the RESULT with its output', async () => {
@@ -153,10 +145,15 @@ describe('handleReplyCallback', () => {
       outcome: 'applied',
       step: { status: 'SUCCEEDED', outputRef: 'blob://out/ocr.txt', result: { pages: 3 } },
     });
-    expect(services.signals.raised.map((r) => (r.payload as { kind: string }).kind)).toEqual([
-      'ack',
-      'heartbeat',
-      'result',
+    expect(services.signals.raised).toEqual([
+      {
+        jobId: attempt.jobId,
+        eventName: `reply:ocr:1:${attempt.leaseId}`,
+        payload: {
+          kind: 'result',
+          attempt: expect.objectContaining({ stepId: 'ocr', status: 'SUCCEEDED', attemptNo: 1 }),
+        },
+      },
     ]);
   });
 
@@ -176,7 +173,7 @@ describe('handleReplyCallback', () => {
     });
   });
 
-  it('answers a repeated reply 202 duplicate, counts it on the step and raises its event again', async () => {
+  it('answers a repeated reply 202 duplicate and counts it on the step (a repeated RESULT raises its event again)', async () => {
     const services = testServices();
     const attempt = await awaitingAck(services);
     await reply(services, 'ack', attempt);
@@ -187,6 +184,10 @@ describe('handleReplyCallback', () => {
     const after = await stepOf(services, attempt);
     expect(after.duplicateReplies).toBe(1);
     expect(after.leaseExpiresAt).toBe(before.leaseExpiresAt);
+    expect(services.signals.raised).toEqual([]);
+    await reply(services, 'result', attempt);
+    expect((await reply(services, 'result', attempt)).status).toBe(202);
+    expect((await stepOf(services, attempt)).duplicateReplies).toBe(2);
     expect(services.signals.raised.map((r) => r.eventName)).toEqual([
       `reply:ocr:1:${attempt.leaseId}`,
       `reply:ocr:1:${attempt.leaseId}`,
@@ -320,13 +321,13 @@ describe('handleReplyCallback', () => {
     const services = testServices({ LUCIUS_BACKPRESSURE_RETRY_AFTER_SECONDS: '9' });
     const attempt = await awaitingAck(services);
     services.signals.failing = true;
-    const response = await reply(services, 'ack', attempt);
+    const response = await reply(services, 'result', attempt);
     expectProblem(response, 503, 'orchestration_unavailable');
     expect(headerOf(response, 'retry-after')).toBe('9');
-    expect((await stepOf(services, attempt)).status).toBe('IN_PROGRESS');
+    expect((await stepOf(services, attempt)).status).toBe('SUCCEEDED');
 
     services.signals.failing = false;
-    const resent = await reply(services, 'ack', attempt);
+    const resent = await reply(services, 'result', attempt);
     expect(resent.status).toBe(202);
     expect(bodyOf(resent).outcome).toBe('duplicate');
     expect(services.signals.raised.map((r) => r.eventName)).toEqual([`reply:ocr:1:${attempt.leaseId}`]);
@@ -390,11 +391,8 @@ describe('handleReplyCallback with a callback token', () => {
       outcome: 'applied',
       step: { status: 'SUCCEEDED', outputRef: 'blob://out/ocr.txt' },
     });
-    expect(services.signals.raised.map((r) => r.eventName)).toEqual([
-      `reply:ocr:1:${attempt.leaseId}`,
-      `reply:ocr:1:${attempt.leaseId}`,
-      `reply:ocr:1:${attempt.leaseId}`,
-    ]);
+    // The RESULT wakes the orchestration; the ACK and the heartbeat are recorded in the ledger only.
+    expect(services.signals.raised.map((r) => r.eventName)).toEqual([`reply:ocr:1:${attempt.leaseId}`]);
   });
 
   it('applies a heartbeat before the ACK as the ACK it implies, as without a token', async () => {

@@ -100,13 +100,25 @@ describe('ingestReply', () => {
     expect(step).toMatchObject({ status: 'IN_PROGRESS', attemptNo: 1, leaseId: attempt.leaseId });
     expect(minutesBetween(step.updatedAt, step.leaseExpiresAt)).toBe(25);
     expect(minutesBetween(step.updatedAt, step.resultDeadline)).toBe(10);
-    expect(services.signals.raised).toEqual([
-      {
-        jobId: attempt.jobId,
-        eventName: `reply:ocr:1:${attempt.leaseId}`,
-        payload: { kind: 'heartbeat', attempt: expect.objectContaining({ status: 'IN_PROGRESS' }) },
-      },
-    ]);
+    // Recorded in the ledger only: an ACK (or the heartbeat standing for it) wakes no orchestration.
+    expect(services.signals.raised).toEqual([]);
+  });
+
+  it('raises the reply event for a RESULT only: applied, and again for its duplicate', async () => {
+    const services = testServices();
+    const attempt = await started(services);
+    expect((await ingestReply(depsOf(services), ack(attempt))).kind).toBe('applied');
+    expect((await ingestReply(depsOf(services), heartbeat(attempt, 10))).kind).toBe('applied');
+    expect((await ingestReply(depsOf(services), ack(attempt))).kind).toBe('duplicate');
+    expect(services.signals.raised).toEqual([]);
+    expect((await ingestReply(depsOf(services), succeeded(attempt))).kind).toBe('applied');
+    expect((await ingestReply(depsOf(services), succeeded(attempt))).kind).toBe('duplicate');
+    const event = {
+      jobId: attempt.jobId,
+      eventName: `reply:ocr:1:${attempt.leaseId}`,
+      payload: { kind: 'result', attempt: expect.objectContaining({ status: 'SUCCEEDED' }) },
+    };
+    expect(services.signals.raised).toEqual([event, event]);
   });
 
   it('applies a heartbeat as the ACK even before the directive is recorded as published', async () => {

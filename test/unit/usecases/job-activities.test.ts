@@ -1,12 +1,15 @@
 /**
  * The orchestration's activities answer the attempt as the ledger holds it: recordAttempt adopts an
- * attempt recorded under another lease instead of failing, resolveTimeout never leaves an unchanged
+ * attempt recorded under another lease instead of failing, dispatchAttempt takes the dispatch slot
+ * and records the attempt in one (or leaves the step waiting for a slot), resolveTimeout never leaves an unchanged
  * attempt in flight, startJob plans each step's attempt and the run's deadline, expireJob ends a job
  * at its deadline. Memory ledger and publisher.
  */
 import { toAttemptView } from '../../../src/domain/attempt';
+import { PLAN_REVISION } from '../../../src/contracts/job-protocol';
 import type { Step } from '../../../src/domain/step';
 import {
+  dispatchAttempt,
   expireJob,
   readAttempt,
   recordAttempt,
@@ -95,6 +98,37 @@ describe('recordAttempt', () => {
   });
 });
 
+describe('dispatchAttempt', () => {
+  beforeEach(() => {
+    services = testServices({ LUCIUS_LANE_COUNT: '1', LUCIUS_MAX_OUTSTANDING_PER_LANE: '1' });
+    deps = services.jobActivities;
+  });
+
+  it('takes the slot and records the attempt, or leaves the step waiting for a slot', async () => {
+    const a = await running();
+    const b = await running();
+    const granted = await dispatchAttempt(deps, attemptInput(a, 1));
+    expect(granted).toEqual({ granted: true, view: toAttemptView(await stepOf(a)) });
+    expect(granted.view).toMatchObject({ status: 'DISPATCHING', attemptNo: 1, leaseId: LEASE });
+    const waiting = await dispatchAttempt(deps, attemptInput(b, 1, `${LEASE.slice(0, -1)}2`));
+    expect(waiting).toEqual({ granted: false, view: toAttemptView(await stepOf(b)) });
+    expect(waiting.view).toMatchObject({ status: 'WAITING_SLOT', attemptNo: 0 });
+    expect(waiting.view.leaseId).toBeUndefined();
+    const [row] = await deps.slots.rowsOfLane(0);
+    expect(row?.holders.map((h) => h.jobId)).toEqual([a]);
+    expect(row?.waiting.map((w) => w.jobId)).toEqual([b]);
+  });
+
+  it('is idempotent: a re-run answers the attempt it recorded, keeping the one slot', async () => {
+    const jobId = await running();
+    const first = await dispatchAttempt(deps, attemptInput(jobId, 1));
+    const again = await dispatchAttempt(deps, attemptInput(jobId, 1));
+    expect(again).toEqual({ granted: false, view: first.view });
+    const [row] = await deps.slots.rowsOfLane(0);
+    expect(row?.holders.map((h) => h.jobId)).toEqual([jobId]);
+  });
+});
+
 describe('readAttempt', () => {
   it('answers the step attempt as the ledger holds it', async () => {
     const jobId = await running();
@@ -158,6 +192,7 @@ describe('startJob', () => {
     const admitted = (await services.ledger.getJob(jobId))?.job;
     const plan = await startJob(deps, { jobId, tenantId: 't1', requestType: 'OCR' });
     expect(plan.deadlineAt).toBe(admitted?.deadlineAt);
+    expect(plan.revision).toBe(PLAN_REVISION);
     expect(Date.parse(plan.deadlineAt) - Date.parse(admitted?.createdAt ?? '')).toBe(120_000);
     const held = await dispatchStep(services, jobId);
     const again = await startJob(deps, { jobId, tenantId: 't1', requestType: 'OCR' });
