@@ -31,8 +31,6 @@ import { errorResponse, jsonResponse } from './respond';
 import { fromHeaders } from '../telemetry/trace-context';
 import { telemetryOf } from '../usecases/lifecycle-telemetry';
 
-export { CALLBACK_TOKEN_HEADER } from './caller';
-
 /** The largest reply body accepted over HTTP. */
 const MAX_REPLY_BYTES = 256 * 1024;
 

@@ -8,7 +8,8 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { StepDirective } from '../../src/contracts/directive';
 import type { WorkerReplyKind } from '../../src/domain/worker-reply';
 import type { Caller } from '../../src/http/caller';
-import { CALLBACK_TOKEN_HEADER, handleReplyCallback } from '../../src/http/reply-handlers';
+import { CALLBACK_TOKEN_HEADER } from '../../src/http/caller';
+import { handleReplyCallback } from '../../src/http/reply-handlers';
 import { bodyOf, context, postTo, replyBody } from '../unit/http/fixtures';
 import { createHarness, type Harness } from './harness';
 

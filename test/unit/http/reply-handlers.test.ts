@@ -10,7 +10,8 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { Principal } from '../../../src/auth/principal';
 import { PROBLEM_CONTENT_TYPE } from '../../../src/http/problem';
 import type { Caller } from '../../../src/http/caller';
-import { CALLBACK_TOKEN_HEADER, handleReplyCallback } from '../../../src/http/reply-handlers';
+import { CALLBACK_TOKEN_HEADER } from '../../../src/http/caller';
+import { handleReplyCallback } from '../../../src/http/reply-handlers';
 import type { WorkerReplyKind } from '../../../src/domain/worker-reply';
 import type { Step } from '../../../src/domain/step';
 import {
