@@ -90,6 +90,7 @@ export function planAdmission(input: AdmissionInput): AdmissionPlan {
   };
   const steps: Step[] = resolved.map((s) => ({
     jobId,
+    tenantId: envelope.tenant_id,
     stepId: s.stepId,
     index: s.index,
     type: s.type,

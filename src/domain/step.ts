@@ -81,6 +81,8 @@ export interface StepFailure {
 
 export interface Step {
   readonly jobId: string;
+  /** The job's tenant, so a step tells whose it is without its job; absent on rows from before it was kept. */
+  readonly tenantId?: string;
   readonly stepId: string;
   /** 0-based position in the protocol. */
   readonly index: number;

@@ -7,12 +7,16 @@
  *                                RK = `~IDEMP|<scope id>`           an idempotency record of the tenant
  *   PK = `INFLIGHT|`             RK = <tenant id>                   directory of the tenants with a counter
  *   PK = `SWEEP|active|<shard>`  RK = job id                        a job in flight (`checkAt`)
- *   PK = `SWEEP|done|<yyyy-mm-dd>` RK = `<finishedAt>|<job id>`     a finished job, by finish day
+ *                                RK = `~done|<finishedAt>|<job id>` a finished job, in its shard
+ *   PK = `SWEEP|done|<yyyy-mm-dd>` RK = `<finishedAt>|<job id>`     a finished job listed before
+ *                                                                   they moved (read, never written)
  *
  * A job and its steps share a partition, so they are written in one entity-group transaction and
  * read back with one query. A tenant's counter, idempotency records and index rows share the
  * tenant's partition, so an admission takes its slot, claims its key and lists its job in one
- * transaction too: three round trips in all (that one, the active entry, the job with its steps).
+ * transaction too: three round trips in all (that one, the active entry, the job with its steps);
+ * and a job's end updates its index row and gives its slot back in one transaction, and replaces
+ * its active entry by its finished entry in another (both in the shard's partition).
  * The `~` rows sort after every index row, so a listing is a bounded range of the partition; the
  * counters are listed through their directory (written once per tenant), never by a scan of the
  * index partitions. Job ids are letters, digits and dashes, so they never collide with the prefixed
@@ -65,10 +69,12 @@ export function singleTableLayout(table: string): TableLedgerLayout {
       partitions: prefixRange(INFLIGHT_DIRECTORY),
     },
     admissionInTenantPartition: true,
-    activePartition: (shard) => `SWEEP|active|${checkShard(shard)}`,
-    activePartitions: prefixRange('SWEEP|active|'),
-    finishedPartition: (day) => `SWEEP|done|${day}`,
-    finishedPartitions: prefixRange('SWEEP|done|'),
+    // `active` names the shard partitions for what they first held: renaming them would strand the
+    // entries of the jobs in flight.
+    shardPartition: (shard) => `SWEEP|active|${checkShard(shard)}`,
+    shardPartitions: prefixRange('SWEEP|active|'),
+    legacyFinishedPartition: (day) => `SWEEP|done|${day}`,
+    legacyFinishedPartitions: prefixRange('SWEEP|done|'),
   };
 }
 

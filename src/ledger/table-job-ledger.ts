@@ -7,7 +7,9 @@
  *   JobIndex     PK = tenant id           RK = `<inverted ms>|<job id>` (newest first)
  *   Inflight     PK = tenant id           RK = `INFLIGHT`
  *   Sweep        PK = `active|<shard>`     RK = job id                 (jobs in flight, `checkAt`)
- *                PK = `done|<yyyy-mm-dd>`  RK = `<finishedAt>|<job id>` (finished jobs, by day)
+ *                                         RK = `~done|<finishedAt>|<job id>` (finished jobs)
+ *                PK = `done|<yyyy-mm-dd>`  RK = `<finishedAt>|<job id>` (finished before they moved
+ *                                                                     to the shards: read, not written)
  *
  * Jobs and steps are in different tables, so no transaction spans them: the steps are written first
  * and the job row last, the job row being the commit point (readers without it see no job).
@@ -56,10 +58,12 @@ export function separateTablesLayout(tables: LedgerTableNames): TableLedgerLayou
     }),
     indexPartition: (tenantId) => encodeKeyPart(tenantId),
     inflightRow: (tenantId) => ({ partitionKey: encodeKeyPart(tenantId), rowKey: INFLIGHT_ROW_KEY }),
-    activePartition: (shard) => `active|${checkShard(shard)}`,
-    activePartitions: prefixRange('active|'),
-    finishedPartition: (day) => `done|${day}`,
-    finishedPartitions: prefixRange('done|'),
+    // `active` names the shard partitions for what they first held: renaming them would strand the
+    // entries of the jobs in flight.
+    shardPartition: (shard) => `active|${checkShard(shard)}`,
+    shardPartitions: prefixRange('active|'),
+    legacyFinishedPartition: (day) => `done|${day}`,
+    legacyFinishedPartitions: prefixRange('done|'),
   };
 }
 

@@ -143,6 +143,7 @@ export function stepToEntity(step: Step, keys: RowKeys): Entity {
   putJson(entity, 'payload', step.payload);
   if (step.result !== undefined) putJson(entity, 'result', step.result);
   if (step.failure !== undefined) putJson(entity, 'failure', step.failure);
+  putOptional(entity, 'tenantId', step.tenantId);
   putOptional(entity, 'inputRef', step.inputRef);
   putOptional(entity, 'outputRef', step.outputRef);
   putOptional(entity, 'leaseId', step.leaseId);
@@ -168,6 +169,7 @@ export function stepFromEntity(entity: EntityProps): Step {
   };
   return {
     jobId: read.string('jobId'),
+    ...optional('tenantId'),
     stepId: read.string('stepId'),
     index: read.integer('index'),
     type: type as StepType,

@@ -15,7 +15,7 @@ export interface LedgerTableNames {
   readonly idempotency: string;
   readonly jobIndex: string;
   readonly inflight: string;
-  /** The sweepers' work lists (active jobs by shard, finished jobs by day). */
+  /** The sweepers' work lists (active and finished jobs, by shard). */
   readonly sweep: string;
 }
 
@@ -51,14 +51,23 @@ export interface TableLedgerLayout {
    * transaction.
    */
   readonly admissionInTenantPartition?: true;
-  /** The active-jobs list of one shard; its row keys are job ids. */
-  activePartition(shard: number): string;
-  /** Every shard's active-jobs partition. */
-  readonly activePartitions: PartitionRange;
-  /** The finished-jobs list of one day (`yyyy-mm-dd` of `finishedAt`); row keys `{finishedAt}|{jobId}`. */
-  finishedPartition(day: string): string;
-  /** Every day's finished-jobs partition. */
-  readonly finishedPartitions: PartitionRange;
+  /**
+   * The sweepers' work lists of one shard, both in one partition: the shard's active entries (row
+   * key: the job id) and its finished entries (row key `finishedRowKey(finishedAt, jobId)`), so a
+   * job's end replaces the one by the other in one entity-group transaction. Every query of either
+   * kind bounds its row keys (below `ACTIVE_ROW_KEY_TO`; from `FINISHED_ROW_KEY_FROM`).
+   */
+  shardPartition(shard: number): string;
+  /** Every shard's work-list partition. */
+  readonly shardPartitions: PartitionRange;
+  /**
+   * The finished-jobs list of one day (`yyyy-mm-dd` of `finishedAt`), row keys
+   * `legacyFinishedRowKey(finishedAt, jobId)`: where finished entries were written before they moved
+   * into the shard partitions. Only read and purged now (no migration): it empties as retention runs.
+   */
+  legacyFinishedPartition(day: string): string;
+  /** Every day's legacy finished-jobs partition. */
+  readonly legacyFinishedPartitions: PartitionRange;
 }
 
 /** The range of every partition key starting with `prefix` (`}` sorts right after `|`). */
@@ -67,12 +76,29 @@ export function prefixRange(prefix: string): PartitionRange {
   return { from: prefix, to: `${prefix.slice(0, -1)}}` };
 }
 
-/** Row keys of the work lists, shared by both layouts. */
+/**
+ * Row keys of the work lists, shared by both layouts. In a shard's partition, active entries are
+ * keyed by job id (letters, digits, dashes: all before `~`) and finished entries by
+ * `~done|{finishedAt}|{jobId}` (after every job id), oldest first; the two ranges never overlap.
+ */
+export const ACTIVE_ROW_KEY_TO = '~';
+export const FINISHED_ROW_KEY_FROM = '~done|';
+
 export function finishedRowKey(finishedAt: string, jobId: string): string {
+  return assertValidKey(`${FINISHED_ROW_KEY_FROM}${finishedAt}|${jobId}`, 'finished-job row key');
+}
+
+/** The first finished-entry row key at or after `finishedAt`: rows below it finished earlier. */
+export function finishedRowKeyBound(finishedAt: string): string {
+  return `${FINISHED_ROW_KEY_FROM}${finishedAt}`;
+}
+
+/** A finished entry's row key in a legacy day partition. */
+export function legacyFinishedRowKey(finishedAt: string, jobId: string): string {
   return assertValidKey(`${finishedAt}|${jobId}`, 'finished-job row key');
 }
 
-/** The day partition of a finish time: its UTC date. */
+/** The legacy day partition of a finish time: its UTC date. */
 export function finishedDay(finishedAt: string): string {
   return new Date(finishedAt).toISOString().slice(0, 10);
 }

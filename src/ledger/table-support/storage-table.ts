@@ -27,10 +27,17 @@ export type WriteOutcome =
 /** One operation of `transact`. */
 export type TransactionOp =
   | { readonly kind: 'create'; readonly entity: Entity }
-  | { readonly kind: 'replace'; readonly entity: Entity; readonly etag: string };
+  | { readonly kind: 'replace'; readonly entity: Entity; readonly etag: string }
+  /** Inserts or replaces, whatever is there (rows only their owner writes). */
+  | { readonly kind: 'upsert'; readonly entity: Entity }
+  /**
+   * Deletes the row whatever it holds (refused with 404 when absent): the SDK sends a transaction's
+   * delete with `If-Match: *` and takes no ETag for it.
+   */
+  | { readonly kind: 'delete'; readonly keys: RowKeys };
 
 export type TransactionOutcome =
-  /** `etags[i]`: the ETag `ops[i]` left. */
+  /** `etags[i]`: the ETag `ops[i]` left (none for a delete). */
   | { readonly ok: true; readonly writeId: string; readonly etags: readonly (string | undefined)[] }
   | { readonly ok: false; readonly writeId: string; readonly status: 409 | 412 | 404 };
 
@@ -155,6 +162,10 @@ export class StorageTable {
           return ['create', { ...op.entity, [WRITE_ID]: writeId }];
         case 'replace':
           return ['update', { ...op.entity, [WRITE_ID]: writeId }, 'Replace', { etag: op.etag }];
+        case 'upsert':
+          return ['upsert', { ...op.entity, [WRITE_ID]: writeId }, 'Replace'];
+        case 'delete':
+          return ['delete', { partitionKey: op.keys.partitionKey, rowKey: op.keys.rowKey }];
       }
     });
     try {
@@ -163,7 +174,10 @@ export class StorageTable {
     } catch (error) {
       const status = statusOf(error);
       if (status === 409 || status === 412 || status === 404) return { ok: false, writeId, status };
-      throw this.unavailable('transaction', ops[0]?.entity ?? { partitionKey: '', rowKey: '' }, error);
+      const first = ops[0];
+      const keys =
+        first === undefined ? { partitionKey: '', rowKey: '' } : 'keys' in first ? first.keys : first.entity;
+      throw this.unavailable('transaction', keys, error);
     }
   }
 

@@ -7,9 +7,19 @@
  * made again (bounded, with jittered pauses, then WriteContentionError). The row decided on is read
  * first, unless this process wrote it last: then the decision is made on the row as written and
  * sent with its ETag (a refusal, or a decision that would write nothing, reads the row and decides
- * again, so nothing is ever refused or skipped on a remembered row). The same holds for each
- * tenant's in-flight counter, whose writes in one process also take turns. If-Match inside an
- * entity-group transaction is relied on for the counter (Azure and Azurite 3.35 both answer 412).
+ * again unless a write sent with it proves the row current, so nothing is ever refused or skipped on
+ * an out-of-date row). Group commit on a remembered row (job, step, index row): the updates of one
+ * row that arrive in one process while a write of it is in flight (a worker's ACK and RESULT arrive
+ * together) are decided in arrival order, each on the row as the one before left it, and written
+ * once on the ETag this process holds; each caller gets its own answer (its transition, or its own
+ * error), and a refused write decides the whole group again on the stored row (see `writeGroup`).
+ * Each tenant's in-flight counter is written by one write at a time in one process (turns).
+ * If-Match inside an entity-group transaction is relied on for the counter (Azure and Azurite 3.35
+ * both answer 412).
+ *
+ * A job's end, where the tenant's counter and index rows share a partition (the single table): the
+ * writer that moved the job into a terminal state updates its index row and gives its slot back in
+ * one transaction (see `finishInTenantPartition`); with separate tables, one write each.
  *
  * Admission, single table (the tenant's counter, records and index rows share a partition): see
  * `admitInTenantPartition`: active entry, one transaction for slot + claim + index row, the job
@@ -30,9 +40,11 @@
  *   A failure before the commit point withdraws the claim, gives the slot back and removes the active
  *   entry (best effort; what is left is the sweepers' to repair).
  *
- * Work lists: the writer that moves a job into a terminal state removes its active entry and adds
- * its finished entry (a replayed event on a terminal job does both again, so a retry repairs them);
- * a redrive puts the active entry back and removes the finished one.
+ * Work lists: a job's active and finished entries live in one partition, its shard's (row keys
+ * apart: job id, `~done|...`), so the writer that moves a job into a terminal state replaces its
+ * active entry by its finished entry in ONE transaction (a replayed event on a terminal job does it
+ * again, so a retry repairs them; see `listAsFinished`), and a redrive replaces the finished entry
+ * by an active one the same way (`listAsActiveAgain`).
  *
  * Redrive (a job event that takes a job from a terminal state back into flight): the slot is taken
  * first (at the limit → TenantAtCapacityError, nothing written), then the job row is written
@@ -104,12 +116,16 @@ import {
   summaryFromIndexEntity,
 } from './entity-mapping';
 import {
+  ACTIVE_ROW_KEY_TO,
   checkJobId,
   checkShard,
   finishedDay,
+  FINISHED_ROW_KEY_FROM,
   finishedRowKey,
+  finishedRowKeyBound,
   INDEX_ROW_KEY_TO,
   isJobId,
+  legacyFinishedRowKey,
   STEP_ROW_KEY_FROM,
   STEP_ROW_KEY_TO,
   type LedgerTableNames,
@@ -127,6 +143,8 @@ import {
   type WriteOutcome,
 } from './storage-table';
 import { createTableClient, tableCreator, type TableStorageOptions } from './table-clients';
+import { KeyedGroups, type GroupAnswer } from './keyed-groups';
+import { KeyedTurns } from './keyed-turns';
 
 export interface TableLedgerTuning {
   /** Conditional-write attempts on one row before WriteContentionError. Default 60. */
@@ -214,6 +232,12 @@ interface HeldSlot {
 
 type Decision<T> = { readonly write: Entity; readonly result: T } | { readonly result: T };
 
+/** One update of a row, as `updateConditionally` is given it. */
+type RowUpdate = (current: StoredEntity | undefined) => Decision<unknown>;
+
+/** Updates of one row that queued up behind a write of it go together in one write at most. */
+const MAX_UPDATES_PER_WRITE = 50;
+
 /** The rows of one admission, mapped and size-checked before anything is written. */
 interface AdmissionRows {
   readonly jobEntity: Entity;
@@ -234,6 +258,11 @@ export abstract class TableLedgerEngine implements JobLedger {
   private readonly ready: () => Promise<void>;
   /** Job row and step rows share a partition, so they are written in one transaction and read in one query. */
   private readonly colocated: boolean;
+  /**
+   * A tenant's counter and index rows share a partition of one table, so a job's end updates its
+   * index row and gives its slot back in one transaction (see `finishInTenantPartition`).
+   */
+  private readonly counterBesideIndex: boolean;
   private readonly maxWriteAttempts: number;
   private readonly stepIndexes = new Map<string, ReadonlyMap<string, number>>();
   /**
@@ -243,7 +272,19 @@ export abstract class TableLedgerEngine implements JobLedger {
    */
   private readonly counters = new Map<string, CounterState>();
   /** The counter writes of one tenant in this process go one after the other, never against each other. */
-  private readonly counterTurns = new Map<string, Promise<void>>();
+  private readonly counterTurns = new KeyedTurns();
+  /**
+   * The updates of one remembered row (job, step, index row) in this process never race each other:
+   * those that queue up while a write of the row is in flight go together in the next write (group
+   * commit), each decided on the row as the one before left it, sent with the ETag the previous
+   * write got: no refusal, no read, one round trip for the group (see `writeGroup`).
+   */
+  private readonly rowGroups = new KeyedGroups<RowUpdate>(MAX_UPDATES_PER_WRITE);
+  /**
+   * A remembered row's writes (a group's, or a job's end in one transaction with its index row)
+   * take turns; a turn is held only across that row's read and write.
+   */
+  private readonly rowTurns = new KeyedTurns();
   /** Claims of each tenant waiting for the next tenant-partition transaction (see `claimInTurn`). */
   private readonly claimQueues = new Map<string, PendingClaim[]>();
   /**
@@ -279,6 +320,9 @@ export abstract class TableLedgerEngine implements JobLedger {
     const probe = '00000000-0000-0000-0000-000000000000';
     this.colocated =
       names.jobs === names.steps && layout.jobRow(probe).partitionKey === layout.stepsPartition(probe);
+    this.counterBesideIndex =
+      names.jobIndex === names.inflight &&
+      layout.indexPartition('tenant') === layout.inflightRow('tenant').partitionKey;
     this.maxWriteAttempts = tuning.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
   }
 
@@ -646,7 +690,8 @@ export abstract class TableLedgerEngine implements JobLedger {
       const claimEtag = claim.etag;
       const undo = (): Promise<void> => this.undoAdmission(job.tenantId, idemKeys, claimEtag, activeKeys);
       try {
-        await this.sweep.upsert(activeEntity);
+        // Remembered: the job's end then replaces it without reading it.
+        this.rememberRow(this.sweep, activeEntity, await this.sweep.upsert(activeEntity));
       } catch (error) {
         await undo();
         throw error;
@@ -817,17 +862,7 @@ export abstract class TableLedgerEngine implements JobLedger {
   }
 
   private inCounterTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.counterTurns.get(tenantId) ?? Promise.resolve();
-    const run = previous.then(work);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.counterTurns.set(tenantId, settled);
-    void settled.then(() => {
-      if (this.counterTurns.get(tenantId) === settled) this.counterTurns.delete(tenantId);
-    });
-    return run;
+    return this.counterTurns.run(tenantId, work);
   }
 
   /** Reads the counter (and lists the tenant in the counters' directory the first time it has none). */
@@ -933,9 +968,10 @@ export abstract class TableLedgerEngine implements JobLedger {
     checkShard(shard);
     checkLimit(limit);
     await this.ready();
-    // One partition per shard: what is read is the shard's jobs in flight, never a finished job.
+    // The shard's partition, its active entries only: their row keys (job ids) sort before every
+    // finished entry's, so a finished job is never read.
     const rows = await this.sweep.queryAll(
-      odata`PartitionKey eq ${this.layout.activePartition(shard)} and checkAt le ${now.toISOString()}`,
+      odata`PartitionKey eq ${this.layout.shardPartition(shard)} and RowKey lt ${ACTIVE_ROW_KEY_TO} and checkAt le ${now.toISOString()}`,
     );
     return rows
       .map(activeFromEntity)
@@ -969,9 +1005,10 @@ export abstract class TableLedgerEngine implements JobLedger {
 
   async countActiveJobs(): Promise<ReadonlyMap<string, number>> {
     await this.ready();
-    const entries = (await this.sweep.queryAll(rangeFilter(this.layout.activePartitions))).map(
-      activeFromEntity,
-    );
+    const activeOnly = odata`RowKey lt ${ACTIVE_ROW_KEY_TO}`;
+    const entries = (
+      await this.sweep.queryAll(`${rangeFilter(this.layout.shardPartitions)} and ${activeOnly}`)
+    ).map(activeFromEntity);
     const counts = new Map<string, number>();
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -990,9 +1027,58 @@ export abstract class TableLedgerEngine implements JobLedger {
     checkLimit(limit);
     await this.ready();
     const beforeIso = before.toISOString();
-    // Day partitions up to `before`'s day, in key order (oldest first); row keys start with
-    // `finishedAt`, so `RowKey lt before` keeps exactly the jobs that finished earlier.
-    const filter = odata`PartitionKey ge ${this.layout.finishedPartitions.from} and PartitionKey le ${this.layout.finishedPartition(finishedDay(beforeIso))} and RowKey lt ${beforeIso}`;
+    const [inShards, inDays] = await Promise.all([
+      this.finishedInShards(beforeIso, limit),
+      this.finishedInDayPartitions(beforeIso, limit),
+    ]);
+    return [...inShards, ...inDays]
+      .sort((a, b) => compare(a.finishedAt, b.finishedAt) || compare(a.jobId, b.jobId))
+      .slice(0, limit);
+  }
+
+  /**
+   * The oldest (at most `limit`) finished entries of each shard that finished before `beforeIso`:
+   * one query over the shard partitions bounded to finished row keys (`~done|{finishedAt}|…`, oldest
+   * first in each partition, never an active entry). A shard that has given `limit` is left by
+   * querying again from the next partition, so what is read is O(limit) per shard, whatever the
+   * backlog, and without knowing how many shards there are.
+   */
+  private async finishedInShards(beforeIso: string, limit: number): Promise<FinishedJobEntry[]> {
+    const { from, to } = this.layout.shardPartitions;
+    const finishedBefore = odata`PartitionKey lt ${to} and RowKey ge ${FINISHED_ROW_KEY_FROM} and RowKey lt ${finishedRowKeyBound(beforeIso)}`;
+    const entries: FinishedJobEntry[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const start = after === undefined ? odata`PartitionKey ge ${from}` : odata`PartitionKey gt ${after}`;
+      let partition: string | undefined;
+      let taken = 0;
+      let full: string | undefined;
+      for await (const row of this.sweep.query(`${start} and ${finishedBefore}`, limit)) {
+        if (row.partitionKey !== partition) {
+          partition = row.partitionKey;
+          taken = 0;
+        }
+        entries.push(finishedFromEntity(row));
+        taken += 1;
+        if (taken >= limit) {
+          full = partition;
+          break;
+        }
+      }
+      if (full === undefined) return entries;
+      after = full;
+    }
+  }
+
+  /**
+   * Finished entries written before they moved into the shard partitions, in the day partitions up
+   * to `beforeIso`'s day (oldest first; row keys start with `finishedAt`). Still listed so that
+   * retention purges those jobs (there is no migration); nothing writes there any more, so this
+   * comes back empty once the last of them is purged.
+   */
+  private async finishedInDayPartitions(beforeIso: string, limit: number): Promise<FinishedJobEntry[]> {
+    const days = this.layout.legacyFinishedPartitions;
+    const filter = odata`PartitionKey ge ${days.from} and PartitionKey le ${this.layout.legacyFinishedPartition(finishedDay(beforeIso))} and RowKey lt ${beforeIso}`;
     const entries: FinishedJobEntry[] = [];
     for await (const row of this.sweep.query(filter, limit)) {
       entries.push(finishedFromEntity(row));
@@ -1023,7 +1109,9 @@ export abstract class TableLedgerEngine implements JobLedger {
     ]);
     // The finished entry, then the job row last: a purge that dies half-way is done again by the
     // next retention sweep (it finds the entry), or leaves at worst a finished job row unlisted.
-    if (job.finishedAt !== undefined) await this.sweep.delete(this.finishedKeys(job.finishedAt, jobId), '*');
+    const finishedAt = job.finishedAt ?? job.updatedAt;
+    if (!(await this.sweep.delete(this.finishedKeys(job.lane, finishedAt, jobId), '*')))
+      await this.sweep.delete(this.legacyFinishedKeys(finishedAt, jobId), '*');
     await this.jobs.delete(this.layout.jobRow(jobId), '*');
     this.stepIndexes.delete(jobId);
     return true;
@@ -1127,46 +1215,95 @@ export abstract class TableLedgerEngine implements JobLedger {
   }
 
   /**
-   * Removes the active entry unless a later write (a redrive) put it back, and lists the job as
-   * finished. A replayed event (`written` false) only writes what is missing.
+   * Replaces the job's active entry by its finished entry in ONE transaction in the shard's
+   * partition: the active entry's delete and the finished entry's upsert. Decided on the active
+   * entry as this process last wrote it (at admission or redrive: nothing read), else as read: an
+   * entry a later redrive wrote (higher revision) is that redrive's, and so are the lists, so
+   * nothing is written. A refusal (the entry is gone: a rival's end, or this transaction applied
+   * with its answer lost) reads it and decides again. With no active entry, only the finished entry
+   * is written; by a replayed event (`written` false), only if it is missing.
+   *
+   * The SDK sends a transaction's delete without an ETag (`If-Match: *`), so the entry's revision
+   * is checked on the row decided on: a redrive whose own listing lands between that decision and
+   * this transaction (one round trip) would lose its active entry to it; a START that finds the job
+   * running and unlisted lists it again (`ensureActive`).
    */
   private async listAsFinished(job: Job, revision: number, written: boolean): Promise<void> {
-    const keys = this.activeKeys(job.lane, job.jobId);
-    // The entry as this process wrote it (at admission): deleted on its ETag without a read; if it
-    // changed since (a sweeper moved its check, a redrive put it back), read it and decide.
-    const memoryKey = rowMemoryKey(this.sweep, keys);
-    const remembered = this.recall(memoryKey);
+    const activeKeys = this.activeKeys(job.lane, job.jobId);
+    const finishedAt = job.finishedAt ?? job.updatedAt;
+    const finished = finishedToEntity(this.finishedKeys(job.lane, finishedAt, job.jobId), {
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      finishedAt,
+    });
+    const memoryKey = rowMemoryKey(this.sweep, activeKeys);
+    let active = this.recall(memoryKey);
     this.written.delete(memoryKey);
-    const removed =
-      remembered !== undefined &&
-      revisionOf(remembered) <= revision &&
-      (await this.sweep.delete(keys, remembered.etag));
-    for (let attempt = 1; !removed; attempt += 1) {
-      const current = await this.sweep.read(keys);
-      if (current === undefined || revisionOf(current) > revision) break;
-      if (await this.sweep.delete(keys, current.etag)) break;
+    if (active === undefined || revisionOf(active) > revision) active = await this.sweep.read(activeKeys);
+    for (let attempt = 1; ; attempt += 1) {
+      if (active !== undefined && revisionOf(active) > revision) return;
+      if (active === undefined) {
+        if (!written && (await this.sweep.read(finished)) !== undefined) return;
+        await this.sweep.upsert(finished);
+        return;
+      }
+      const outcome = await this.sweep.transact([
+        { kind: 'delete', keys: activeKeys },
+        { kind: 'upsert', entity: finished },
+      ]);
+      if (outcome.ok) return;
       if (attempt >= this.maxWriteAttempts)
         throw new WriteContentionError(`active entry of job ${job.jobId}`, this.maxWriteAttempts);
+      if (attempt > 1) await contentionPause(attempt);
+      active = await this.sweep.read(activeKeys);
     }
-    const finishedAt = job.finishedAt ?? job.updatedAt;
-    const finishedKeys = this.finishedKeys(finishedAt, job.jobId);
-    if (!written && (await this.sweep.read(finishedKeys)) !== undefined) return;
-    await this.sweep.upsert(
-      finishedToEntity(finishedKeys, { jobId: job.jobId, tenantId: job.tenantId, finishedAt }),
-    );
   }
 
-  /** A redriven job is in flight again: due for a check now, and no longer finished. */
+  /**
+   * A redriven job is in flight again: its finished entry is replaced by an active entry, due now,
+   * in ONE transaction in the shard's partition. Sent first without a read (after an end there is
+   * no active entry); refused, both rows are read and the transaction decided again on them (an
+   * active entry at this revision or later is a later writer's and stays; this very transaction,
+   * applied with its answer lost, is told by its write id). A job listed as finished before the
+   * entries moved to the shards has its entry in a day partition: that one is removed on its own.
+   */
   private async listAsActiveAgain(job: Job, previous: Job, revision: number, now: Date): Promise<void> {
-    const keys = this.activeKeys(job.lane, job.jobId);
-    const entry = activeEntryOf(job, now);
-    await this.updateConditionally(this.sweep, keys, `active entry of job ${job.jobId}`, (current) =>
-      current !== undefined && revisionOf(current) >= revision
-        ? { result: undefined }
-        : { write: activeToEntity(keys, entry, revision), result: undefined },
-    );
-    const finishedAt = previous.finishedAt ?? previous.updatedAt;
-    await this.sweep.delete(this.finishedKeys(finishedAt, job.jobId), '*');
+    const activeKeys = this.activeKeys(job.lane, job.jobId);
+    const activeEntity = activeToEntity(activeKeys, activeEntryOf(job, now), revision);
+    const previousAt = previous.finishedAt ?? previous.updatedAt;
+    const finishedKeys = this.finishedKeys(job.lane, previousAt, job.jobId);
+    let ops: TransactionOp[] = [
+      { kind: 'create', entity: activeEntity },
+      { kind: 'delete', keys: finishedKeys },
+    ];
+    let finishedSeen = true;
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.sweep.transact(ops);
+      if (outcome.ok) {
+        const written = ops.findIndex((op) => op.kind !== 'delete');
+        if (written >= 0) this.rememberRow(this.sweep, activeEntity, outcome.etags[written]);
+        break;
+      }
+      if (attempt >= this.maxWriteAttempts)
+        throw new WriteContentionError(`active entry of job ${job.jobId}`, this.maxWriteAttempts);
+      if (attempt > 1) await contentionPause(attempt);
+      const [active, finished] = await Promise.all([
+        this.sweep.read(activeKeys),
+        this.sweep.read(finishedKeys),
+      ]);
+      if (active !== undefined && active[WRITE_ID] === outcome.writeId) {
+        this.rememberRow(this.sweep, activeEntity, active.etag);
+        break;
+      }
+      if (finished === undefined) finishedSeen = false;
+      ops = [];
+      if (active === undefined) ops.push({ kind: 'create', entity: activeEntity });
+      else if (revisionOf(active) < revision)
+        ops.push({ kind: 'replace', entity: activeEntity, etag: active.etag });
+      if (finished !== undefined) ops.push({ kind: 'delete', keys: finishedKeys });
+      if (ops.length === 0) break;
+    }
+    if (!finishedSeen) await this.sweep.delete(this.legacyFinishedKeys(previousAt, job.jobId), '*');
   }
 
   /** Lists an in-flight job as active if nothing lists it (one read when it is listed). */
@@ -1178,13 +1315,19 @@ export abstract class TableLedgerEngine implements JobLedger {
   }
 
   private activeKeys(shard: number, jobId: string): RowKeys {
-    return { partitionKey: this.layout.activePartition(shard), rowKey: jobId };
+    return { partitionKey: this.layout.shardPartition(shard), rowKey: jobId };
   }
 
-  private finishedKeys(finishedAt: string, jobId: string): RowKeys {
+  /** A finished entry: in its shard's partition, beside the active entries. */
+  private finishedKeys(shard: number, finishedAt: string, jobId: string): RowKeys {
+    return { partitionKey: this.layout.shardPartition(shard), rowKey: finishedRowKey(finishedAt, jobId) };
+  }
+
+  /** A finished entry as listed before the entries moved to the shards: in its day's partition. */
+  private legacyFinishedKeys(finishedAt: string, jobId: string): RowKeys {
     return {
-      partitionKey: this.layout.finishedPartition(finishedDay(finishedAt)),
-      rowKey: finishedRowKey(finishedAt, jobId),
+      partitionKey: this.layout.legacyFinishedPartition(finishedDay(finishedAt)),
+      rowKey: legacyFinishedRowKey(finishedAt, jobId),
     };
   }
 
@@ -1201,11 +1344,15 @@ export abstract class TableLedgerEngine implements JobLedger {
     await this.ready();
     const { transition, revision, previous, heldSlot } = await this.writeJobEvent(jobId, event, now, limits);
     const from = previous?.status;
-    const followUps = [this.syncIndex(transition.next, revision)];
+    const followUps: Promise<void>[] = [];
     // Only the writer whose conditional write moved the job into a terminal state gets here with
     // `from`, so the slot is released exactly once.
     if (from !== undefined && !isTerminalJobStatus(from) && isTerminalJobStatus(transition.next.status)) {
-      followUps.push(this.releaseSlot(transition.next.tenantId));
+      if (this.counterBesideIndex) followUps.push(this.finishInTenantPartition(transition.next, revision));
+      else
+        followUps.push(this.syncIndex(transition.next, revision), this.releaseSlot(transition.next.tenantId));
+    } else {
+      followUps.push(this.syncIndex(transition.next, revision));
     }
     // A slot taken for a write that did not take the job back into flight (the job had changed by
     // the time it was written) is given back.
@@ -1376,6 +1523,71 @@ export abstract class TableLedgerEngine implements JobLedger {
     );
   }
 
+  /**
+   * The end of a job, by the writer that moved it into a terminal state, where the tenant's counter
+   * shares its partition with the index row: the index row brought up to the job's revision and the
+   * slot given back in ONE transaction, with If-Match on the ETags this process remembers (read,
+   * together, when it remembers none). Anything else (the index row already as new, no slot to give
+   * back on the counter as known, a refusal) falls back to the two separate writes, which decide on
+   * their own; a transaction whose answer was lost is told by its write id, so the slot goes back once.
+   */
+  private async finishInTenantPartition(job: Job, revision: number): Promise<void> {
+    const indexMemory = rowMemoryKey(this.jobIndex, this.indexKeys(job));
+    const finished = await this.inCounterTurn(job.tenantId, () =>
+      this.rowTurns.run(indexMemory, () => this.finishInOneTransaction(job, revision, indexMemory)),
+    );
+    if (finished) return;
+    const failed = (
+      await Promise.allSettled([this.syncIndex(job, revision), this.releaseSlot(job.tenantId)])
+    ).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** One try of `finishInTenantPartition`, in the counter's and the index row's turns; false: not applied. */
+  private async finishInOneTransaction(job: Job, revision: number, indexMemory: string): Promise<boolean> {
+    const { tenantId } = job;
+    const indexKeys = this.indexKeys(job);
+    const counterKeys = this.layout.inflightRow(tenantId);
+    let counter = this.counters.get(tenantId);
+    let index = this.recall(indexMemory);
+    if (counter === undefined || index === undefined) {
+      [counter, index] = await Promise.all([
+        counter ?? this.inflight.read(counterKeys).then(counterStateOf),
+        index ?? this.jobIndex.read(indexKeys),
+      ]);
+    }
+    // Nothing for the index row to catch up with, or no slot to give back on the counter as known.
+    if (index !== undefined && revisionOf(index) >= revision) return false;
+    if (counter.etag === undefined || counter.count <= 0) return false;
+
+    const indexEntity = indexToEntity(job, indexKeys, revision);
+    const count = counter.count - 1;
+    const counterEntity = counterToEntity(counterKeys, tenantId, count);
+    this.written.delete(indexMemory);
+    this.counters.delete(tenantId);
+    const outcome = await this.jobIndex.transact([
+      index === undefined
+        ? { kind: 'create', entity: indexEntity }
+        : { kind: 'replace', entity: indexEntity, etag: index.etag },
+      { kind: 'replace', entity: counterEntity, etag: counter.etag },
+    ]);
+    if (outcome.ok) {
+      this.remember(indexMemory, indexEntity, outcome.etags[0]);
+      this.rememberCounter(tenantId, { count, etag: outcome.etags[1] });
+      return true;
+    }
+    // Refused as a whole: by a rival's write, or by this very transaction (its first answer was lost
+    // and the SDK's retry met it). The rows as they now are tell which (either carrying its write id
+    // proves it applied), and are what the separate writes then decide on first.
+    const [counterRow, indexRow] = await Promise.all([
+      this.inflight.read(counterKeys),
+      this.jobIndex.read(indexKeys),
+    ]);
+    this.rememberCounter(tenantId, counterStateOf(counterRow));
+    if (indexRow !== undefined) this.remember(indexMemory, { ...indexRow, ...indexKeys }, indexRow.etag);
+    return [counterRow, indexRow].some((row) => row !== undefined && row[WRITE_ID] === outcome.writeId);
+  }
+
   private indexKeys(job: Job): RowKeys {
     return {
       partitionKey: this.layout.indexPartition(job.tenantId),
@@ -1386,6 +1598,7 @@ export abstract class TableLedgerEngine implements JobLedger {
   /**
    * The read → decide → conditional write loop every state change goes through. `decide` sees the
    * row as it is (undefined when absent; then the write is an insert) and may throw to refuse.
+   * Updates of a remembered row go through the row's group commit (see `writeGroup`).
    */
   private async updateConditionally<T>(
     table: StorageTable,
@@ -1394,34 +1607,55 @@ export abstract class TableLedgerEngine implements JobLedger {
     decide: (current: StoredEntity | undefined) => Decision<T>,
     options: { readonly remembered?: boolean } = {},
   ): Promise<T> {
-    const memoryKey = options.remembered === true ? rowMemoryKey(table, keys) : undefined;
+    if (options.remembered !== true) {
+      const [answer] = await this.writeGroup(table, keys, what, [decide], undefined);
+      if (answer === undefined || !answer.ok) throw answer?.error;
+      return answer.result as T;
+    }
+    const memoryKey = rowMemoryKey(table, keys);
+    // A group's write takes the row's turn too, so a job's end (`finishInTenantPartition`, which
+    // writes the index row in a transaction) never runs between a group's read and its write.
+    return this.rowGroups.submit<T>(memoryKey, decide, (group) =>
+      this.rowTurns.run(memoryKey, () => this.writeGroup(table, keys, what, group, memoryKey)),
+    );
+  }
+
+  /**
+   * Decides the updates of `group` in order on one row, each on the row as the one before left it
+   * (an update that throws answers its error and leaves the row as it was), and writes the row once,
+   * with If-Match on the ETag of the row decided on; one answer per update. `memoryKey`: the row is
+   * remembered as written under it, and the first decision is made on the remembered row.
+   *
+   * The write's success proves the row decided on was the stored one, so every answer of the group
+   * stands, the ones that wrote nothing or threw included. A group that writes nothing proves
+   * nothing on a remembered row: it is decided again on the row read. A refused write (another
+   * process wrote) decides the whole group again, in the same order, on the row as it now is.
+   */
+  private async writeGroup(
+    table: StorageTable,
+    keys: RowKeys,
+    what: string,
+    group: readonly RowUpdate[],
+    memoryKey: string | undefined,
+  ): Promise<GroupAnswer[]> {
     let current = memoryKey === undefined ? undefined : this.recall(memoryKey);
     let fresh = current === undefined;
     if (fresh) current = await table.read(keys);
     for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
-      let decision: Decision<T>;
-      try {
-        decision = decide(current);
-      } catch (error) {
-        // A refusal is only ever given on the row as it is in storage.
-        if (fresh) throw error;
-        decision = { result: undefined as T };
-      }
-      if (!('write' in decision)) {
-        if (fresh) return decision.result;
-        // Decided on the remembered row without a write: that proves nothing; decide on the stored row.
+      const { write, answers } = decideInOrder(current, group);
+      if (write === undefined) {
+        // A refusal, or nothing to write, is only ever answered on the row as it is in storage.
+        if (fresh) return answers;
         if (memoryKey !== undefined) this.written.delete(memoryKey);
         current = await table.read(keys);
         fresh = true;
         continue;
       }
       const outcome =
-        current === undefined
-          ? await table.insert(decision.write)
-          : await table.replace(decision.write, current.etag);
+        current === undefined ? await table.insert(write) : await table.replace(write, current.etag);
       if (outcome.ok) {
-        if (memoryKey !== undefined) this.remember(memoryKey, decision.write, outcome.etag);
-        return decision.result;
+        if (memoryKey !== undefined) this.remember(memoryKey, write, outcome.etag);
+        return answers;
       }
       if (memoryKey !== undefined) this.written.delete(memoryKey);
       current = outcome.current;
@@ -1454,6 +1688,32 @@ export abstract class TableLedgerEngine implements JobLedger {
 
 function rowMemoryKey(table: StorageTable, keys: RowKeys): string {
   return `${table.name}\u0000${keys.partitionKey}\u0000${keys.rowKey}`;
+}
+
+/**
+ * The updates of a group in order, each on the row the one before left (an update that throws
+ * answers its error and leaves the row as it was); `write`: the row after the last update that
+ * wrote, undefined when none did. The rows decided on after a write carry the ETag of `base`.
+ */
+function decideInOrder(
+  base: StoredEntity | undefined,
+  group: readonly RowUpdate[],
+): { readonly write: Entity | undefined; readonly answers: GroupAnswer[] } {
+  let current = base;
+  let write: Entity | undefined;
+  const answers = group.map((decide): GroupAnswer => {
+    try {
+      const decision = decide(current);
+      if ('write' in decision) {
+        write = decision.write;
+        current = { ...decision.write, etag: base?.etag ?? '' } as StoredEntity;
+      }
+      return { ok: true, result: decision.result };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  return { write, answers };
 }
 
 function counterStateOf(row: StoredEntity | undefined): CounterState {

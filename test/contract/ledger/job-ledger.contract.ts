@@ -969,6 +969,24 @@ export function describeJobLedgerContract(name: string, makeLedger: () => Promis
       it('counts 0 for a tenant that never admitted anything', async () => {
         expect(await ledger.inflightCount(uniqueTenantId())).toBe(0);
       });
+
+      it("keeps each step's tenant through its transitions", async () => {
+        const jobId = await jobWithStepInProgress('lease-t');
+        const stepUpdate = await ledger.applyStepEvent(
+          jobId,
+          'ocr',
+          { type: 'SUCCEED', attemptNo: 1, leaseId: 'lease-t', result: { ok: true } },
+          at(4 * SECOND),
+        );
+        const ignored = await ledger.recordIgnoredReply(jobId, 'ocr', 'duplicate', at(5 * SECOND));
+
+        expect(stepUpdate.next.tenantId).toBe(tenantId);
+        expect(ignored.tenantId).toBe(tenantId);
+        expect((await ledger.getJob(jobId))?.steps.map((step) => step.tenantId)).toEqual([
+          tenantId,
+          tenantId,
+        ]);
+      });
     });
 
     describe('ping', () => {

@@ -123,7 +123,7 @@ describe('SingleTableJobLedger on Table Storage', () => {
     expect((await rawEntities(table)).filter((r) => r.rowKey?.startsWith('~IDEMP|'))).toHaveLength(4);
   });
 
-  it('keeps the work lists in SWEEP partitions: active by shard, finished by day', async () => {
+  it("keeps the work lists in SWEEP partitions: active and finished entries in the job's shard", async () => {
     const record = admission({ tenantId });
     await ledger.admit(record, LIMITS, at());
     const sweepRows = async (): Promise<Array<[string | undefined, string | undefined]>> =>
@@ -136,7 +136,7 @@ describe('SingleTableJobLedger on Table Storage', () => {
 
     const finishedAt = at(1000).toISOString();
     expect(await sweepRows()).toEqual([
-      [`SWEEP|done|${finishedAt.slice(0, 10)}`, `${finishedAt}|${record.job.jobId}`],
+      [`SWEEP|active|${record.job.lane}`, `~done|${finishedAt}|${record.job.jobId}`],
     ]);
     for (const [partitionKey, rowKey] of await sweepRows()) {
       expect(partitionKey).not.toMatch(FORBIDDEN_KEY_CHARS);

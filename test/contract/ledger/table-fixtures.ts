@@ -1,6 +1,7 @@
 /**
  * Helpers for the Table-backend-specific checks: raw access to what the ledgers wrote, bypassing
- * them, a connection that certainly fails, and one whose process "dies" half-way.
+ * them, a connection that certainly fails, one whose process "dies" half-way, and a count of the
+ * round trips a client makes.
  */
 import { TableClient, type TableEntityResult, type TableServiceClientOptions } from '@azure/data-tables';
 import { findFreePort } from '../../../devhost/azurite';
@@ -73,4 +74,40 @@ export function diesAtFirstTransaction(): TableServiceClientOptions {
       },
     ],
   };
+}
+
+/**
+ * Counts the round trips of the clients given `options` (a pipeline policy, retries included):
+ * `reads` (point reads and queries), `transactions` (entity-group batches), `writes` (the rest).
+ */
+export class RoundTrips {
+  reads = 0;
+  writes = 0;
+  transactions = 0;
+  readonly options: TableServiceClientOptions = {
+    additionalPolicies: [
+      {
+        position: 'perRetry',
+        policy: {
+          name: 'countRoundTrips',
+          sendRequest: async (request, next) => {
+            if (request.method === 'GET') this.reads += 1;
+            else if (new URL(request.url).pathname.endsWith('$batch')) this.transactions += 1;
+            else this.writes += 1;
+            return next(request);
+          },
+        },
+      },
+    ],
+  };
+
+  get count(): number {
+    return this.reads + this.writes + this.transactions;
+  }
+
+  reset(): void {
+    this.reads = 0;
+    this.writes = 0;
+    this.transactions = 0;
+  }
 }
