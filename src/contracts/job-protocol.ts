@@ -79,14 +79,25 @@ export interface PlannedStep extends AttemptView {
 
 /**
  * The plan revision `startJob` gives new runs. A run keeps the revision of its plan (in its history)
- * for its whole life, so the history of a run started before a change replays as it was written:
- * - 1 (absent): a step takes its dispatch slot (`acquireSlot`) and then records its attempt
+ * for its whole life, so the history of a run started before a change replays as it was written
+ * (`planRevision` reads it):
+ * - 0 (no revision, no `slotRecheckSeconds`): started before flow control; takes no dispatch slots;
+ * - 1 (no revision): a step takes its dispatch slot (`acquireSlot`) and then records its attempt
  *   (`recordAttempt`), and gives the slot back (`releaseSlot`) after any end of the attempt;
  * - 2: one activity takes the slot and records the attempt (`dispatchAttempt`), and an attempt that
  *   SUCCEEDED is not released by the orchestration: the RESULT's ingestion released it (the lease
- *   sweeper repairs a release lost there).
+ *   sweeper repairs a release lost there);
+ * - 3: one activity takes the slot, records the attempt and publishes its directive
+ *   (`dispatchStep`); `startJob` does so for the first unfinished step (`dispatchFirst`), and the
+ *   read after a RESULT (`settleAttempt`) dispatches the next step, or finishes the job after the
+ *   last, in the same activity.
  */
-export const PLAN_REVISION = 2;
+export const PLAN_REVISION = 3;
+
+/** The revision a plan was written under (see PLAN_REVISION). */
+export function planRevision(plan: Pick<JobPlan, 'revision' | 'timings'>): number {
+  return plan.revision ?? (plan.timings.slotRecheckSeconds === undefined ? 0 : 1);
+}
 
 /** startJob's answer: the job moved to RUNNING (or the status that stopped it) and its steps. */
 export interface JobPlan {
@@ -99,6 +110,17 @@ export interface JobPlan {
   readonly timings: StepTimings;
   /** When this run fails the job with TIMEOUT (see `runDeadline`). */
   readonly deadlineAt: string;
+  /**
+   * Revision 3: `startJob` asked for a dispatch slot for this attempt of this step (its answer's view
+   * is the step's in `steps`); when granted, the run holds that slot.
+   */
+  readonly asked?: { readonly stepId: string; readonly attemptNo: number; readonly granted: boolean };
+}
+
+/** Revision 3: what `startJob` takes beside the orchestration's input. */
+export interface StartOptions {
+  /** Dispatch the first unfinished step (as `dispatchStep` does) once the job is RUNNING. */
+  readonly dispatchFirst?: boolean;
 }
 
 /** Which step's attempt to read from the ledger. */
@@ -117,6 +139,40 @@ export interface AttemptRef {
 export interface RecordAttemptInput extends AttemptRef {
   readonly inputRef: string;
   readonly ackDeadline: string;
+}
+
+/**
+ * Revision 3: take a slot for attempt `attemptNo` of the step, record the attempt (its lease and ACK
+ * deadline made by the activity) and publish its directive; answered as a SlotAnswer.
+ */
+export interface DispatchStepInput extends StepRef {
+  readonly attemptNo: number;
+  readonly inputRef: string;
+}
+
+/** What `settleAttempt` does after the step it read SUCCEEDED. */
+export type SettleNext =
+  /** Dispatch this attempt of the next step, its input the output of the one read (else `inputRef`). */
+  | {
+      readonly kind: 'dispatch';
+      readonly stepId: string;
+      readonly attemptNo: number;
+      readonly inputRef: string;
+    }
+  /** The step read was the job's last: the job SUCCEEDED. */
+  | { readonly kind: 'finish' };
+
+export interface SettleAttemptInput extends StepRef {
+  readonly then?: SettleNext;
+}
+
+export interface SettleAnswer {
+  /** The step read, as the ledger holds it. */
+  readonly view: AttemptView;
+  /** `then` was a dispatch and the step SUCCEEDED: the next step's dispatch. */
+  readonly next?: SlotAnswer;
+  /** `then` was finish and the step SUCCEEDED: the job's status after finishing it. */
+  readonly status?: JobStatus;
 }
 
 /** The step and the attempt a dispatch slot is (to be) held for. */

@@ -39,14 +39,17 @@ function traced<K extends JobActivityName, T>(
   );
 }
 
-const startJob = df.app.activity('startJob', {
-  handler: (input) => traced('startJob', input, (i) => activities.startJob(deps(), i)),
-});
 // The slot activities tell the orchestrations of the steps a freed slot went to (through the
 // invocation's durable client, unless the services bring signals of their own).
 const withSignals = (context: InvocationContext) => ({
   signals: new DurableOrchestrationSignals(() => df.getClient(context)),
   ...deps(),
+});
+// Plan revision 3's startJob also dispatches the first step (slot, record, publish).
+const startJob = df.app.activity('startJob', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('startJob', input, (i) => activities.startJob(withSignals(context), i, structured(context))),
 });
 const acquireSlot = df.app.activity('acquireSlot', {
   extraInputs: [df.input.durableClient()],
@@ -58,6 +61,22 @@ const dispatchAttempt = df.app.activity('dispatchAttempt', {
   extraInputs: [df.input.durableClient()],
   handler: (input, context) =>
     traced('dispatchAttempt', input, (i) => activities.dispatchAttempt(withSignals(context), i)),
+});
+// Plan revision 3: dispatchAttempt + publishDirective in one; and the read after a RESULT with what
+// follows a success (the next step's dispatch, or the job's finish).
+const dispatchStep = df.app.activity('dispatchStep', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('dispatchStep', input, (i) =>
+      activities.dispatchStep(withSignals(context), i, structured(context)),
+    ),
+});
+const settleAttempt = df.app.activity('settleAttempt', {
+  extraInputs: [df.input.durableClient()],
+  handler: (input, context) =>
+    traced('settleAttempt', input, (i) =>
+      activities.settleAttempt(withSignals(context), i, structured(context)),
+    ),
 });
 const releaseSlot = df.app.activity('releaseSlot', {
   extraInputs: [df.input.durableClient()],
@@ -97,6 +116,8 @@ df.app.orchestration(
     startJob,
     acquireSlot,
     dispatchAttempt,
+    dispatchStep,
+    settleAttempt,
     releaseSlot,
     recordAttempt,
     readAttempt,

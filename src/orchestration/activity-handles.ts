@@ -13,6 +13,8 @@ type Bodies = Pick<
   | 'startJob'
   | 'acquireSlot'
   | 'dispatchAttempt'
+  | 'dispatchStep'
+  | 'settleAttempt'
   | 'releaseSlot'
   | 'recordAttempt'
   | 'readAttempt'

@@ -13,22 +13,25 @@
  *      The slot is given back (`releaseSlot`) as soon as the attempt ended (ACK timeout, failure) and
  *      when the job is cancelled or times out; an attempt that SUCCEEDED was given back by the
  *      RESULT's ingestion (plan revision 2; the lease sweeper repairs a release lost there).
- *   1. dispatch: attempt n+1 with a lease from `context.df.newGuid` is recorded before publishing.
- *      Plan revision 2: one activity takes the slot and records the attempt (`dispatchAttempt`,
- *      answering the recorded attempt or "waiting for a slot"). When the ledger already holds an
- *      attempt (recorded under another lease by a crashed episode or an earlier run of the
- *      instance), the answer is that attempt and the orchestration adopts it.
- *   Older plans replay as they were written (contracts/job-protocol.ts, PLAN_REVISION): a plan
- *   without a revision takes the slot (`acquireSlot`), then records the attempt (`recordAttempt`),
- *   and releases the slot after any end of the attempt; a plan without `slotRecheckSeconds` was
- *   started before flow control existed and takes no slots at all.
- *   2. publish: a DISPATCHING attempt this run has not published (its own, or adopted) is published
- *      under the ledger's lease (same message id: the topic drops a copy already sent). A failed
- *      publish is the attempt's DISPATCH_FAILED.
+ *   1. dispatch: attempt n+1 with a fresh lease is recorded before publishing. Plan revision 3:
+ *      one activity takes the slot, records the attempt and publishes it (`dispatchStep`, answering
+ *      the attempt as published, or "waiting for a slot"); `startJob` does so for the first
+ *      unfinished step (the plan's `asked`), and `settleAttempt` for the next step after a success.
+ *      When the ledger already holds an attempt (recorded under another lease by a crashed episode
+ *      or an earlier run of the instance), the answer is that attempt and the orchestration adopts it.
+ *   Older plans replay as they were written (contracts/job-protocol.ts, PLAN_REVISION and
+ *   `planRevision`): revision 2 takes the slot and records in one activity (`dispatchAttempt`, lease
+ *   from `context.df.newGuid`), then publishes (`publishDirective`) and reads after a RESULT
+ *   (`readAttempt`); revision 1 takes the slot (`acquireSlot`), then records (`recordAttempt`), and
+ *   releases the slot after any end of the attempt; revision 0 takes no slots at all.
+ *   2. publish: a DISPATCHING attempt this run has not published (adopted, or one whose PUBLISHED
+ *      write was lost) is published under the ledger's lease (same message id: the topic drops a
+ *      copy already sent). A failed publish is the attempt's DISPATCH_FAILED.
  *   3. wait on an attempt in flight: its reply event (`reply:{step}:{attempt}:{lease}` of the ledger's
  *      lease, raised for a RESULT only), its deadlines (ACK; then the lease and the step result
  *      deadline), `cancel`, `recheck` and the job deadline. A reply only makes the orchestration read
- *      the attempt (`readAttempt`). An ACK or heartbeat wakes nothing: the timer armed before it
+ *      the attempt (`settleAttempt`, which after a success also dispatches the next step or finishes
+ *      the job; `readAttempt` in older revisions). An ACK or heartbeat wakes nothing: the timer armed before it
  *      resolves to the ledger's ACKed (or extended) attempt and the wait re-arms on its deadlines. A
  *      fired timer is resolved in the ledger (`resolveTimeout`, which fails the attempt when the
  *      ledger's view did not change since the timer was armed), so every wait either sees a changed
@@ -66,6 +69,7 @@ import type { StepFailure } from '../domain/step';
 import {
   CANCEL_EVENT,
   RECHECK_EVENT,
+  planRevision,
   replyEventName,
   SLOT_EVENT,
   type AttemptRef,
@@ -75,6 +79,9 @@ import {
   type JobPlan,
   type PlannedStep,
   type RecheckEvent,
+  type SettleAnswer,
+  type SettleNext,
+  type SlotAnswer,
   type StepSummary,
 } from '../contracts/job-protocol';
 import type { TraceCarrier } from '../ports/telemetry';
@@ -115,10 +122,20 @@ interface Run {
   readonly context: OrchestrationContext;
   readonly plan: JobPlan;
   readonly call: Call;
+  /** See PLAN_REVISION: how this run takes slots and dispatches (kept from its plan for its life). */
+  readonly revision: number;
+}
+
+/** A dispatch slot asked for a step's attempt by the activity before this step's run began. */
+interface Asked {
+  readonly stepId: string;
+  readonly attemptNo: number;
+  readonly answer: SlotAnswer;
 }
 
 type StepRun =
-  | { readonly kind: 'succeeded'; readonly summary: StepSummary }
+  /** `settled`: what settleAttempt did after the step's success (revision 3). */
+  | { readonly kind: 'succeeded'; readonly summary: StepSummary; readonly settled?: SettleAnswer }
   | { readonly kind: 'failed'; readonly summary: StepSummary; readonly failure: StepFailure }
   | { readonly kind: 'cancelled'; readonly summary: StepSummary; readonly status: JobStatus }
   | {
@@ -132,23 +149,39 @@ export function jobOrchestrator(activities: JobActivities): OrchestrationHandler
   return function* orchestrate(context: OrchestrationContext): Generator<Task, JobOutput, unknown> {
     const input = context.df.getInput<ActivityInput<'startJob'>>();
     const call = caller(activities, input.trace);
-    const plan = yield* call('startJob', input);
+    const plan = yield* call('startJob', { ...input, dispatchFirst: true });
     const summaries: StepSummary[] = plan.steps.map((step) => summaryOf(step));
     if (plan.status !== 'RUNNING') return { jobId: plan.jobId, status: plan.status, steps: summaries };
-    const run: Run = { context, plan, call };
+    const run: Run = { context, plan, call, revision: planRevision(plan) };
 
     let inputRef = plan.inputRef;
-    for (const [position, step] of plan.steps.entries()) {
-      if (step.status === 'SUCCEEDED') {
-        inputRef = step.outputRef ?? inputRef;
+    // What startJob (then each settleAttempt) asked for the step it dispatched.
+    let asked: Asked | undefined =
+      plan.asked === undefined
+        ? undefined
+        : { ...plan.asked, answer: { granted: plan.asked.granted, view: viewIn(plan, plan.asked.stepId) } };
+    let finished: JobStatus | undefined;
+    for (const [position, planned] of plan.steps.entries()) {
+      if (planned.status === 'SUCCEEDED') {
+        inputRef = planned.outputRef ?? inputRef;
         continue;
       }
-      const result: StepRun = yield* runStep(run, step, inputRef);
+      const first = asked?.stepId === planned.stepId ? asked : undefined;
+      const step: PlannedStep = first === undefined ? planned : { ...planned, ...first.answer.view };
+      const then = settleNext(run, plan.steps.slice(position + 1), inputRef);
+      const result: StepRun = yield* runStep(run, step, inputRef, first, then);
+      asked = undefined;
       summaries[position] = result.summary;
       switch (result.kind) {
-        case 'succeeded':
+        case 'succeeded': {
           inputRef = result.summary.outputRef ?? inputRef;
+          const { settled } = result;
+          if (settled?.next !== undefined && then?.kind === 'dispatch') {
+            asked = { stepId: then.stepId, attemptNo: then.attemptNo, answer: settled.next };
+          }
+          if (settled?.status !== undefined) finished = settled.status;
           break;
+        }
         case 'cancelled':
           return { jobId: plan.jobId, status: result.status, steps: cancelRest(summaries, position) };
         case 'expired':
@@ -171,27 +204,69 @@ export function jobOrchestrator(activities: JobActivities): OrchestrationHandler
           assertNever(result);
       }
     }
-    const status = yield* call('finishJob', { jobId: plan.jobId, outcome: 'SUCCEEDED' });
+    const status = finished ?? (yield* call('finishJob', { jobId: plan.jobId, outcome: 'SUCCEEDED' }));
     return { jobId: plan.jobId, status, outputRef: inputRef, steps: summaries };
   };
 }
 
-/** Drives one step from the ledger's view of it until it ends, the job is cancelled or its deadline passes. */
-function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task, StepRun, unknown> {
-  const { context, plan, call } = run;
+/**
+ * Revision 3: what settleAttempt does after the step's success: dispatch the next step that has not
+ * SUCCEEDED when it is PENDING (its `inputRef` is the one the step ran with, in case the step left
+ * no output), or finish the job after the last. Undefined: settle reads only (older revisions, or a
+ * next step in another state, which the next step's run drives itself).
+ */
+function settleNext(run: Run, after: readonly PlannedStep[], inputRef: string): SettleNext | undefined {
+  if (run.revision < 3) return undefined;
+  const next = after.find((step) => step.status !== 'SUCCEEDED');
+  if (next === undefined) return { kind: 'finish' };
+  if (next.status !== 'PENDING') return undefined;
+  return { kind: 'dispatch', stepId: next.stepId, attemptNo: next.attemptNo + 1, inputRef };
+}
+
+function viewIn(plan: JobPlan, stepId: string): AttemptView {
+  const step = plan.steps.find((s) => s.stepId === stepId);
+  if (step === undefined) throw new Error(`the plan has no step ${stepId}`);
+  return step;
+}
+
+/**
+ * Drives one step from the ledger's view of it until it ends, the job is cancelled or its deadline
+ * passes. `asked`: a slot was already asked for (revision 3: by startJob or the previous step's
+ * settleAttempt) and `step` is its answer's view. `then`: what settleAttempt does after a success.
+ */
+function* runStep(
+  run: Run,
+  step: PlannedStep,
+  inputRef: string,
+  asked: Asked | undefined,
+  then: SettleNext | undefined,
+): Generator<Task, StepRun, unknown> {
+  const { context, plan, call, revision } = run;
   const { jobId } = plan;
   const stepRef = { jobId, stepId: step.stepId };
   let view: AttemptView = step;
-  const published = new Set<string>();
-  // A step this run found FAILED_RETRY is dispatched at once; later ones wait their backoff first.
-  let retryDue: string | undefined = step.status === 'FAILED_RETRY' ? attemptKey(step) : undefined;
+  // A step this run found FAILED_RETRY is dispatched at once; later ones wait their backoff first
+  // (so does one the activity that `asked` already dispatched at once, and whose attempt failed).
+  let retryDue: string | undefined =
+    asked === undefined && step.status === 'FAILED_RETRY' ? attemptKey(step) : undefined;
   let backoff: { readonly key: string; readonly until: string } | undefined;
+  let settled: SettleAnswer | undefined;
   // The attempt this run holds a dispatch slot for, or waits for one for. An attempt in flight when
-  // the run starts holds the slot the run before took for it. A run whose plan predates flow control
-  // (no `slotRecheckSeconds`: started before it existed, replaying its history) takes no slots.
-  const flowControl = plan.timings.slotRecheckSeconds !== undefined;
-  const revision = plan.revision ?? 1;
-  const slot: SlotState = flowControl && isInFlight(step.status) ? { held: step.attemptNo } : {};
+  // the run starts holds the slot the run before took for it, and so does an attempt the activity
+  // that dispatched it was granted a slot for. A run of revision 0 takes no slots.
+  const flowControl = revision >= 1;
+  const slot: SlotState = !flowControl
+    ? {}
+    : asked?.answer.granted === true
+      ? { held: asked.attemptNo }
+      : isInFlight(step.status)
+        ? { held: step.attemptNo }
+        : {};
+  let pending: Asked | undefined = asked;
+  // Revision 3: an attempt granted a slot was also published by the activity that recorded it.
+  const published = new Set<string>(
+    revision >= 3 && asked?.answer.granted === true ? [attemptKey(asked.answer.view)] : [],
+  );
   const attemptInput = (attemptNo: number): ActivityInput<'recordAttempt'> => {
     const leaseId = context.df.newGuid(`${jobId}:${step.stepId}:${attemptNo}`);
     showStatus(context, step, attemptNo, 'DISPATCHING');
@@ -203,6 +278,21 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
       ackDeadline: after(context, plan.timings.ackTimeoutSeconds * 1000),
     };
   };
+  /** Asks for a slot for the attempt as the run's revision does (revision 3 also records and publishes). */
+  function* askSlot(attemptNo: number): Generator<Task, SlotAnswer, unknown> {
+    if (pending?.attemptNo === attemptNo) {
+      const { answer } = pending;
+      pending = undefined;
+      return answer;
+    }
+    pending = undefined;
+    if (revision >= 3) {
+      showStatus(context, step, attemptNo, 'DISPATCHING');
+      return yield* call('dispatchStep', { ...stepRef, attemptNo, inputRef });
+    }
+    if (revision === 2) return yield* call<'dispatchAttempt'>('dispatchAttempt', attemptInput(attemptNo));
+    return yield* call('acquireSlot', { ...stepRef, attemptNo });
+  }
 
   for (;;) {
     if (slot.held !== undefined && slotFreed(view, slot.held)) {
@@ -215,10 +305,7 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
       case 'dispatch': {
         if (flowControl && slot.held !== move.attemptNo) {
           slot.waiting = move.attemptNo;
-          const answer =
-            revision >= 2
-              ? yield* call<'dispatchAttempt'>('dispatchAttempt', attemptInput(move.attemptNo))
-              : yield* call('acquireSlot', { ...stepRef, attemptNo: move.attemptNo });
+          const answer = yield* askSlot(move.attemptNo);
           view = answer.view;
           if (!answer.granted) {
             if (view.status !== 'WAITING_SLOT') {
@@ -245,7 +332,9 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
           }
           slot.held = move.attemptNo;
           slot.waiting = undefined;
-          if (revision >= 2) break; // dispatchAttempt recorded the attempt with the slot
+          if (revision >= 3) published.add(attemptKey(view));
+          // Revision 2 recorded the attempt with the slot, revision 3 also published it.
+          if (revision >= 2) break;
         }
         view = yield* call('recordAttempt', attemptInput(move.attemptNo));
         break;
@@ -264,7 +353,16 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
         const wake = yield* wait(run, armed, replyEventName(ref.stepId, ref.attemptNo, ref.leaseId));
         switch (wake.kind) {
           case 'reply':
-            view = yield* call('readAttempt', stepRef);
+            if (revision >= 3) {
+              const answer = yield* call('settleAttempt', {
+                ...stepRef,
+                ...(then === undefined ? {} : { then }),
+              });
+              view = answer.view;
+              if (answer.next !== undefined || answer.status !== undefined) settled = answer;
+            } else {
+              view = yield* call('readAttempt', stepRef);
+            }
             break;
           case 'recheck':
             view = yield* recheck(run, stepRef, wake.event);
@@ -305,7 +403,7 @@ function* runStep(run: Run, step: PlannedStep, inputRef: string): Generator<Task
         break;
       }
       case 'succeeded':
-        return { kind: 'succeeded', summary: summaryOf(view) };
+        return { kind: 'succeeded', summary: summaryOf(view), ...(settled === undefined ? {} : { settled }) };
       case 'failed':
         return { kind: 'failed', summary: summaryOf(view), failure: move.failure };
       case 'cancelled':

@@ -191,7 +191,8 @@ function tokenStale(deps: IngestReplyDeps, reply: WorkerReply, step: Step): Inge
 
 /**
  * Tells the operators what the reply did: an applied ACK or RESULT is a lifecycle event (with the
- * job's tenant, read for it: a failed read only leaves the tenant out), a duplicate is counted.
+ * job's tenant, from the step, or read for a step row written before steps carried it: a failed read
+ * only leaves the tenant out), a duplicate is counted.
  */
 async function observe(
   deps: IngestReplyDeps,
@@ -206,10 +207,13 @@ async function observe(
     return;
   }
   if (outcome.kind !== 'applied' || deps.telemetry === undefined || reply.kind === 'heartbeat') return;
-  const tenantId = await deps.ledger.getJob(reply.jobId).then(
-    (found) => found?.job.tenantId,
-    () => undefined,
-  );
+  // The step row carries its job's tenant; a row written before it did is read for it.
+  const tenantId =
+    outcome.step.tenantId ??
+    (await deps.ledger.getJob(reply.jobId).then(
+      (found) => found?.job.tenantId,
+      () => undefined,
+    ));
   // A RESULT before the ACK implies the ACK: the step shows it (IN_PROGRESS skipped).
   stepChanged(telemetry, event, outcome.step, {
     now,

@@ -5,7 +5,13 @@
  *
  * - startJob: ACCEPTED → RUNNING; answers the plan: every step's current attempt as the ledger holds
  *   it (so a run started over a RUNNING job adopts what is in flight), the job's input, the timings
- *   and the deadline this run enforces (`runDeadline`).
+ *   and the deadline this run enforces (`runDeadline`). With `dispatchFirst` (plan revision 3) it also
+ *   dispatches the first unfinished step, as dispatchStep does, and the plan says what it asked.
+ * - dispatchStep (plan revision 3): acquireSlot, recordAttempt and publishDirective in one activity;
+ *   the attempt's lease and ACK deadline are made here (a run of it that died after recording leaves
+ *   the attempt in the ledger, which the next run publishes and answers).
+ * - settleAttempt (plan revision 3): readAttempt after a RESULT's event; when the step SUCCEEDED it
+ *   also dispatches the next step (as dispatchStep) or, after the last, finishes the job.
  * - acquireSlot: takes a dispatch slot on the step's lane for its type for attempt n (flow control,
  *   domain/dispatch-slots.ts), or queues the step for one and records it WAITING_SLOT (HOLD); answers
  *   whether it was granted and the step as the ledger holds it. Idempotent (a holder keeps its slot,
@@ -36,6 +42,7 @@
  * - cancelJob: CANCEL the job and its unfinished steps; tells the worker holding the attempt.
  * Every answer that concerns an attempt is its AttemptView as the ledger holds it after the call.
  */
+import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config/settings';
 import type { Clock } from '../domain/clock';
 import { runDeadline } from '../domain/admission';
@@ -51,14 +58,18 @@ import { InvalidDirectiveError } from '../messaging/errors';
 import type {
   AttemptRef,
   CancelJobInput,
+  DispatchStepInput,
   ExpireJobInput,
   FinishJobInput,
   JobPlan,
   PublishFailedInput,
   RecordAttemptInput,
   ResolveTimeoutInput,
+  SettleAnswer,
+  SettleAttemptInput,
   SlotAnswer,
   SlotInput,
+  StartOptions,
   StepRef,
 } from '../contracts/job-protocol';
 import { PLAN_REVISION, SLOT_EVENT } from '../contracts/job-protocol';
@@ -105,7 +116,11 @@ export function slotPolicy(settings: Pick<Settings, 'steps' | 'sweep'>): SlotPol
   };
 }
 
-export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInput): Promise<JobPlan> {
+export async function startJob(
+  deps: JobActivityDeps,
+  input: JobOrchestrationInput & StartOptions,
+  log: EventLog = () => undefined,
+): Promise<JobPlan> {
   const { ledger, clock, settings } = deps;
   try {
     await ledger.applyJobEvent(input.jobId, { type: 'START' }, clock.now());
@@ -115,11 +130,19 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
     if (!(error instanceof InvalidTransitionError)) throw error;
   }
   const { job, steps } = await load(ledger, input.jobId);
+  const first =
+    input.dispatchFirst === true && job.status === 'RUNNING' ? firstToDispatch(job, steps) : undefined;
+  const answer =
+    first === undefined ? undefined : await dispatchLoaded(deps, { job, step: first.step }, first.input, log);
   return {
     jobId: job.jobId,
     status: job.status,
     inputRef: job.inputRef,
-    steps: steps.map((step) => ({ ...toAttemptView(step), index: step.index, type: step.type })),
+    steps: steps.map((step) => ({
+      ...(step.stepId === first?.step.stepId && answer !== undefined ? answer.view : toAttemptView(step)),
+      index: step.index,
+      type: step.type,
+    })),
     revision: PLAN_REVISION,
     timings: {
       ackTimeoutSeconds: settings.steps.ackTimeoutSeconds,
@@ -127,7 +150,115 @@ export async function startJob(deps: JobActivityDeps, input: JobOrchestrationInp
       slotRecheckSeconds: Math.min(SLOT_RECHECK_SECONDS, settings.steps.ackTimeoutSeconds),
     },
     deadlineAt: runDeadline(job, settings.sweep.jobTimeoutSeconds, clock.now()),
+    ...(first === undefined || answer === undefined
+      ? {}
+      : { asked: { stepId: first.step.stepId, attemptNo: first.input.attemptNo, granted: answer.granted } }),
   };
+}
+
+/**
+ * The step a run starts with, when it can be dispatched at once (PENDING, or FAILED_RETRY, which a
+ * run dispatches without waiting its backoff), with its input: the output of the last step that
+ * SUCCEEDED before it, else the job's input.
+ */
+function firstToDispatch(
+  job: JobWithSteps['job'],
+  steps: readonly Step[],
+): { readonly step: Step; readonly input: DispatchStepInput } | undefined {
+  let inputRef = job.inputRef;
+  for (const step of steps) {
+    if (step.status === 'SUCCEEDED') {
+      inputRef = step.outputRef ?? inputRef;
+      continue;
+    }
+    if (step.status !== 'PENDING' && step.status !== 'FAILED_RETRY') return undefined;
+    return {
+      step,
+      input: { jobId: job.jobId, stepId: step.stepId, attemptNo: step.attemptNo + 1, inputRef },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Revision 3: takes a dispatch slot for the attempt, records it and publishes its directive, in one
+ * activity. Answers as acquireSlot does: not granted while the step waits for a slot (WAITING_SLOT)
+ * or when it moved on before this attempt; granted, with the attempt as published (or failed to
+ * publish), once the attempt is recorded. Idempotent: run again after it recorded the attempt, it
+ * publishes that attempt again if it is still DISPATCHING (same message id: the topic drops a copy
+ * already sent) and answers granted.
+ */
+export async function dispatchStep(
+  deps: JobActivityDeps,
+  input: DispatchStepInput,
+  log: EventLog = () => undefined,
+): Promise<SlotAnswer> {
+  return dispatchLoaded(deps, await loadJobStep(deps.ledger, input), input, log);
+}
+
+async function dispatchLoaded(
+  deps: JobActivityDeps,
+  loaded: { readonly job: JobWithSteps['job']; readonly step: Step },
+  input: DispatchStepInput,
+  log: EventLog,
+): Promise<SlotAnswer> {
+  const { job } = loaded;
+  let { step } = loaded;
+  if (isDispatchable(step, input.attemptNo)) {
+    const slot = await acquireLoaded(deps, loaded, input);
+    if (!slot.granted) return slot;
+    const now = deps.clock.now();
+    step = await applyStep(
+      deps,
+      input,
+      {
+        type: 'DISPATCH',
+        attemptNo: input.attemptNo,
+        leaseId: randomUUID(),
+        inputRef: input.inputRef,
+        ackDeadline: new Date(now.getTime() + deps.settings.steps.ackTimeoutSeconds * 1000).toISOString(),
+      },
+      job,
+    );
+  }
+  // Not this attempt (the step moved on before it): nothing was taken for it.
+  if (step.attemptNo !== input.attemptNo || step.leaseId === undefined) {
+    return { granted: false, view: toAttemptView(step) };
+  }
+  // The attempt is recorded (now, or by an earlier run of this activity, which took its slot).
+  if (step.status === 'DISPATCHING') {
+    const ref = { jobId: job.jobId, stepId: step.stepId, attemptNo: step.attemptNo, leaseId: step.leaseId };
+    return { granted: true, view: await publishLoaded(deps, job, step, ref, log, { recordFailure: true }) };
+  }
+  return { granted: true, view: toAttemptView(step) };
+}
+
+/**
+ * Revision 3: the read a RESULT's event makes the orchestration do (as readAttempt), and when the step
+ * SUCCEEDED, what comes next in the same activity: the next step's dispatch (as dispatchStep) or,
+ * after the last step, the job's success (as finishJob).
+ */
+export async function settleAttempt(
+  deps: JobActivityDeps,
+  input: SettleAttemptInput,
+  log: EventLog = () => undefined,
+): Promise<SettleAnswer> {
+  const { job, steps } = await load(deps.ledger, input.jobId);
+  const step = findStep(steps, input);
+  const view = toAttemptView(step);
+  const then = input.then;
+  if (step.status !== 'SUCCEEDED' || then === undefined) return { view };
+  if (then.kind === 'finish') {
+    return { view, status: await finishJob(deps, { jobId: input.jobId, outcome: 'SUCCEEDED' }) };
+  }
+  const next = findStep(steps, { jobId: input.jobId, stepId: then.stepId });
+  const dispatch: DispatchStepInput = {
+    jobId: input.jobId,
+    stepId: then.stepId,
+    attemptNo: then.attemptNo,
+    inputRef: step.outputRef ?? then.inputRef,
+  };
+  return { view, next: await dispatchLoaded(deps, { job, step: next }, dispatch, log) };
 }
 
 export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<AttemptView> {
@@ -237,9 +368,25 @@ export async function publishDirective(
   ref: AttemptRef,
   log: EventLog,
 ): Promise<AttemptView> {
-  const { ledger, publisher, clock, settings } = deps;
-  const { job, steps } = await load(ledger, ref.jobId);
-  const step = findStep(steps, ref);
+  const { job, step } = await loadJobStep(deps.ledger, ref);
+  return publishLoaded(deps, job, step, ref, log, { recordFailure: false });
+}
+
+/**
+ * Publishes the attempt `ref` names from the job and step as just read, then records it PUBLISHED.
+ * A transport failure throws DirectivePublishError, or with `recordFailure` is recorded as the
+ * attempt's DISPATCH_FAILED (as recordPublishFailure does); a directive that breaks its contract fails
+ * the step as INVALID_INPUT.
+ */
+async function publishLoaded(
+  deps: JobActivityDeps,
+  job: JobWithSteps['job'],
+  step: Step,
+  ref: AttemptRef,
+  log: EventLog,
+  options: { readonly recordFailure: boolean },
+): Promise<AttemptView> {
+  const { publisher, clock, settings } = deps;
   if (step.attemptNo !== ref.attemptNo || step.leaseId !== ref.leaseId || step.status !== 'DISPATCHING') {
     // Published by an earlier run (or the attempt ended, e.g. cancelled): nothing to send.
     return toAttemptView(step);
@@ -290,7 +437,10 @@ export async function publishDirective(
       () => publisher.publish(directive),
     );
   } catch (error) {
-    if (!(error instanceof InvalidDirectiveError)) throw error;
+    if (!(error instanceof InvalidDirectiveError)) {
+      if (!options.recordFailure) throw error;
+      return failPublish(deps, ref, messageOf(error), tenant);
+    }
     return applyOrReload(
       deps,
       ref,
@@ -321,15 +471,25 @@ export async function recordPublishFailure(
   const { job, step } = await loadJobStep(deps.ledger, input);
   if (step.attemptNo !== input.attemptNo || step.leaseId !== input.leaseId || step.status !== 'DISPATCHING')
     return toAttemptView(step);
+  return failPublish(deps, input, input.message, job);
+}
+
+/** FAIL the attempt as DISPATCH_FAILED: its directive could not be published. */
+function failPublish(
+  deps: JobActivityDeps,
+  ref: AttemptRef,
+  message: string,
+  job: { readonly tenantId?: string },
+): Promise<AttemptView> {
   return applyOrReload(
     deps,
-    input,
+    ref,
     {
       type: 'FAIL',
-      attemptNo: input.attemptNo,
-      leaseId: input.leaseId,
+      attemptNo: ref.attemptNo,
+      leaseId: ref.leaseId,
       failureClass: 'DISPATCH_FAILED',
-      message: `publishing the directive failed: ${input.message}`,
+      message: `publishing the directive failed: ${message}`,
       maxAttempts: deps.settings.steps.maxAttempts,
       backoff: deps.settings.steps.backoff,
     },
@@ -498,6 +658,16 @@ async function applyOrReload(
   event: StepEvent,
   job: { readonly tenantId?: string } = {},
 ): Promise<AttemptView> {
+  return toAttemptView(await applyStep(deps, ref, event, job));
+}
+
+/** applyOrReload, answering the step itself. */
+async function applyStep(
+  deps: JobActivityDeps,
+  ref: Pick<AttemptRef, 'jobId' | 'stepId'>,
+  event: StepEvent,
+  job: { readonly tenantId?: string } = {},
+): Promise<Step> {
   try {
     const now = deps.clock.now();
     const { next, changed } = await deps.ledger.applyStepEvent(ref.jobId, ref.stepId, event, now);
@@ -507,11 +677,15 @@ async function applyOrReload(
         ...(job.tenantId === undefined ? {} : { tenantId: job.tenantId }),
       });
     }
-    return toAttemptView(next);
+    return next;
   } catch (error) {
     if (!(error instanceof InvalidTransitionError)) throw error;
-    return toAttemptView(await loadStep(deps.ledger, ref));
+    return loadStep(deps.ledger, ref);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The step can take attempt `attemptNo` now (it is not in flight, ended, or past that attempt). */

@@ -233,10 +233,10 @@ describe('jobOrchestrator: dispatch slots per lane and step type', () => {
   it('runs a plan of revision 1 (a run started before dispatchAttempt) as its history was written', async () => {
     const harness = await createHarness({ LUCIUS_LANE_COUNT: '1', LUCIUS_MAX_OUTSTANDING_PER_LANE: '1' });
     h = harness;
-    // startJob answers the plan as runs started before plan revisions got it.
+    // startJob answers the plan as runs started before plan revisions got it (and dispatches nothing).
     const startJob = harness.activities.startJob;
-    jest.spyOn(harness.activities, 'startJob').mockImplementation(async (deps, input) => {
-      const { revision: _revision, ...plan } = await startJob(deps, input);
+    jest.spyOn(harness.activities, 'startJob').mockImplementation(async (deps, input, log) => {
+      const { revision: _revision, ...plan } = await startJob(deps, { ...input, dispatchFirst: false }, log);
       return plan;
     });
     const a = (await harness.admit('OCR', { idempotency_key: 'k-a' })).jobId;
@@ -262,5 +262,32 @@ describe('jobOrchestrator: dispatch slots per lane and step type', () => {
     ]);
     const [row] = await harness.services.jobActivities.slots.rowsOfLane(0);
     expect(row?.holders).toEqual([]);
+  });
+  it('runs a plan of revision 2 (a run started before dispatchStep) as its history was written', async () => {
+    const harness = await createHarness({ LUCIUS_LANE_COUNT: '1', LUCIUS_MAX_OUTSTANDING_PER_LANE: '1' });
+    h = harness;
+    const startJob = harness.activities.startJob;
+    jest.spyOn(harness.activities, 'startJob').mockImplementation(async (deps, input, log) => ({
+      ...(await startJob(deps, { ...input, dispatchFirst: false }, log)),
+      revision: 2,
+    }));
+    const a = (await harness.admit('OCR->EMBEDDING', { idempotency_key: 'k-a' })).jobId;
+    for (const stepId of ['ocr', 'embedding']) {
+      const d = await harness.latest(a);
+      expect(d.step_id).toBe(stepId);
+      await harness.ack(d);
+      await harness.succeed(d);
+    }
+    expect((await harness.finish(a)).output.status).toBe('SUCCEEDED');
+    const runs = (await harness.history(a))
+      .filter((e) => e.EventType === 'TaskCompleted')
+      .map((e) => String(e.FunctionName));
+    expect(runs).toEqual([
+      'startJob',
+      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
+      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
+      'finishJob',
+    ]);
+    expect(await harness.episodes(a)).toBe(11);
   });
 });

@@ -24,6 +24,7 @@ import {
   createTestDurableEnvironment,
   type TestDurableEnvironment,
 } from '../../devhost/durable/engine/test-environment';
+import { HistoryEventType, MemoryDurableStore } from '../../devhost/durable/engine';
 import type { InstanceStatus } from '../../devhost/durable/durable-api';
 import { loadFixtureApp } from '../devhost/durable/engine/load-durable-app';
 import { context, envelope, type TestServices } from '../unit/http/fixtures';
@@ -59,6 +60,8 @@ export interface Harness {
   terminate(jobId: string): Promise<void>;
   /** The orchestration's history events (of its current run). */
   history(jobId: string): Promise<ReadonlyArray<Record<string, unknown>>>;
+  /** The orchestrator episodes of its current run (the OrchestratorStarted frames the store holds). */
+  episodes(jobId: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -82,7 +85,8 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     /* eslint-enable @typescript-eslint/no-require-imports */
   });
   const { services, activities, admitCommand, cancelTenantJob, redriveTenantJob, ingestReply } = app;
-  const testEnv = createTestDurableEnvironment({ registrations, startTime: START });
+  const store = new MemoryDurableStore();
+  const testEnv = createTestDurableEnvironment({ registrations, startTime: START, store });
   holder.env = testEnv;
   const signals: OrchestrationSignals = {
     raise: async (jobId, eventName, payload) => {
@@ -211,6 +215,12 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     async history(jobId) {
       const status = await testEnv.engine.status(jobId, { showHistory: true });
       return (status?.historyEvents ?? []) as ReadonlyArray<Record<string, unknown>>;
+    },
+    async episodes(jobId) {
+      const instance = await store.getInstance(jobId);
+      if (instance === undefined) throw new Error(`no orchestration ${jobId}`);
+      const history = await store.getHistory(jobId, instance.executionId);
+      return history.filter((h) => h.event.EventType === HistoryEventType.OrchestratorStarted).length;
     },
     stop: () => testEnv.stop(),
   };

@@ -72,14 +72,12 @@ describe('jobOrchestrator', () => {
     const runs = (await h.history(job.jobId))
       .filter((e) => e.EventType === 'TaskCompleted')
       .map((e) => String(e.FunctionName));
-    // Per step: take the slot and record, publish, read the attempt the RESULT ended; the RESULT's
-    // ingestion gave the slot back, so no releaseSlot.
-    expect(runs).toEqual([
-      'startJob',
-      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
-      ...['dispatchAttempt', 'publishDirective', 'readAttempt'],
-      'finishJob',
-    ]);
+    // startJob dispatches the first step (slot, record, publish); the read after each RESULT
+    // dispatches the next step, or finishes the job after the last; the RESULT's ingestion gave each
+    // slot back, so no releaseSlot.
+    expect(runs).toEqual(['startJob', 'settleAttempt', 'settleAttempt']);
+    // Six episodes: the start, after startJob, after each RESULT's event and after each settle.
+    expect(await h.episodes(job.jobId)).toBe(6);
     const rows = await h.services.jobActivities.slots.rowsOfLane(job.lane);
     expect(rows.every((row) => row.holders.length === 0)).toBe(true);
   });

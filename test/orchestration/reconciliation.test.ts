@@ -146,8 +146,15 @@ describe('jobOrchestrator: outcomes come from the ledger', () => {
     expect((await h.finish(job.jobId)).output.status).toBe('SUCCEEDED');
 
     const runs = await activityRuns(job.jobId);
-    expect(runs).toMatchObject({ resolveTimeout: 1, dispatchAttempt: 2, publishDirective: 1 });
-    expect(runs.recordAttempt ?? 0).toBe(0);
+    // startJob adopted the crashed episode's attempt; the retry is one dispatchStep (slot, record,
+    // publish) and its RESULT one settleAttempt (which finishes the job).
+    expect(runs).toEqual({
+      startJob: 1,
+      resolveTimeout: 1,
+      releaseSlot: 1,
+      dispatchStep: 1,
+      settleAttempt: 1,
+    });
     expect((await h.history(job.jobId)).length).toBeLessThan(40);
   });
 
@@ -159,6 +166,32 @@ describe('jobOrchestrator: outcomes come from the ledger', () => {
     expect(h.services.publisher.published().map((p) => p.messageId)).toEqual([`${job.jobId}:ocr:1`]);
     await h.succeed(d);
     expect((await h.finish(job.jobId)).output.status).toBe('SUCCEEDED');
+  });
+
+  it('runs again a settleAttempt that died after dispatching the next step: one directive, the job succeeds', async () => {
+    const settle = h.activities.settleAttempt;
+    let died = false;
+    jest.spyOn(h.activities, 'settleAttempt').mockImplementation(async (deps, input, log) => {
+      const answer = await settle(deps, input, log);
+      if (!died && answer.next !== undefined) {
+        died = true;
+        throw new Error('the worker process was killed after the next step was dispatched');
+      }
+      return answer;
+    });
+    const job = await h.admit('OCR->EMBEDDING');
+    await h.succeed(await h.latest(job.jobId), 'blob://out/ocr');
+    const embedding = await h.latest(job.jobId);
+    expect(embedding).toMatchObject({ step_id: 'embedding', attempt_no: 1, input_ref: 'blob://out/ocr' });
+    await h.succeed(embedding, 'blob://out/embedding');
+    const { output } = await h.finish(job.jobId);
+    expect(output).toMatchObject({ status: 'SUCCEEDED', outputRef: 'blob://out/embedding' });
+    expect(died).toBe(true);
+    // The run again found the attempt recorded and published: the topic holds one directive for it.
+    const directives = h.services.publisher.published().filter((p) => p.directive.step_id === 'embedding');
+    expect(directives).toHaveLength(1);
+    const runs = await activityRuns(job.jobId);
+    expect(runs).toMatchObject({ startJob: 1, settleAttempt: 2 });
   });
 });
 

@@ -118,10 +118,13 @@ describe('telemetry of a job on devhost', () => {
       return body.status === 'SUCCEEDED' ? body : undefined;
     });
 
-    // Every span of the job, in the caller's trace (the last ones land once finishJob has run).
-    const spans = await eventually('the finishJob activity span', async () => {
+    // Every span of the job, in the caller's trace (the last ones land once the second RESULT's
+    // settleAttempt, which finishes the job, has run).
+    const spans = await eventually('the job.succeeded event on a settleAttempt span', async () => {
       const found = spansOf(callerTrace);
-      return found.some((s) => s.name === 'activity finishJob') ? found : undefined;
+      return found.some((s) => s.name === 'activity settleAttempt' && s.events.includes('job.succeeded'))
+        ? found
+        : undefined;
     });
     const admit = spans.find((s) => s.name === 'POST /v1/commands');
     expect(admit).toMatchObject({ kind: 'SERVER', parentSpanId: callerSpan });
@@ -129,15 +132,12 @@ describe('telemetry of a job on devhost', () => {
 
     const activities = spans.filter((s) => s.name.startsWith('activity '));
     expect(new Set(activities.map((s) => s.name))).toEqual(
-      new Set([
-        'activity startJob',
-        // Takes the slot and records the attempt; the RESULT's ingestion gives the slot back.
-        'activity dispatchAttempt',
-        'activity publishDirective',
-        'activity readAttempt',
-        'activity finishJob',
-      ]),
+      // startJob dispatches the first step (slot, record, publish); each RESULT's settleAttempt reads
+      // the step and dispatches the next one, or finishes the job; the RESULT's ingestion gives the
+      // slot back.
+      new Set(['activity startJob', 'activity settleAttempt']),
     );
+    expect(activities.filter((s) => s.name === 'activity settleAttempt')).toHaveLength(2);
     for (const activity of activities) {
       expect(activity.parentSpanId).toBe(admit?.spanId);
       expect(activity.attributes.job_id).toBe(jobId);
@@ -145,9 +145,7 @@ describe('telemetry of a job on devhost', () => {
 
     const producers = spans.filter((s) => s.kind === 'PRODUCER');
     expect(producers).toHaveLength(2);
-    const publishing = new Set(
-      activities.filter((s) => s.name === 'activity publishDirective').map((s) => s.spanId),
-    );
+    const publishing = new Set(activities.map((s) => s.spanId));
     for (const producer of producers) expect(publishing.has(producer.parentSpanId ?? '')).toBe(true);
     expect(new Set(producers.map((s) => s.attributes.step_id))).toEqual(new Set(['ocr', 'embedding']));
 
@@ -158,7 +156,8 @@ describe('telemetry of a job on devhost', () => {
     for (const consumer of consumers) expect(producerIds.has(consumer.parentSpanId ?? '')).toBe(true);
     const consumerEvents = consumers.flatMap((s) => s.events);
     expect(consumerEvents).toEqual(expect.arrayContaining(['step.acked', 'step.succeeded']));
-    expect(activities.find((s) => s.name === 'activity finishJob')?.events).toContain('job.succeeded');
+    const settles = activities.filter((s) => s.name === 'activity settleAttempt');
+    expect(settles.flatMap((s) => s.events)).toContain('job.succeeded');
 
     // Metrics (exported every second, cumulative).
     const metric = (name: string, where: Record<string, unknown>, atLeast: number) =>

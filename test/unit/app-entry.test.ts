@@ -179,6 +179,8 @@ describe('app entry', () => {
       'activityTrigger:startJob',
       'activityTrigger:acquireSlot',
       'activityTrigger:dispatchAttempt',
+      'activityTrigger:dispatchStep',
+      'activityTrigger:settleAttempt',
       'activityTrigger:releaseSlot',
       'activityTrigger:recordAttempt',
       'activityTrigger:readAttempt',

@@ -136,6 +136,8 @@ describe('devhost hosting the Lucius app', () => {
       'startJob',
       'acquireSlot',
       'dispatchAttempt',
+      'dispatchStep',
+      'settleAttempt',
       'releaseSlot',
       'recordAttempt',
       'readAttempt',
@@ -271,7 +273,8 @@ describe('devhost hosting the Lucius app', () => {
     });
     expect(forged.status).toBe(202);
 
-    // The orchestration took the event and read the attempt from the ledger (bounded polling).
+    // The orchestration took the event and read the attempt from the ledger (settleAttempt, which
+    // dispatches nothing since the step did not succeed; bounded polling).
     let history: Array<Record<string, unknown>> = [];
     for (let poll = 0; poll < 400; poll += 1) {
       const status = (await (
@@ -281,10 +284,10 @@ describe('devhost hosting the Lucius app', () => {
       };
       history = status.historyEvents ?? [];
       const raised = history.findIndex((e) => e.EventType === 'EventRaised');
-      if (raised >= 0 && history.slice(raised).some((e) => e.FunctionName === 'readAttempt')) break;
+      if (raised >= 0 && history.slice(raised).some((e) => e.FunctionName === 'settleAttempt')) break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(history.some((e) => e.FunctionName === 'readAttempt')).toBe(true);
+    expect(history.some((e) => e.FunctionName === 'settleAttempt')).toBe(true);
 
     const instance = await awaitingAckInstance(jobId);
     expect(instance).toMatchObject({ runtimeStatus: 'Running', customStatus: { attemptNo: 1 } });
