@@ -21,7 +21,8 @@
  * postInvocation hooks around the handler (host/invocation-hooks.ts), and its InvocationContext
  * carries a W3C `traceContext` (common/trace-context.ts): an HTTP request's continues its
  * `traceparent`/`tracestate` headers, a part passes its trigger's parent (`InvokeFunction`'s
- * `parentTrace`), any other starts a new trace.
+ * `parentTrace`), any other starts a new trace. Every invocation is also counted, with its wall
+ * duration, by function and trigger kind (host/execution-stats.ts; GET /admin/host/executions).
  *
  * `stop()` stops the parts that bring events in, the timers, the servers, the parts serving an API,
  * and runs the `appTerminate` hooks. Errors while starting are DevhostErrors (common/errors.ts);
@@ -61,6 +62,7 @@ import {
 import { TimerScheduler, type TimerInfo } from '../timers/timer-scheduler';
 import { loadApp, type LoadedApp } from './app-loader';
 import { appProcessEnv } from './functions-core';
+import { ExecutionStats, type ExecutionSnapshot } from './execution-stats';
 import { buildFunctionTable, formatFunctionTable, howToCall } from './function-table';
 import { invocationHooks } from './invocation-hooks';
 
@@ -101,6 +103,8 @@ export interface DevHost {
   readonly functions: readonly HostedFunction[];
   /** Runs a timer function now (as the admin endpoint does) and resolves when it finished. */
   runTimer(name: string): Promise<boolean>;
+  /** The executions so far, by function and kind (as GET /admin/host/executions answers). */
+  executions(): ExecutionSnapshot;
   stop(): Promise<void>;
 }
 
@@ -115,10 +119,11 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
   const config = readHostConfig(options.appDir, env);
   const app = loadApp(options.appDir, options.entry === undefined ? {} : { entry: options.entry });
   const hooks = invocationHooks(app.capture);
-  // Every handler runs the app's invocation hooks, whoever invokes it (the host or a part).
+  const stats = new ExecutionStats();
+  // Every handler runs the app's invocation hooks, and is counted, whoever invokes it (the host or a part).
   const functions = buildFunctionTable(app.capture.registrations, env).map((fn): HostedFunction => ({
     ...fn,
-    handler: hooks.wrap(fn.handler),
+    handler: stats.wrap(fn.name, fn.kind, hooks.wrap(fn.handler)),
   }));
   const keys = resolveKeys(options.keys);
   const invoker = new Invoker(app, parts, env, log, options.invocationLines ?? true);
@@ -196,6 +201,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
         },
       ),
     runFunction,
+    executions: () => stats.snapshot(),
     apis,
     log,
   });
@@ -252,7 +258,9 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
   log(formatFunctionTable(functions, baseUrl, config.routePrefix));
   log('');
   log(`Function key: ${keys.functionKey}   (?code= or x-functions-key; the master key works too)`);
-  log(`Master key:   ${keys.masterKey}   (admin functions, POST /admin/functions/{name})`);
+  log(
+    `Master key:   ${keys.masterKey}   (admin functions, POST /admin/functions/{name}; GET /admin/host/executions)`,
+  );
   for (const api of apis) {
     log(`System key:   ${keys.systemKey}   (${api.keyName}: ${api.title}; the master key works too)`);
   }
@@ -267,6 +275,7 @@ export async function startHost(options: HostOptions): Promise<DevHost> {
     config,
     functions,
     runTimer: (name) => timers.triggerNow(name),
+    executions: () => stats.snapshot(),
     stop: () =>
       (stopping ??= (async () => {
         await stopAll(sources);

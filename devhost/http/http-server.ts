@@ -10,6 +10,9 @@
  * - `POST /admin/functions/{name}` → run a non-HTTP function now (body `{"input": ...}`; master key;
  *   202 Accepted, 404 for an unknown function naming the timer functions), as the Functions host's
  *   admin API;
+ * - `GET /admin/host/executions` → the host's execution accounting so far (host/execution-stats.ts:
+ *   executions, failures and wall durations by function and trigger kind, busy time, mean duration
+ *   and overlap, the process's RSS) as JSON; master key. devhost's own: Azure has no such endpoint;
  * - `/{routePrefix}/...` → the HTTP function whose route template matches (templates tried in
  *   precedence order): 401 without the key its authLevel needs, 405 with `Allow` when only the method
  *   is wrong, 404 when nothing matches or the function is disabled (`AzureWebJobs.<name>.Disabled`;
@@ -23,6 +26,7 @@ import type { HttpRequest } from '@azure/functions';
 import { DevhostError } from '../common/errors';
 import type { HttpFunction } from '../common/functions';
 import type { PartHttpApi } from '../common/host-parts';
+import type { ExecutionSnapshot } from '../host/execution-stats';
 import { compareRoutes } from './route-template';
 import { isAuthorized, presentedKey, type HostKeys } from './auth';
 import { sendProblem } from './problem';
@@ -53,6 +57,8 @@ export interface HttpDispatch {
   invoke(fn: HttpFunction, request: HttpRequest): Promise<unknown>;
   /** Runs a non-HTTP function now; for anything else, says why not. */
   runFunction(name: string, input: unknown): AdminRunResult;
+  /** The host's execution accounting so far (GET /admin/host/executions). */
+  executions(): ExecutionSnapshot;
   /** The APIs the host's parts serve: their paths are reserved. */
   readonly apis: readonly PartHttpApi[];
   log(line: string): void;
@@ -164,6 +170,10 @@ async function handle(
     return;
   }
 
+  if (/^\/admin\/host\/executions\/?$/i.test(path)) {
+    handleAdminExecutions(dispatch, method, res, key);
+    return;
+  }
   const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(path);
   if (admin !== null) {
     await handleAdminRun(dispatch, req, res, key, decodeURIComponent(admin[1] as string));
@@ -261,6 +271,32 @@ async function handleAdminRun(
   if (result.outcome === 'not_found') sendProblem(res, 404, 'route_not_found', result.detail);
   else if (result.outcome === 'not_supported') sendProblem(res, 400, 'not_supported', result.detail);
   else res.writeHead(202).end();
+}
+
+function handleAdminExecutions(
+  dispatch: HttpDispatch,
+  method: string,
+  res: ServerResponse,
+  key: string | undefined,
+): void {
+  if (method !== 'GET') {
+    sendProblem(res, 405, 'method_not_allowed', 'the execution accounting is read with GET', {
+      allow: 'GET',
+    });
+    return;
+  }
+  if (!isAuthorized('admin', dispatch.keys, key)) {
+    sendProblem(
+      res,
+      401,
+      'unauthorized',
+      'the admin API needs the master key, as ?code= or the x-functions-key header',
+    );
+    return;
+  }
+  res
+    .writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(dispatch.executions()));
 }
 
 /** Listens on loopback; a port in use is a DevhostError naming it and `--port`. */
