@@ -4,7 +4,7 @@
  * `npm start` = build + `up`; `npm run launcher -- <command>`.
  *
  *   up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]
- *      [--system-key K] [--workers SPEC | --no-workers] [--log-format text|json] [--verbose]
+ *      [--system-key K] [--workers SPEC | --no-workers] [--ack-after MS] [--log-format text|json] [--verbose]
  *       Azurite, the Service Bus emulator with Lucius's topology, devhost on this project and the
  *       demo workers (up.ts). Lifecycle events print as one readable line each (`--log-format json`:
  *       JSON lines); `--verbose` adds devhost's per-invocation lines.
@@ -37,7 +37,7 @@ export const OPERATOR_ERRORS = ['SettingsError', 'WorkerConfigError'] as const;
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   up:
     'launcher up [--port N] [--servicebus-port N] [--data DIR] [--entry FILE] [--key K] [--master-key K]\n' +
-    '            [--system-key K] [--workers SPEC | --no-workers] [--log-format text|json] [--verbose]\n' +
+    '            [--system-key K] [--workers SPEC | --no-workers] [--ack-after MS] [--log-format text|json] [--verbose]\n' +
     '    What `npm start` runs: Azurite (data in .azurite/), the Service Bus emulator, Lucius on devhost\n' +
     '    and the demo workers; prints the keys and the lucius CLI environment (also in <data>/lucius.env).\n' +
     '    Lifecycle events print one line each (--log-format, or LUCIUS_LOG_FORMAT; default text);\n' +

@@ -1,6 +1,7 @@
 /**
  * The demo OCR/EMBEDDING/SIS workers (workers/) as `up` starts them: their modes from `--workers
- * SPEC`, else LUCIUS_DEMO_WORKERS, else all `normal` (`off` or `--no-workers`: none), and on the lane
+ * SPEC`, else LUCIUS_DEMO_WORKERS, else all `normal` (`off` or `--no-workers`: none); lazy ACK from
+ * `--ack-after MS`, else LUCIUS_DEMO_ACK_AFTER_MS (unset: ACK before the work); and on the lane
  * topics the app publishes to, read from Lucius's own settings.
  */
 import type { Flags, Usage } from '../devhost/launch';
@@ -22,8 +23,23 @@ export function demoWorkerModes(flags: Flags, usage: Usage): WorkerModes | undef
   }
 }
 
+/** Lazy ACK (workers/ack-gate.ts): the ms of work after which a worker ACKs; undefined: ACK first. */
+export function demoWorkerAckAfter(flags: Flags, usage: Usage): number | undefined {
+  const raw = (flags.values.get('ack-after') ?? process.env.LUCIUS_DEMO_ACK_AFTER_MS ?? '').trim();
+  if (raw === '') return undefined;
+  if (!/^[1-9]\d*$/.test(raw))
+    throw usage(
+      `demo workers: --ack-after (or LUCIUS_DEMO_ACK_AFTER_MS) must be a positive number of milliseconds (got "${raw}")`,
+    );
+  return Number(raw);
+}
+
 /** The demo workers on the emulator at `connectionString`, on the app's lane topics. */
-export async function runDemoWorkers(modes: WorkerModes, connectionString: string): Promise<DemoWorkers> {
+export async function runDemoWorkers(
+  modes: WorkerModes,
+  connectionString: string,
+  ackAfterMs?: number,
+): Promise<DemoWorkers> {
   const { serviceBus: messaging, admission } = parseSettings({
     ...appProcessEnv(),
     LUCIUS_STORAGE_BACKEND: 'memory',
@@ -33,6 +49,7 @@ export async function runDemoWorkers(modes: WorkerModes, connectionString: strin
     topicPrefix: messaging.topicPrefix,
     lanes: admission.laneCount,
     modes,
+    ...(ackAfterMs === undefined ? {} : { ackAfterMs }),
     log: (line) => process.stdout.write(`[workers] ${line}\n`),
   });
 }

@@ -36,13 +36,14 @@ import type { ServiceBusEmulator } from '../devhost/servicebus/emulator';
 import type { DemoWorkers } from '../workers/demo-workers';
 import { describeModes } from '../workers/modes';
 import { DEFAULT_DEV_DATA_DIR } from '../src/config/auth-settings';
-import { demoWorkerModes, runDemoWorkers } from './demo-workers';
+import { demoWorkerAckAfter, demoWorkerModes, runDemoWorkers } from './demo-workers';
 import { authLines, shellQuote, useLocalAuth } from './local-auth';
 import { luciusEmulatorConfig } from './lucius-topology';
 
 export async function up(flags: Flags, usage: Usage): Promise<void> {
   const appDir = projectDir(__dirname);
   const workerModes = demoWorkerModes(flags, usage);
+  const ackAfterMs = demoWorkerAckAfter(flags, usage);
   const data = flags.values.get('data');
   const dataDir = data === undefined ? join(appDir, '.azurite') : resolve(data);
   const serviceBusDir = join(dataDir, 'servicebus');
@@ -83,7 +84,9 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   let workers: DemoWorkers | undefined;
   try {
     workers =
-      workerModes === undefined ? undefined : await runDemoWorkers(workerModes, serviceBus.connectionString);
+      workerModes === undefined
+        ? undefined
+        : await runDemoWorkers(workerModes, serviceBus.connectionString, ackAfterMs);
   } catch (error) {
     await host.stop();
     await serviceBus.stop();
@@ -93,7 +96,7 @@ export async function up(flags: Flags, usage: Usage): Promise<void> {
   process.stdout.write(`\nAzurite Table service: ${azurite.tableEndpoint}\n`);
   process.stdout.write(`Service Bus emulator:  ${serviceBus.connectionString}\n`);
   process.stdout.write(
-    `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)} (LUCIUS_DEMO_WORKERS, --workers, --no-workers)`}\n`,
+    `Demo workers:          ${workers === undefined ? 'off' : `${describeModes(workers.modes)}${ackAfterMs === undefined ? '' : `, lazy ACK after ${ackAfterMs} ms`} (LUCIUS_DEMO_WORKERS, --workers, --no-workers, --ack-after)`}\n`,
   );
   const env = luciusCliEnv(azurite.connectionString, serviceBus.connectionString, host, {
     mode: authMode,

@@ -10,6 +10,9 @@
  *   --reply-prefix P     reply to P{lane} instead of each directive's reply_to (else
  *                        LUCIUS_SERVICEBUS_REPLY_PREFIX, else SERVICEBUS_REPLY_PREFIX)
  *   --work-ms N, --slow-work-ms N, --heartbeat-ms N   simulated work timings
+ *   --ack-after MS       lazy ACK: ACK only work still running after MS ms, or at once when less than
+ *                        2 × MS remain before the directive's ack_deadline (else
+ *                        LUCIUS_DEMO_ACK_AFTER_MS; unset: ACK before the work)
  *
  * The previous system's platform consumers were configured with SERVICEBUS_CONNECTION,
  * SERVICEBUS_TOPIC, SERVICEBUS_SUBSCRIPTION and SERVICEBUS_REPLY_PREFIX; they work here too
@@ -33,7 +36,7 @@ import { describeModes, parseWorkerModes, workerModes, type WorkerModes } from '
 import { PLATFORM_SUBSCRIPTIONS, STEP_TYPES, stepTypeOfSubscription } from './platforms';
 
 const USAGE =
-  'usage: node dist/workers/cli.js --connection CS [--modes SPEC] [--topic-prefix P] [--lanes N] [--lane L[,L...]] [--reply-prefix P] [--work-ms N] [--slow-work-ms N] [--heartbeat-ms N]';
+  'usage: node dist/workers/cli.js --connection CS [--modes SPEC] [--topic-prefix P] [--lanes N] [--lane L[,L...]] [--reply-prefix P] [--work-ms N] [--slow-work-ms N] [--heartbeat-ms N] [--ack-after MS]';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -47,6 +50,7 @@ export interface WorkerCliValues {
   readonly 'work-ms'?: string;
   readonly 'slow-work-ms'?: string;
   readonly 'heartbeat-ms'?: string;
+  readonly 'ack-after'?: string;
 }
 
 /** What the workers start with, from the command line over the environment (new names, then old ones). */
@@ -134,6 +138,12 @@ export function workerCliOptions(values: WorkerCliValues, env: Env): WorkerCliOp
     }
   }
 
+  const ackAfter = nonEmpty(values['ack-after']) ?? nonEmpty(env.LUCIUS_DEMO_ACK_AFTER_MS);
+  if (ackAfter !== undefined && !/^[1-9]\d*$/.test(ackAfter))
+    problems.push(
+      `--ack-after (or LUCIUS_DEMO_ACK_AFTER_MS) must be a positive number of milliseconds (got "${ackAfter}")`,
+    );
+
   if (problems.length > 0) throw new WorkerConfigError(problems);
   return {
     connectionString: connectionString as string,
@@ -146,6 +156,7 @@ export function workerCliOptions(values: WorkerCliValues, env: Env): WorkerCliOp
       ...number('slowWorkMs', values['slow-work-ms']),
       ...number('heartbeatMs', values['heartbeat-ms']),
     },
+    ...(ackAfter === undefined ? {} : { ackAfterMs: Number(ackAfter) }),
     notes,
   };
 }
@@ -163,13 +174,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       'work-ms': { type: 'string' },
       'slow-work-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'ack-after': { type: 'string' },
     },
     strict: true,
   });
   const { notes, ...options } = workerCliOptions(values, env);
   for (const note of notes) process.stdout.write(`${note}\n`);
   const workers = await startDemoWorkers({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
-  process.stdout.write(`Demo workers running (${describeModes(workers.modes)}); Ctrl-C to stop\n`);
+  const acking = options.ackAfterMs === undefined ? '' : `, ACK only after ${options.ackAfterMs} ms of work`;
+  process.stdout.write(`Demo workers running (${describeModes(workers.modes)}${acking}); Ctrl-C to stop\n`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

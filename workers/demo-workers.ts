@@ -69,6 +69,12 @@ export interface DemoWorkersOptions {
   /** A spec string (`OCR=flaky:2,EMBEDDING=slow`, see modes.ts) or modes per step type; `normal` otherwise. */
   readonly modes?: string | Partial<Record<StepType, PlatformMode>>;
   readonly timings?: Partial<WorkTimings>;
+  /**
+   * Lazy ACK (a positive integer, ms): the work starts at once and the ACK is sent only if it still
+   * runs this long later, never once the RESULT is sent, and at once when less than twice this
+   * remains before the directive's `ack_deadline` (workers/ack-gate.ts). Unset: ACK before the work.
+   */
+  readonly ackAfterMs?: number;
   /** Messages handled at once per receiver; 4 by default, at least 2. */
   readonly maxConcurrentCalls?: number;
   /** Sent as the ACK's worker_id; `demo-{step type}@{host}:{pid}` by default. */
@@ -166,6 +172,7 @@ export async function startDemoWorkers(options: DemoWorkersOptions): Promise<Dem
       stepType,
       mode,
       timings: config.timings,
+      ...(config.ackAfterMs === undefined ? {} : { ackAfterMs: config.ackAfterMs }),
       workerId: options.workerId ?? `demo-${stepType.toLowerCase()}@${hostname()}:${process.pid}`,
       leases,
       send,
@@ -317,6 +324,7 @@ interface CheckedOptions {
   readonly replyPrefix?: string;
   readonly modes: WorkerModes;
   readonly timings: WorkTimings;
+  readonly ackAfterMs?: number;
   readonly maxConcurrentCalls: number;
 }
 
@@ -340,6 +348,9 @@ function checkOptions(options: DemoWorkersOptions): CheckedOptions {
     if (!Number.isInteger(value) || value < least)
       problems.push(`timings.${name} must be an integer ≥ ${least} (got ${value})`);
   }
+  const { ackAfterMs } = options;
+  if (ackAfterMs !== undefined && !(Number.isInteger(ackAfterMs) && ackAfterMs >= 1))
+    problems.push(`ackAfterMs must be a positive integer of milliseconds (got ${ackAfterMs})`);
   let modes: WorkerModes = workerModes();
   try {
     modes = typeof options.modes === 'string' ? parseWorkerModes(options.modes) : workerModes(options.modes);
@@ -354,6 +365,7 @@ function checkOptions(options: DemoWorkersOptions): CheckedOptions {
     ...(replyPrefix === undefined ? {} : { replyPrefix }),
     modes,
     timings,
+    ...(ackAfterMs === undefined ? {} : { ackAfterMs }),
     maxConcurrentCalls,
   };
 }

@@ -9,8 +9,9 @@
  *   so running it would be work nobody wants. Service Bus normally drops such a directive itself (it
  *   is published with the ACK deadline as its time to live); this covers one received just before.
  * - `directive` with a lease never seen → run it in the platform's mode (see modes.ts), then complete.
- *   The ACK goes out before any work; the RESULT before the message is completed, so a crash in
- *   between redelivers the directive rather than losing the outcome.
+ *   The ACK goes out before any work, or with `ackAfterMs` only if the work outlasts it (ack-gate.ts:
+ *   the RESULT implies the ACK); the RESULT before the message is completed, so a crash in between
+ *   redelivers the directive rather than losing the outcome.
  * - `directive` with a lease already running → complete, no second run (the running one replies);
  *   already finished → send its last reply again (the reply topic's duplicate detection drops it if
  *   the first one arrived), complete; already cancelled → complete.
@@ -20,6 +21,7 @@
  * - Work stopped by shutdown, or a reply that could not be sent → abandon: the lease is forgotten
  *   and the redelivered directive runs afresh (on this or another instance).
  */
+import { ackGate } from './ack-gate';
 import { readDirective, type Directive, type StepDirective } from './directive-contract';
 import { LeaseBook, stopReasonOf } from './lease-book';
 import type { PlatformMode, WorkTimings } from './modes';
@@ -72,6 +74,11 @@ export interface PlatformWorker {
   readonly mode: PlatformMode;
   readonly timings: WorkTimings;
   readonly workerId: string;
+  /**
+   * Lazy ACK: the work starts at once and the ACK goes out only if it still runs after this many ms
+   * (or at once when less than twice that remains before `ack_deadline`); unset: ACK first.
+   */
+  readonly ackAfterMs?: number;
   readonly leases: LeaseBook;
   readonly send: (reply: Reply) => Promise<void>;
   /** Called when work under a new lease starts. */
@@ -156,7 +163,14 @@ async function perform(
   signal: AbortSignal,
 ): Promise<{ outcome: Outcome; lastReply?: Reply; detail?: string }> {
   const { mode, timings } = worker;
+  const gate = ackGate({
+    ...(worker.ackAfterMs === undefined ? {} : { ackAfterMs: worker.ackAfterMs }),
+    ackDeadline: directive.ack_deadline,
+    now: worker.now,
+    sendAck: () => worker.send(toReply(directive, 'ack', ackFor(directive, worker.workerId, worker.now()))),
+  });
   const reply = async (next: Reply): Promise<Reply> => {
+    await gate.beforeReply();
     await worker.send(next);
     return next;
   };
@@ -168,6 +182,7 @@ async function perform(
       signal,
       heartbeat: async (progress) => {
         sequence += 1;
+        await gate.beforeReply();
         await worker.send(
           toReply(directive, 'heartbeat', heartbeatFor(directive, progress, worker.now()), sequence),
         );
@@ -193,40 +208,44 @@ async function perform(
       detail: failureClass,
     };
   };
-  const ack = () => reply(toReply(directive, 'ack', ackFor(directive, worker.workerId, worker.now())));
+  const ack = () => gate.start();
 
-  switch (mode.mode) {
-    case 'silent':
-    case 'off':
-      return { outcome: 'silent' };
-    case 'invalid':
-      return {
-        outcome: 'invalid-reply',
-        lastReply: await reply(toReply(directive, 'result', brokenResultFor(directive))),
-      };
-    case 'instant':
-      await ack();
-      return succeed();
-    case 'normal':
-      await ack();
-      await work(timings.workMs);
-      return succeed();
-    case 'slow':
-      await ack();
-      await work(timings.slowWorkMs);
-      return succeed();
-    case 'flaky':
-      await ack();
-      await work(timings.workMs);
-      return directive.attempt_no <= mode.failAttempts
-        ? fail('TRANSIENT', `demo: flaky worker fails attempts 1..${mode.failAttempts}`)
-        : succeed();
-    case 'failing':
-      await ack();
-      await work(timings.workMs);
-      return fail('PERMANENT', 'demo: failing worker rejects every attempt');
-    default:
-      return assertNever(mode);
+  try {
+    switch (mode.mode) {
+      case 'silent':
+      case 'off':
+        return { outcome: 'silent' };
+      case 'invalid':
+        return {
+          outcome: 'invalid-reply',
+          lastReply: await reply(toReply(directive, 'result', brokenResultFor(directive))),
+        };
+      case 'instant':
+        await ack();
+        return succeed();
+      case 'normal':
+        await ack();
+        await work(timings.workMs);
+        return succeed();
+      case 'slow':
+        await ack();
+        await work(timings.slowWorkMs);
+        return succeed();
+      case 'flaky':
+        await ack();
+        await work(timings.workMs);
+        return directive.attempt_no <= mode.failAttempts
+          ? fail('TRANSIENT', `demo: flaky worker fails attempts 1..${mode.failAttempts}`)
+          : succeed();
+      case 'failing':
+        await ack();
+        await work(timings.workMs);
+        return fail('PERMANENT', 'demo: failing worker rejects every attempt');
+      default:
+        return assertNever(mode);
+    }
+  } finally {
+    await gate.close();
   }
 }
 

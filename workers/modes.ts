@@ -14,6 +14,11 @@
  * | `invalid` | sends one RESULT that breaks result.v1 (Lucius quarantines it; its ACK timeout fires)   |
  * | `off`     | no demo worker for that step type (leave the subscription to a real one)                |
  *
+ * With lazy ACK (`ackAfterMs`, `--ack-after`, workers/ack-gate.ts) every working mode (instant,
+ * normal, slow, flaky, failing) starts its work without the ACK and sends it only if the work still
+ * runs `ackAfterMs` later (or at once close to `ack_deadline`): instant and normal then send the
+ * RESULT alone. `silent`, `invalid` and `off` never ACK either way.
+ *
  * Parsing reports every bad entry at once (WorkerConfigError).
  */
 import { WorkerConfigError } from './errors';

@@ -509,6 +509,11 @@ export const SETTINGS_CATALOG: readonly SettingDefinition[] = [
   setting('LUCIUS_DEMO_WORKERS', 'the demo workers: modes per step type, e.g. OCR=flaky:2,EMBEDDING=slow', {
     readBy: 'tools',
   }),
+  setting(
+    'LUCIUS_DEMO_ACK_AFTER_MS',
+    'the demo workers: lazy ACK, the ms of work after which a worker ACKs (unset: ACK before the work)',
+    { readBy: 'tools' },
+  ),
   setting('LUCIUS_FUNCTION_KEY', "`lucius smoke`: the function key for the deployment's API (or --key)", {
     readBy: 'tools',
     secret: true,
