@@ -10,7 +10,8 @@
  *    or peeked and one per subscription filter a message sent to a topic is evaluated against
  *    (Service Bus throttling); Premium has no credits: a messaging unit's throughput is not
  *    documented, so the deployment states what it assumes;
- *  - Functions Flex Consumption: at most 1,000 instances per app (infra/ deploys 100);
+ *  - Functions Flex Consumption: at most 1,000 instances per app (infra/ deploys 100); an Elastic
+ *    Premium plan's instances are counted as given (the summary prices one EP1 instance);
  *  - Durable Functions, Azure Storage provider: at most 16 partitions (control queues, default 4);
  *    one worker owns a partition at a time, so a partition's episodes go through one instance;
  *  - Durable Task Scheduler: Dedicated 2,000 actions/s per capacity unit, up to 3; Consumption
@@ -31,11 +32,14 @@ export const DTS_CONSUMPTION_ACTIONS_PER_SECOND = 500;
 
 /** The ledger's shared partitions and what one job writes to them (from the ledger's layout). */
 export interface LedgerPartitions {
-  /** Sweepers' active-job shards (one partition each) and a job's operations on its shard. */
+  /**
+   * The sweepers' work-list shards: one partition each, holding the shard's active entries and its
+   * finished entries; a job's operations on its active entry, and the writes of its finished entry
+   * (made in the same partition, in the transaction that removes the active entry).
+   */
   readonly activeShards: number;
   readonly activeShardOpsPerJob: number;
-  /** Writes a job makes to the finished-jobs partition of its day (one partition for everyone). */
-  readonly finishedDayWritesPerJob: number;
+  readonly finishedWritesPerJob: number;
   /** Conditional updates a job makes to its tenant's in-flight counter (take and release). */
   readonly counterUpdatesPerJob: number;
 }
@@ -75,6 +79,8 @@ export interface Deployment {
         readonly assumedCreditsPerSecondPerUnit: number;
       };
   readonly maximumInstances: number;
+  /** The Functions plan (default Flex Consumption, whose instance limit applies). */
+  readonly functionsPlan?: 'flexConsumption' | 'elasticPremium';
   /** Executions one instance runs at once, and how long one takes. */
   readonly concurrencyPerInstance: number;
   readonly meanExecutionMs: number;
@@ -124,16 +130,14 @@ function ledgerPartitionCeilings(counts: CapacityCounts, deployment: Deployment)
     Math.min(counterUpdatesPerSecond, TABLE_PARTITION_ENTITIES_PER_SECOND) / ledger.counterUpdatesPerJob;
   return [
     {
-      resource: 'finished-jobs partition (one per day)',
-      jobsPerSecond: TABLE_PARTITION_ENTITIES_PER_SECOND / ledger.finishedDayWritesPerJob,
-      basis: `2,000 entities/s ÷ ${ledger.finishedDayWritesPerJob} per job`,
-      remedy: 'split the day partition by shard (SWEEP|done|{day}|{shard})',
-    },
-    {
-      resource: `active-job shards (${ledger.activeShards} partitions)`,
+      // The finished entries share the shard partitions with the active ones: one budget for both.
+      resource: `work-list shards (${ledger.activeShards} partitions)`,
       jobsPerSecond:
-        (ledger.activeShards * TABLE_PARTITION_ENTITIES_PER_SECOND) / ledger.activeShardOpsPerJob,
-      basis: `${ledger.activeShards} × 2,000 entities/s ÷ ${ledger.activeShardOpsPerJob} per job`,
+        (ledger.activeShards * TABLE_PARTITION_ENTITIES_PER_SECOND) /
+        (ledger.activeShardOpsPerJob + ledger.finishedWritesPerJob),
+      basis:
+        `${ledger.activeShards} × 2,000 entities/s ÷ (${ledger.activeShardOpsPerJob} active + ` +
+        `${ledger.finishedWritesPerJob} finished) per job`,
       remedy: 'more shards',
     },
     {
@@ -213,14 +217,26 @@ function serviceBusCeiling(counts: CapacityCounts, deployment: Deployment): Ceil
 }
 
 function functionsCeiling(counts: CapacityCounts, deployment: Deployment): Ceiling {
-  const instances = Math.min(deployment.maximumInstances, FLEX_MAX_INSTANCES);
+  const premium = deployment.functionsPlan === 'elasticPremium';
+  const instances = premium
+    ? deployment.maximumInstances
+    : Math.min(deployment.maximumInstances, FLEX_MAX_INSTANCES);
   const executionsPerSecond =
     (instances * deployment.concurrencyPerInstance * 1000) / deployment.meanExecutionMs;
+  if (premium)
+    return {
+      resource: `Functions Elastic Premium (${instances} instance${instances === 1 ? '' : 's'})`,
+      jobsPerSecond: executionsPerSecond / counts.executions,
+      basis:
+        `${instances} × ${deployment.concurrencyPerInstance} at once ÷ ${round(deployment.meanExecutionMs)} ms ` +
+        `÷ ${round(counts.executions)} executions per job`,
+      remedy: 'more instances (each billed by the hour)',
+    };
   return {
     resource: `Functions Flex (${instances} instances)`,
     jobsPerSecond: executionsPerSecond / counts.executions,
     basis:
-      `${instances} instances × ${deployment.concurrencyPerInstance} at once ÷ ${deployment.meanExecutionMs} ms ` +
+      `${instances} instances × ${deployment.concurrencyPerInstance} at once ÷ ${round(deployment.meanExecutionMs)} ms ` +
       `÷ ${round(counts.executions)} executions per job`,
     remedy: instances < FLEX_MAX_INSTANCES ? 'maximumInstanceCount up to 1,000' : 'a second app (region)',
   };

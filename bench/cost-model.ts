@@ -11,9 +11,16 @@
  *  - Service Bus operations: each message is sent, received and completed (peek-lock), each an
  *    operation;
  *  - function executions: the admission (HTTP), every orchestrator episode, every activity and
- *    every reply the Service Bus trigger takes; GB-s = executions × mean duration × instance memory
- *    (Flex bills the instance's memory while it runs at least one execution, so executions that
- *    overlap on one instance share it: `overlap` divides, 1 is the upper bound).
+ *    every reply the Service Bus trigger takes. GB-s by plan (`billedCompute`):
+ *    Flex Consumption (on demand) bills the instance's memory while it runs at least one execution,
+ *    so executions that overlap on one instance share it: GB-s = executions × mean duration ×
+ *    instance memory ÷ overlap (1 is the upper bound);
+ *    legacy Consumption bills each execution: its duration, at least 100 ms, × the process's memory
+ *    rounded up to a multiple of 128 MB; the overlap is not applied (an upper bound: Microsoft says
+ *    the calculation "takes into account concurrency", without saying how);
+ *  - a tier billed by the hour (Service Bus Premium messaging units, an Elastic Premium instance)
+ *    costs, per job, its hourly price ÷ the jobs it carries in an hour at its ceiling
+ *    (`hourlyCostPerMillionJobs`): at full use of the tier, the lowest such a tier can cost.
  */
 
 /** The subset of bench/prices.json the model reads (USD). */
@@ -25,6 +32,7 @@ export interface Prices {
   };
   readonly functionsFlexConsumption: FunctionsPrices;
   readonly functionsConsumption: FunctionsPrices;
+  readonly functionsElasticPremium: { readonly ep1PerInstanceHour: number | null };
   readonly awsStepFunctionsStandard: { readonly perMillionStateTransitions: number };
 }
 
@@ -59,13 +67,21 @@ export interface JobCounts {
   readonly executions: Executions;
 }
 
-/** How executions are billed: their mean duration and the instance memory. */
+/** How executions are billed: their mean duration and the memory billed while they run. */
 export interface ComputeAssumptions {
   readonly plan: FunctionsPlan;
   readonly meanExecutionMs: number;
+  /** Flex: the instance memory (instanceMemoryMB); Consumption: the process's memory, before rounding. */
   readonly instanceMemoryGb: number;
-  /** Executions sharing one instance's billed memory at a time (1: none; the upper bound). */
+  /** Executions sharing one instance's billed memory at a time (1: none; the upper bound). Flex only. */
   readonly overlap?: number;
+}
+
+/** What the plan bills for an execution: its duration, the memory and the sharing applied. */
+export interface BilledCompute {
+  readonly executionMs: number;
+  readonly memoryGb: number;
+  readonly overlap: number;
 }
 
 /** Dollars per million jobs, by meter. */
@@ -86,23 +102,62 @@ export const SERVICE_BUS_OPERATIONS_PER_MESSAGE = 3;
 /** The goal of issue 13: a job costs at most a tenth of the Step Functions Standard equivalent. */
 export const COST_RATIO_GOAL = 0.1;
 
+/** Legacy Consumption: memory is billed in steps of 128 MB, and an execution for at least 100 ms. */
+export const CONSUMPTION_MEMORY_STEP_MB = 128;
+export const CONSUMPTION_MINIMUM_EXECUTION_MS = 100;
+
 export function totalExecutions(executions: Executions): number {
   return (
     executions.http + executions.orchestratorEpisodes + executions.activities + executions.serviceBusTriggers
   );
 }
 
-/** GB-s of one job: executions × mean duration × memory, shared by `overlap` executions at a time. */
-export function gbSecondsPerJob(executions: Executions, compute: ComputeAssumptions): number {
+/**
+ * The plan's billing rules applied to `compute`: Flex bills the instance memory for the mean
+ * duration, shared by `overlap`; Consumption bills at least 100 ms of the memory rounded up to 128 MB,
+ * each execution on its own (the overlap is not applied; with a mean duration, the 100 ms minimum is
+ * exact when every execution is shorter or every one longer, a lower bound otherwise).
+ */
+export function billedCompute(compute: ComputeAssumptions): BilledCompute {
   const overlap = compute.overlap ?? 1;
   if (!(overlap >= 1)) throw new RangeError(`overlap must be at least 1, got ${overlap}`);
-  return (
-    (totalExecutions(executions) * (compute.meanExecutionMs / 1000) * compute.instanceMemoryGb) / overlap
-  );
+  if (!(compute.meanExecutionMs >= 0))
+    throw new RangeError(`meanExecutionMs must be non-negative, got ${compute.meanExecutionMs}`);
+  if (compute.plan === 'flexConsumption')
+    return { executionMs: compute.meanExecutionMs, memoryGb: compute.instanceMemoryGb, overlap };
+  const memoryMb =
+    Math.ceil((compute.instanceMemoryGb * 1024) / CONSUMPTION_MEMORY_STEP_MB) * CONSUMPTION_MEMORY_STEP_MB;
+  return {
+    executionMs: Math.max(compute.meanExecutionMs, CONSUMPTION_MINIMUM_EXECUTION_MS),
+    memoryGb: Math.max(memoryMb, CONSUMPTION_MEMORY_STEP_MB) / 1024,
+    overlap: 1,
+  };
+}
+
+/** GB-s of one job as the plan bills them: executions × duration × memory ÷ overlap (`billedCompute`). */
+export function gbSecondsPerJob(executions: Executions, compute: ComputeAssumptions): number {
+  const billed = billedCompute(compute);
+  return (totalExecutions(executions) * (billed.executionMs / 1000) * billed.memoryGb) / billed.overlap;
+}
+
+/**
+ * Dollars per million jobs of a tier billed by the hour, at full use: its hourly price ÷ the jobs it
+ * carries in an hour at `jobsPerSecond` (its ceiling).
+ */
+export function hourlyCostPerMillionJobs(hourlyUsd: number, jobsPerSecond: number): number {
+  if (!(jobsPerSecond > 0)) throw new RangeError(`jobsPerSecond must be positive, got ${jobsPerSecond}`);
+  return (hourlyUsd / (jobsPerSecond * 3600)) * MILLION;
 }
 
 export function serviceBusOperationsPerJob(counts: JobCounts): number {
   return counts.serviceBusMessages * SERVICE_BUS_OPERATIONS_PER_MESSAGE;
+}
+
+export type Meter = Exclude<keyof CostBreakdown, 'total'>;
+
+/** `cost` with `meter` priced at `perMillionJobs` instead (e.g. a tier billed by the hour), total updated. */
+export function replaceMeter(cost: CostBreakdown, meter: Meter, perMillionJobs: number): CostBreakdown {
+  return { ...cost, [meter]: perMillionJobs, total: cost.total - cost[meter] + perMillionJobs };
 }
 
 /** A million jobs on Azure: Table Storage, Service Bus Standard and Functions, by meter. */

@@ -13,9 +13,11 @@
  *   has not exited 10 s later; it resolves once the child has exited. A failed launch stops it.
  * - With `countTableOps`, a preload script (`node --require`, so in the command line's process
  *   only, not in the Azurite it may spawn) counts every request that process sends to the
- *   development storage account, grouped by table (the URL's first segment, e.g. `$batch` for an
- *   entity group transaction), on Node's `http.client.request.start` diagnostics channel: no
- *   proxy, so no extra hop. `tableOps()` asks for the counts so far with SIGUSR2 and reads them
+ *   development storage account, grouped by table (the URL's first segment), on Node's
+ *   `http.client.request.start` diagnostics channel: no proxy, so no extra hop. An entity group
+ *   transaction goes to `$batch`, which names no table: it is counted as `$batch:<table>`, the table
+ *   its body's first operation names (every operation of a batch is in one table and partition),
+ *   read from the body as the request writes it. `tableOps()` asks for the counts so far with SIGUSR2 and reads them
  *   from the file the child writes in the benchmark's work folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,17 +39,37 @@ const COUNT_POLLS = 500;
 const COUNT_POLL_MS = 10;
 const KILL_AFTER_MS = 10_000;
 
-/** Loaded into the child: counts its requests to the development account per table; on SIGUSR2 writes them to BENCH_TABLE_COUNT_FILE. */
+/**
+ * Loaded into the child: counts its requests to the development account per table (a batch by the
+ * table its body names); on SIGUSR2 writes them to BENCH_TABLE_COUNT_FILE.
+ */
 const PRELOAD = `'use strict';
 const dc = require('node:diagnostics_channel');
 const fs = require('node:fs');
+const http = require('node:http');
 const file = process.env.BENCH_TABLE_COUNT_FILE;
 const byTable = Object.create(null);
 let seq = 0;
+const BATCH_TABLE = Symbol('batchTable');
+function sniff(request, chunk) {
+  if (request[BATCH_TABLE] !== undefined || chunk === undefined || chunk === null) return;
+  if (typeof chunk === 'function' || !String(request.path || '').includes('$batch')) return;
+  const text = Buffer.isBuffer(chunk) ? chunk.toString('latin1', 0, 8192) : String(chunk).slice(0, 8192);
+  const match = /\\/devstoreaccount1\\/([A-Za-z][A-Za-z0-9]*)[(?\\s]/.exec(text);
+  if (match !== null) request[BATCH_TABLE] = match[1];
+}
+for (const method of ['write', 'end']) {
+  const original = http.ClientRequest.prototype[method];
+  http.ClientRequest.prototype[method] = function (chunk, ...rest) {
+    sniff(this, chunk);
+    return original.call(this, chunk, ...rest);
+  };
+}
 dc.subscribe('http.client.request.start', ({ request }) => {
   const match = /^\\/devstoreaccount1\\/([^/?(]*)/.exec(request.path || '');
   if (match === null) return;
-  const table = decodeURIComponent(match[1]) || '(account)';
+  let table = decodeURIComponent(match[1]) || '(account)';
+  if (table === '$batch') table = '$batch:' + (request[BATCH_TABLE] || '?');
   byTable[table] = (byTable[table] || 0) + 1;
 });
 process.on('SIGUSR2', () => {

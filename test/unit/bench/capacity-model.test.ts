@@ -14,7 +14,7 @@ const COUNTS: CapacityCounts = {
   executions: 20,
   serviceBusCredits: 20,
   durableTaskSchedulerActions: 25,
-  ledger: { activeShards: 16, activeShardOpsPerJob: 4, finishedDayWritesPerJob: 1, counterUpdatesPerJob: 2 },
+  ledger: { activeShards: 16, activeShardOpsPerJob: 3, finishedWritesPerJob: 1, counterUpdatesPerJob: 2 },
 };
 
 const STANDARD: Deployment = {
@@ -37,12 +37,18 @@ describe('capacity model', () => {
   it('derives each ceiling from the documented limits and the counts', () => {
     const found = byResource(STANDARD);
     expect(found.get('storage account (ledger + durable)')).toBeCloseTo(125, 10); // 20,000 / 160
-    expect(found.get('finished-jobs partition (one per day)')).toBe(2000);
-    expect(found.get('active-job shards (16 partitions)')).toBe(8000); // 16 × 2,000 / 4
+    expect(found.get('work-list shards (16 partitions)')).toBe(8000); // 16 × 2,000 / (3 + 1)
     expect(found.get("tenants' in-flight counters (8 tenants)")).toBe(200); // 8 × (1000 / 20 ms) / 2
     expect(found.get('durable partitions (Azure Storage, 4)')).toBeCloseTo(66.667, 2); // 4 × 10 / (10 × 10 ms) / 6
     expect(found.get('Service Bus Standard namespace')).toBe(50); // 1,000 credits / 20
     expect(found.get('Functions Flex (100 instances)')).toBe(1600); // 100 × 16 / 50 ms / 20
+  });
+
+  it('counts the instances of an Elastic Premium plan as given, past the Flex limit', () => {
+    const found = byResource({ ...STANDARD, functionsPlan: 'elasticPremium', maximumInstances: 1 });
+    expect(found.get('Functions Elastic Premium (1 instance)')).toBe(16); // 1 × 16 / 50 ms / 20
+    const many = byResource({ ...STANDARD, functionsPlan: 'elasticPremium', maximumInstances: 2_000 });
+    expect(many.get('Functions Elastic Premium (2000 instances)')).toBe(32_000);
   });
 
   it('lists the ceilings lowest first and names the binding one with its remedy', () => {

@@ -1,8 +1,11 @@
 import {
+  billedCompute,
   costPerMillionJobs,
   costVerdict,
   durableTaskSchedulerActions,
   gbSecondsPerJob,
+  hourlyCostPerMillionJobs,
+  replaceMeter,
   serviceBusOperationsPerJob,
   stepFunctionsCostPerMillionJobs,
   stepFunctionsTransitions,
@@ -18,6 +21,7 @@ const PRICES: Prices = {
   serviceBus: { standardPerMillionOperations: 0.8, premiumPerMessagingUnitHour: 1 },
   functionsFlexConsumption: { perMillionExecutions: 0.4, perGbSecond: 0.00002 },
   functionsConsumption: { perMillionExecutions: 0.2, perGbSecond: 0.00001 },
+  functionsElasticPremium: { ep1PerInstanceHour: 0.2 },
   awsStepFunctionsStandard: { perMillionStateTransitions: 25 },
 };
 
@@ -66,6 +70,47 @@ describe('cost model', () => {
     });
     expect(cost.executions).toBeCloseTo(4, 10);
     expect(cost.gbSeconds).toBeCloseTo(20, 10); // 20 × 0.1 s × 1 GB × 1e6 × 0.00001
+  });
+
+  it('bills Consumption per execution: at least 100 ms, memory rounded up to 128 MB, no overlap', () => {
+    const base = { plan: 'consumption' as const, instanceMemoryGb: 300 / 1024, overlap: 8 };
+    expect(billedCompute({ ...base, meanExecutionMs: 30 })).toEqual({
+      executionMs: 100,
+      memoryGb: 384 / 1024,
+      overlap: 1,
+    });
+    expect(billedCompute({ ...base, meanExecutionMs: 250, instanceMemoryGb: 0.01 })).toEqual({
+      executionMs: 250,
+      memoryGb: 128 / 1024,
+      overlap: 1,
+    });
+    // 20 executions × 0.1 s × 0.375 GB: the overlap of 8 does not divide it
+    expect(gbSecondsPerJob(COUNTS.executions, { ...base, meanExecutionMs: 30 })).toBeCloseTo(0.75, 10);
+  });
+
+  it('bills Flex the instance memory for the mean duration, shared by the overlap, with no minimum', () => {
+    expect(
+      billedCompute({ plan: 'flexConsumption', meanExecutionMs: 30, instanceMemoryGb: 2, overlap: 3 }),
+    ).toEqual({ executionMs: 30, memoryGb: 2, overlap: 3 });
+    expect(() =>
+      billedCompute({ plan: 'flexConsumption', meanExecutionMs: -1, instanceMemoryGb: 2 }),
+    ).toThrow(RangeError);
+  });
+
+  it('prices a tier billed by the hour at full use: hourly price over the jobs of an hour at its ceiling', () => {
+    expect(hourlyCostPerMillionJobs(3.6, 100)).toBeCloseTo(10, 10); // $3.6 / 360,000 jobs × 1e6
+    expect(() => hourlyCostPerMillionJobs(1, 0)).toThrow(RangeError);
+  });
+
+  it('replaces one meter and keeps the total consistent', () => {
+    const cost = costPerMillionJobs(COUNTS, PRICES, {
+      plan: 'flexConsumption',
+      meanExecutionMs: 50,
+      instanceMemoryGb: 2,
+    });
+    const premium = replaceMeter(cost, 'serviceBus', 2);
+    expect(premium.serviceBus).toBe(2);
+    expect(premium.total).toBeCloseTo(64.4 - 14.4 + 2, 10);
   });
 
   it('counts the Step Functions state machine: two states per step, the final Succeed, three per retry', () => {
