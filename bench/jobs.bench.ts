@@ -53,7 +53,7 @@ import {
   executionsBetween,
   type ExecutionInterval,
   type ExecutionSnapshot,
-} from '../devhost/host/execution-stats';
+} from '../devhost/common/execution-stats';
 import { startDemoWorkers, type DemoWorkers, type WorkerStats } from '../workers/demo-workers';
 import type { ReplyKind } from '../workers/replies';
 import { readJob, submitJob, tableOpsSince, totalTableOps, withUp, type Up } from './launch-up';

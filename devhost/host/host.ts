@@ -22,7 +22,7 @@
  * carries a W3C `traceContext` (common/trace-context.ts): an HTTP request's continues its
  * `traceparent`/`tracestate` headers, a part passes its trigger's parent (`InvokeFunction`'s
  * `parentTrace`), any other starts a new trace. Every invocation is also counted, with its wall
- * duration, by function and trigger kind (host/execution-stats.ts; GET /admin/host/executions).
+ * duration, by function and trigger kind (common/execution-stats.ts; GET /admin/host/executions).
  *
  * `stop()` stops the parts that bring events in, the timers, the servers, the parts serving an API,
  * and runs the `appTerminate` hooks. Errors while starting are DevhostErrors (common/errors.ts);
@@ -62,7 +62,7 @@ import {
 import { TimerScheduler, type TimerInfo } from '../timers/timer-scheduler';
 import { loadApp, type LoadedApp } from './app-loader';
 import { appProcessEnv } from './functions-core';
-import { ExecutionStats, type ExecutionSnapshot } from './execution-stats';
+import { ExecutionStats, type ExecutionSnapshot } from '../common/execution-stats';
 import { buildFunctionTable, formatFunctionTable, howToCall } from './function-table';
 import { invocationHooks } from './invocation-hooks';
 

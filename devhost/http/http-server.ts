@@ -10,7 +10,7 @@
  * - `POST /admin/functions/{name}` → run a non-HTTP function now (body `{"input": ...}`; master key;
  *   202 Accepted, 404 for an unknown function naming the timer functions), as the Functions host's
  *   admin API;
- * - `GET /admin/host/executions` → the host's execution accounting so far (host/execution-stats.ts:
+ * - `GET /admin/host/executions` → the host's execution accounting so far (common/execution-stats.ts:
  *   executions, failures and wall durations by function and trigger kind, busy time, mean duration
  *   and overlap, the process's RSS) as JSON; master key. devhost's own: Azure has no such endpoint;
  * - `/{routePrefix}/...` → the HTTP function whose route template matches (templates tried in
@@ -26,7 +26,7 @@ import type { HttpRequest } from '@azure/functions';
 import { DevhostError } from '../common/errors';
 import type { HttpFunction } from '../common/functions';
 import type { PartHttpApi } from '../common/host-parts';
-import type { ExecutionSnapshot } from '../host/execution-stats';
+import type { ExecutionSnapshot } from '../common/execution-stats';
 import { compareRoutes } from './route-template';
 import { isAuthorized, presentedKey, type HostKeys } from './auth';
 import { sendProblem } from './problem';
@@ -248,15 +248,7 @@ async function handleAdminRun(
     sendProblem(res, 405, 'method_not_allowed', 'the admin API runs a function with POST', { allow: 'POST' });
     return;
   }
-  if (!isAuthorized('admin', dispatch.keys, key)) {
-    sendProblem(
-      res,
-      401,
-      'unauthorized',
-      'the admin API needs the master key, as ?code= or the x-functions-key header',
-    );
-    return;
-  }
+  if (withoutMasterKey(dispatch, res, key)) return;
   const text = await readText(req);
   let input: unknown;
   if (text.trim() !== '') {
@@ -273,6 +265,18 @@ async function handleAdminRun(
   else res.writeHead(202).end();
 }
 
+/** Answers 401 and says so when `key` is not the master key (the admin API needs it). */
+function withoutMasterKey(dispatch: HttpDispatch, res: ServerResponse, key: string | undefined): boolean {
+  if (isAuthorized('admin', dispatch.keys, key)) return false;
+  sendProblem(
+    res,
+    401,
+    'unauthorized',
+    'the admin API needs the master key, as ?code= or the x-functions-key header',
+  );
+  return true;
+}
+
 function handleAdminExecutions(
   dispatch: HttpDispatch,
   method: string,
@@ -285,15 +289,7 @@ function handleAdminExecutions(
     });
     return;
   }
-  if (!isAuthorized('admin', dispatch.keys, key)) {
-    sendProblem(
-      res,
-      401,
-      'unauthorized',
-      'the admin API needs the master key, as ?code= or the x-functions-key header',
-    );
-    return;
-  }
+  if (withoutMasterKey(dispatch, res, key)) return;
   res
     .writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
     .end(JSON.stringify(dispatch.executions()));

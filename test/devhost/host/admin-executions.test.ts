@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { ManualClock } from '../../../devhost/common/clock';
-import type { ExecutionSnapshot } from '../../../devhost/host/execution-stats';
+import type { ExecutionSnapshot } from '../../../devhost/common/execution-stats';
 import { startHost, type DevHost } from '../../../devhost/host/host';
 
 const APP_DIR = join(__dirname, '..', 'fixtures', 'http-app');

@@ -1,8 +1,8 @@
 /**
- * devhost's execution accounting (devhost/host/execution-stats.ts) on a fake monotonic clock and a
+ * devhost's execution accounting (devhost/common/execution-stats.ts) on a fake monotonic clock and a
  * fake RSS: counts, durations, busy time and overlap are plain arithmetic on the times set here.
  */
-import { ExecutionStats, executionsBetween } from '../../../devhost/host/execution-stats';
+import { ExecutionStats, executionsBetween } from '../../../devhost/common/execution-stats';
 
 function fakeClock(): { now: () => number; set: (ms: number) => void } {
   let current = 0;
