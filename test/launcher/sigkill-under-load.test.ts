@@ -192,12 +192,19 @@ async function jobView(tenantId: string, jobId: string): Promise<{ status: numbe
   return { status: 200, job: (await response.json()) as JobBody };
 }
 
-/** The Durable HTTP API, with the durabletask_extension system key it requires. */
-async function durable(path: string, headers: Record<string, string> = {}): Promise<Response> {
+/**
+ * The Durable HTTP API, with the durabletask_extension system key it requires. An instance's status
+ * answers 202 while it is Running or Pending (as on Azure), 200 once it ended.
+ */
+async function durable(
+  path: string,
+  headers: Record<string, string> = {},
+  expected: readonly number[] = [200],
+): Promise<Response> {
   const response = await fetch(`${running().baseUrl}/runtime/webhooks/durabletask/${path}`, {
     headers: { ...headers, 'x-functions-key': SYSTEM },
   });
-  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+  if (!expected.includes(response.status)) throw new Error(`GET ${path} answered ${response.status}`);
   return response;
 }
 
@@ -220,7 +227,8 @@ async function instances(): Promise<InstanceSummary[]> {
     continuation = page.headers.get('x-ms-continuation-token');
   } while (continuation !== null);
   return inParallel(listed, async ({ instanceId }) => {
-    const body = (await (await durable(`instances/${instanceId}?showHistory=true`)).json()) as InstanceBody;
+    const status = await durable(`instances/${instanceId}?showHistory=true`, {}, [200, 202]);
+    const body = (await status.json()) as InstanceBody;
     return { instanceId, runtimeStatus: body.runtimeStatus, events: body.historyEvents?.length ?? 0 };
   });
 }
