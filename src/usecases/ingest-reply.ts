@@ -47,19 +47,20 @@
  */
 import type { Clock } from '../domain/clock';
 import { slotFreed, toAttemptView } from '../domain/attempt';
-import { releaseSlot, type SlotPolicy } from '../domain/dispatch-slots';
+import type { SlotPolicy } from '../domain/dispatch-slots';
 import type { DispatchSlots } from '../ports/dispatch-slots';
 import { InvalidTransitionError, StaleLeaseError } from '../domain/errors';
 import { isTerminalStepStatus, type Step, type StepEvent } from '../domain/step';
 import type { JobLedger } from '../ports/job-ledger';
 import type { WorkerReply } from '../domain/worker-reply';
 import { toStepEvent, type ReplyTimings } from '../domain/to-step-event';
-import { replyEventName, SLOT_EVENT, type ReplyEvent } from '../contracts/job-protocol';
+import { replyEventName, type ReplyEvent } from '../contracts/job-protocol';
 import type { OrchestrationSignals } from '../ports/orchestration-signals';
 import type { Telemetry } from '../ports/telemetry';
 import { callbackTokenStanding, type BoundAttempt } from '../guards/callback-token';
 import { JobNotFoundError, StepNotFoundError } from '../ledger/errors';
 import { stepChanged, telemetryOf } from './lifecycle-telemetry';
+import { giveSlotBack } from './slot-handover';
 
 export interface IngestReplyDeps {
   readonly ledger: JobLedger;
@@ -132,18 +133,11 @@ async function handOver(deps: IngestReplyDeps, step: Step, reply: WorkerReply, n
   if (slots === undefined || slotPolicy === undefined) return;
   if (!slotFreed(toAttemptView(step), reply.attemptNo)) return;
   try {
-    const release = await slots.update({ lane: step.lane, stepType: step.type }, (row) =>
-      releaseSlot(
-        row,
-        { jobId: reply.jobId, stepId: reply.stepId, attemptNo: reply.attemptNo },
-        slotPolicy,
-        now,
-      ),
-    );
-    await Promise.allSettled(
-      release.handedTo.map((holder) =>
-        deps.signals.raise(holder.jobId, SLOT_EVENT, { stepId: holder.stepId, attemptNo: holder.attemptNo }),
-      ),
+    await giveSlotBack(
+      { slots, slotPolicy, signals: deps.signals },
+      { lane: step.lane, stepType: step.type },
+      reply,
+      now,
     );
   } catch {
     // The lease sweeper releases it (and the orchestration too, for an attempt that failed).

@@ -72,16 +72,12 @@ import type {
   StartOptions,
   StepRef,
 } from '../contracts/job-protocol';
-import { PLAN_REVISION, SLOT_EVENT } from '../contracts/job-protocol';
+import { PLAN_REVISION } from '../contracts/job-protocol';
 import type { JobOrchestrationInput } from '../ports/orchestration-starter';
 import type { DispatchSlots } from '../ports/dispatch-slots';
 import type { OrchestrationSignals } from '../ports/orchestration-signals';
-import {
-  acquireSlot as acquireIn,
-  releaseSlot as releaseIn,
-  type SlotHolder,
-  type SlotPolicy,
-} from '../domain/dispatch-slots';
+import { acquireSlot as acquireIn, type SlotPolicy } from '../domain/dispatch-slots';
+import { giveSlotBack, tellGranted } from './slot-handover';
 import type { Telemetry } from '../ports/telemetry';
 import { issueCallbackToken, type CallbackKeyRing } from '../guards/callback-token';
 import { jobFinished, stepChanged, telemetryOf } from './lifecycle-telemetry';
@@ -208,18 +204,12 @@ async function dispatchLoaded(
     const slot = await acquireLoaded(deps, loaded, input);
     if (!slot.granted) return slot;
     const now = deps.clock.now();
-    step = await applyStep(
-      deps,
-      input,
-      {
-        type: 'DISPATCH',
-        attemptNo: input.attemptNo,
-        leaseId: randomUUID(),
-        inputRef: input.inputRef,
-        ackDeadline: new Date(now.getTime() + deps.settings.steps.ackTimeoutSeconds * 1000).toISOString(),
-      },
-      job,
-    );
+    const ackDeadline = new Date(now.getTime() + deps.settings.steps.ackTimeoutSeconds * 1000);
+    step = await recordStep(deps, loaded, {
+      ...input,
+      leaseId: randomUUID(),
+      ackDeadline: ackDeadline.toISOString(),
+    });
   }
   // Not this attempt (the step moved on before it): nothing was taken for it.
   if (step.attemptNo !== input.attemptNo || step.leaseId === undefined) {
@@ -262,22 +252,22 @@ export async function settleAttempt(
 }
 
 export async function recordAttempt(deps: JobActivityDeps, input: RecordAttemptInput): Promise<AttemptView> {
-  return recordLoaded(deps, await loadJobStep(deps.ledger, input), input);
+  return toAttemptView(await recordStep(deps, await loadJobStep(deps.ledger, input), input));
 }
 
-/** recordAttempt on the job and step as just read. */
-async function recordLoaded(
+/**
+ * DISPATCH attempt `attemptNo` under the lease and ACK deadline given, on the job and step as just
+ * read, when the step can take it. Recorded by an earlier run of the activity, held under another
+ * lease, or moved on: the ledger's step is the answer (also when a concurrent writer, a crashed
+ * episode's activity still running, records it first).
+ */
+async function recordStep(
   deps: JobActivityDeps,
   { job, step }: { readonly job: JobWithSteps['job']; readonly step: Step },
   input: RecordAttemptInput,
-): Promise<AttemptView> {
-  const dispatchable = isDispatchable(step, input.attemptNo);
-  // Recorded by an earlier run of this activity, held under another lease, or moved on: the ledger's
-  // attempt is the answer.
-  if (!dispatchable) return toAttemptView(step);
-  // A concurrent writer (a crashed episode's activity still running) may record it first: then the
-  // ledger's attempt is the answer too.
-  return applyOrReload(
+): Promise<Step> {
+  if (!isDispatchable(step, input.attemptNo)) return step;
+  return applyStep(
     deps,
     input,
     {
@@ -296,7 +286,7 @@ export async function dispatchAttempt(deps: JobActivityDeps, input: RecordAttemp
   const answer = await acquireLoaded(deps, loaded, input);
   if (!answer.granted) return answer;
   // Granted: the step was dispatchable when read, so the attempt is recorded from that read.
-  return { granted: true, view: await recordLoaded(deps, loaded, input) };
+  return { granted: true, view: toAttemptView(await recordStep(deps, loaded, input)) };
 }
 
 export async function acquireSlot(deps: JobActivityDeps, input: SlotInput): Promise<SlotAnswer> {
@@ -321,7 +311,7 @@ async function acquireLoaded(
       now,
     ),
   );
-  await tellGranted(deps, acquisition.handedTo);
+  await tellGranted(deps.signals, acquisition.handedTo);
   if (acquisition.granted) return { granted: true, view: toAttemptView(step) };
   if (step.status === 'WAITING_SLOT') return { granted: false, view: toAttemptView(step) };
   return { granted: false, view: await applyOrReload(deps, input, { type: 'HOLD' }, job) };
@@ -329,34 +319,13 @@ async function acquireLoaded(
 
 export async function releaseSlot(deps: JobActivityDeps, input: SlotInput): Promise<number> {
   const { step } = await loadJobStep(deps.ledger, input);
-  const release = await deps.slots.update({ lane: step.lane, stepType: step.type }, (row) =>
-    releaseIn(
-      row,
-      { jobId: input.jobId, stepId: input.stepId, attemptNo: input.attemptNo },
-      slotPolicy(deps.settings),
-      deps.clock.now(),
-    ),
+  const release = await giveSlotBack(
+    { ...deps, slotPolicy: slotPolicy(deps.settings) },
+    { lane: step.lane, stepType: step.type },
+    input,
+    deps.clock.now(),
   );
-  await tellGranted(deps, release.handedTo);
   return release.handedTo.length;
-}
-
-/**
- * Tells the orchestrations of steps that were just granted a slot. Best effort: a signal that does
- * not arrive costs the waiter at most its recheck interval, so a failure here must not fail (and
- * retry) the release, which already happened.
- */
-export async function tellGranted(
-  deps: { readonly signals?: OrchestrationSignals },
-  granted: readonly SlotHolder[],
-): Promise<void> {
-  const { signals } = deps;
-  if (signals === undefined) return;
-  await Promise.allSettled(
-    granted.map((holder) =>
-      signals.raise(holder.jobId, SLOT_EVENT, { stepId: holder.stepId, attemptNo: holder.attemptNo }),
-    ),
-  );
 }
 
 export async function readAttempt(deps: JobActivityDeps, ref: StepRef): Promise<AttemptView> {

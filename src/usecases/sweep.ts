@@ -48,13 +48,12 @@ import type { DispatchSlots } from '../ports/dispatch-slots';
 import {
   dueHolders,
   postponeCheck,
-  releaseSlot,
   slotLeaked,
   type SlotHolder,
   type SlotKey,
 } from '../domain/dispatch-slots';
-import { SLOT_EVENT } from '../contracts/job-protocol';
 import { slotPolicy } from './job-activities';
+import { giveSlotBack } from './slot-handover';
 
 export interface SweepDeps {
   readonly ledger: JobLedger;
@@ -450,20 +449,13 @@ async function releaseIfLeaked(
     await slots.update(key, (row) => postponeCheck(row, holder, next));
     return false;
   }
-  const release = await slots.update(key, (row) =>
-    releaseSlot(
-      row,
-      { jobId: holder.jobId, stepId: holder.stepId, attemptNo: holder.attemptNo },
-      slotPolicy(deps.settings),
-      now,
-    ),
+  const release = await giveSlotBack(
+    { slots, slotPolicy: slotPolicy(deps.settings), signals: deps.control },
+    key,
+    holder,
+    now,
   );
   if (!release.released) return false;
-  await Promise.allSettled(
-    release.handedTo.map((next) =>
-      deps.control.raise(next.jobId, SLOT_EVENT, { stepId: next.stepId, attemptNo: next.attemptNo }),
-    ),
-  );
   const reason =
     `the dispatch slot of ${key.lane}/${key.stepType} held by step ${holder.stepId} attempt ` +
     `${holder.attemptNo} outlived the attempt (step ${step?.status ?? 'gone'} at attempt ${step?.attemptNo ?? '-'})`;
