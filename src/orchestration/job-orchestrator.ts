@@ -322,9 +322,8 @@ function* runStep(
               case 'recheck':
                 break; // ask again (a slot handed over answers granted)
               case 'cancel':
-                return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason));
               case 'deadline':
-                return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view)));
+                return yield* endedByJob(run, slot, stepRef, view, wake);
               default:
                 assertNever(wake);
             }
@@ -372,9 +371,8 @@ function* runStep(
             view = yield* call('resolveTimeout', { ...ref, ...wake.armed, held: view });
             break;
           case 'cancel':
-            return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason, ref));
           case 'deadline':
-            return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view), ref));
+            return yield* endedByJob(run, slot, stepRef, view, wake, ref);
           default:
             assertNever(wake);
         }
@@ -394,9 +392,8 @@ function* runStep(
             view = yield* call('readAttempt', stepRef);
             break;
           case 'cancel':
-            return yield* letGo(run, slot, stepRef, yield* cancel(run, summaryOf(view), wake.reason));
           case 'deadline':
-            return yield* letGo(run, slot, stepRef, yield* expire(run, summaryOf(view)));
+            return yield* endedByJob(run, slot, stepRef, view, wake);
           default:
             assertNever(wake);
         }
@@ -451,6 +448,25 @@ function* letGo(
   slot.held = undefined;
   slot.waiting = undefined;
   return result;
+}
+
+/**
+ * A wait woken by `cancel` or the job deadline ends the step with the job (cancelled, or failed with
+ * TIMEOUT); the worker holding `attempt`, if any, is told; the step's slot is let go.
+ */
+function* endedByJob(
+  run: Run,
+  slot: SlotState,
+  stepRef: { readonly jobId: string; readonly stepId: string },
+  view: AttemptView,
+  wake: Extract<Wake, { readonly kind: 'cancel' | 'deadline' }>,
+  attempt?: AttemptRef,
+): Generator<Task, StepRun, unknown> {
+  const ended =
+    wake.kind === 'cancel'
+      ? yield* cancel(run, summaryOf(view), wake.reason, attempt)
+      : yield* expire(run, summaryOf(view), attempt);
+  return yield* letGo(run, slot, stepRef, ended);
 }
 
 /** Publishes the attempt's directive; a transport failure is recorded as its DISPATCH_FAILED. */
